@@ -4,8 +4,12 @@
 //! # Layout
 //! - `snowflake`: SNOWFLAKE, lock-free, safe when the clock moves backwards.
 //! - `uuid`: UUID (random, version 4).
-//!
-//! Filled in by the key generator work; this file fixes the API.
+
+mod snowflake;
+mod uuid;
+
+pub use snowflake::{decompose as decompose_snowflake, Clock, Snowflake, EPOCH_MS};
+pub use uuid::UuidGenerator;
 
 use std::fmt;
 use std::sync::Arc;
@@ -30,7 +34,61 @@ pub trait KeyGenerator: Send + Sync + fmt::Debug {
 pub const KEY_GENERATOR_TYPES: &[&str] = &["SNOWFLAKE", "UUID"];
 
 /// Builds a key generator from its `type:` and `props:`.
+/// Types are matched case-insensitively, as ShardingSphere does.
 pub fn create(type_name: &str, props: &Props) -> Result<Arc<dyn KeyGenerator>, AlgorithmError> {
-    let _ = props;
-    Err(AlgorithmError::UnknownType(type_name.to_owned()))
+    match type_name.trim().to_ascii_uppercase().as_str() {
+        "SNOWFLAKE" => Ok(Arc::new(Snowflake::from_props(props)?)),
+        // ShardingSphere's UUID generator has no props; unknown ones are
+        // ignored there and here.
+        "UUID" => Ok(Arc::new(UuidGenerator)),
+        _ => Err(AlgorithmError::UnknownType(type_name.to_owned())),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn create_knows_every_listed_type() {
+        for t in KEY_GENERATOR_TYPES {
+            let generator = create(t, &Props::new(*t)).expect(t);
+            assert_eq!(generator.type_name(), *t);
+        }
+        let lower = create("snowflake", &Props::new("SNOWFLAKE")).expect("lower case");
+        assert!(matches!(lower.next_key(), Ok(GeneratedKey::Int(id)) if id > 0));
+        let uuid = create("uuid", &Props::new("UUID")).expect("lower case");
+        assert!(matches!(uuid.next_key(), Ok(GeneratedKey::Text(s)) if s.len() == 32));
+    }
+
+    #[test]
+    fn create_checks_props_and_types() {
+        assert_eq!(
+            create("LEAF", &Props::new("LEAF")).unwrap_err(),
+            AlgorithmError::UnknownType("LEAF".into())
+        );
+        assert_eq!(
+            create(
+                "SNOWFLAKE",
+                &Props::new("SNOWFLAKE").with("worker-id", 5000)
+            )
+            .unwrap_err(),
+            AlgorithmError::BadProp {
+                algorithm: "SNOWFLAKE".into(),
+                prop: "worker-id".into(),
+                value: "5000".into(),
+                reason: "must be in 0..=1023".into(),
+            }
+        );
+    }
+
+    #[test]
+    fn created_snowflake_uses_the_worker_id() {
+        let generator =
+            create("SNOWFLAKE", &Props::new("SNOWFLAKE").with("worker-id", 77)).expect("valid");
+        let Ok(GeneratedKey::Int(id)) = generator.next_key() else {
+            panic!("expected an integer key");
+        };
+        assert_eq!(decompose_snowflake(id).1, 77);
+    }
 }
