@@ -19,12 +19,18 @@
 #![deny(clippy::print_stdout)]
 
 pub mod algorithm;
+pub mod config;
 pub mod error;
 pub mod inline;
 pub mod keygen;
+pub mod load;
 pub mod props;
+pub mod snapshot;
 pub mod value;
+mod yaml;
 
 pub use error::{AlgorithmError, ConfigError, ConfigErrorKind};
+pub use load::load_dir;
 pub use props::Props;
+pub use snapshot::RuleSnapshot;
 pub use value::{ShardingValue, ValueRange};
