@@ -3,8 +3,8 @@
 //! Every integer has a partition, so values below the first boundary go to
 //! partition 0 and values at or past the last one to the last partition.
 
-use super::targets::{require_shard, shards_between};
-use super::{int_bounds, int_value, AlgorithmShape, ShardingAlgorithm};
+use super::targets::require_shard;
+use super::{int_value, partitioned_range, AlgorithmShape, ShardingAlgorithm};
 use crate::error::AlgorithmError;
 use crate::props::Props;
 use crate::value::{ShardingValue, ValueRange};
@@ -72,15 +72,9 @@ impl ShardingAlgorithm for BoundaryRange {
         _column: &str,
         range: &ValueRange,
     ) -> Result<Vec<usize>, AlgorithmError> {
-        let (lo, hi) = int_bounds(TYPE, range)?;
-        if let (Some(lo), Some(hi)) = (lo, hi) {
-            if lo > hi {
-                return Ok(Vec::new());
-            }
-        }
-        let first = lo.map_or(0, |v| self.partition(v));
-        let last = hi.map_or(self.boundaries.len() as u64, |v| self.partition(v));
-        Ok(shards_between(targets, first, last))
+        partitioned_range(TYPE, targets, range, self.boundaries.len() as u64, |v| {
+            self.partition(v)
+        })
     }
 }
 

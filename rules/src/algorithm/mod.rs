@@ -188,6 +188,28 @@ fn int_bounds(
     })
 }
 
+/// The range function of the partitioned integer algorithms (VOLUME_RANGE,
+/// BOUNDARY_RANGE): partitions are ordered like the values, so the targets
+/// are those from the lower end's partition to the upper end's, with an open
+/// end reaching the first or `last_partition`.
+fn partitioned_range(
+    algorithm: &str,
+    targets: &[String],
+    range: &ValueRange,
+    last_partition: u64,
+    partition: impl Fn(i64) -> u64,
+) -> Result<Vec<usize>, AlgorithmError> {
+    let (lo, hi) = int_bounds(algorithm, range)?;
+    if let (Some(lo), Some(hi)) = (lo, hi) {
+        if lo > hi {
+            return Ok(Vec::new());
+        }
+    }
+    let first = lo.map_or(0, &partition);
+    let last = hi.map_or(last_partition, &partition);
+    Ok(self::targets::shards_between(targets, first, last))
+}
+
 /// A range as a message shows it: `[1, 10)`, `(-inf, 5]`.
 fn describe_range(range: &ValueRange) -> String {
     let lower = match &range.lower {

@@ -7,8 +7,8 @@
 //! `upper` (ShardingSphere's `min(lower + i*volume, upper)`), so every value
 //! from `upper` on is in partition k + 1 and no two partitions overlap.
 
-use super::targets::{require_shard, shards_between};
-use super::{int_bounds, int_value, positive_prop, AlgorithmShape, ShardingAlgorithm};
+use super::targets::require_shard;
+use super::{int_value, partitioned_range, positive_prop, AlgorithmShape, ShardingAlgorithm};
 use crate::error::AlgorithmError;
 use crate::props::Props;
 use crate::value::{ShardingValue, ValueRange};
@@ -100,15 +100,7 @@ impl ShardingAlgorithm for VolumeRange {
         _column: &str,
         range: &ValueRange,
     ) -> Result<Vec<usize>, AlgorithmError> {
-        let (lo, hi) = int_bounds(TYPE, range)?;
-        if let (Some(lo), Some(hi)) = (lo, hi) {
-            if lo > hi {
-                return Ok(Vec::new());
-            }
-        }
-        let first = lo.map_or(0, |v| self.partition(v));
-        let last = hi.map_or(self.inner + 1, |v| self.partition(v));
-        Ok(shards_between(targets, first, last))
+        partitioned_range(TYPE, targets, range, self.inner + 1, |v| self.partition(v))
     }
 }
 
