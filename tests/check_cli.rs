@@ -65,3 +65,18 @@ fn check_exits_1_with_file_and_line_on_a_bad_config() {
     assert!(err.contains("database-x.yaml:9:"), "{err}");
     assert!(err.contains("data source `ds_9` is not declared"), "{err}");
 }
+
+#[test]
+fn check_reports_data_sources_in_camel_case_without_secrets() {
+    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/examples/quickstart/conf");
+    let out = shardwire()
+        .args(["check", "--config", dir])
+        .output()
+        .unwrap();
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let ds = &v["databases"][0]["dataSources"]["ds_1"];
+    assert_eq!(ds["database"], "shard_1");
+    assert_eq!(ds["maxPoolSize"], 8);
+    assert_eq!(ds["connectionTimeout"], 30000);
+    assert!(ds.get("password").is_none());
+}

@@ -27,6 +27,7 @@ impl DatabaseProtocol {
 
 /// One storage unit, ready to connect to.
 #[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct DataSource {
     pub name: String,
     pub protocol: DatabaseProtocol,
