@@ -4,5 +4,8 @@
 //! # Layout
 //! - [`check`]: `shardwire check --config <dir>`: load, validate, and
 //!   describe the expanded rules as JSON.
+//! - [`preview`]: `shardctl preview`: the route units and rewritten SQL of
+//!   one statement, as JSON.
 
 pub mod check;
+pub mod preview;

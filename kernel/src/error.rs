@@ -1,0 +1,77 @@
+//! The kernel's one error type. Every variant is something a client can be
+//! told: the frontend maps it to SQLSTATE / MySQL error numbers in one place.
+
+use shardwire_rules::AlgorithmError;
+
+use crate::merge::MergeError;
+
+#[derive(Debug, thiserror::Error)]
+pub enum KernelError {
+    /// The SQL does not parse; the message carries the line and column
+    /// sqlparser reports.
+    #[error("SQL parse error: {0}")]
+    Parse(String),
+
+    /// Parsed, but routing it correctly is beyond this kernel: refusing is
+    /// better than answering from too few shards.
+    #[error("unsupported: {construct}{}: {reason}", describe_tables(tables))]
+    Unsupported {
+        construct: String,
+        tables: Vec<String>,
+        reason: String,
+    },
+
+    #[error(transparent)]
+    Algorithm(#[from] AlgorithmError),
+
+    /// Merging the shards' rows failed: a memory limit, a type the merge
+    /// cannot combine, or a shard's own error (kept as the source).
+    #[error(transparent)]
+    Merge(#[from] MergeError),
+
+    /// A placeholder refers to a parameter the client did not send
+    /// (1-based, as `$n` and the n-th `?` count).
+    #[error("parameter {0} is referenced by the statement but was not supplied")]
+    MissingParameter(usize),
+
+    #[error("internal error (this is a Shardwire bug): {0}")]
+    Internal(String),
+}
+
+fn describe_tables(tables: &[String]) -> String {
+    if tables.is_empty() {
+        String::new()
+    } else {
+        format!(" (tables: {})", tables.join(", "))
+    }
+}
+
+impl KernelError {
+    pub(crate) fn unsupported(
+        construct: impl Into<String>,
+        tables: impl IntoIterator<Item = impl Into<String>>,
+        reason: impl Into<String>,
+    ) -> Self {
+        KernelError::Unsupported {
+            construct: construct.into(),
+            tables: tables.into_iter().map(Into::into).collect(),
+            reason: reason.into(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn merge_errors_keep_their_message() {
+        let e: KernelError = MergeError::MemoryLimit {
+            limit: 200,
+            what: "GROUP BY over shards",
+            hint: "add an ORDER BY",
+        }
+        .into();
+        assert!(e.to_string().contains("200 bytes"), "{e}");
+    }
+}

@@ -1,0 +1,244 @@
+//! Folding the shards' partial aggregates of one group into the final ones.
+
+use super::decimal::{Decimal, AVG_EXTRA_SCALE};
+use super::error::MergeError;
+use super::plan::{Aggregate, AggregateKind};
+use super::row::Row;
+use super::value::Value;
+
+/// An exact running total. Integers stay integers until they would overflow,
+/// then become decimals; any float makes the total a float (as SQL's SUM of a
+/// float column would be).
+#[derive(Debug, Clone, Copy)]
+enum Total {
+    Empty,
+    Int(i64),
+    Decimal(Decimal),
+    Float(f64),
+}
+
+impl Total {
+    fn add(&mut self, value: &Value, op: &'static str, column: usize) -> Result<(), MergeError> {
+        let overflow = || MergeError::Overflow { op, column };
+        *self = match (*self, value) {
+            (_, Value::Null) => return Ok(()),
+            (Total::Empty, Value::Int(v)) => Total::Int(*v),
+            (Total::Empty, Value::Decimal(d)) => Total::Decimal(*d),
+            (Total::Empty, Value::Float(f)) => Total::Float(*f),
+            (Total::Int(a), Value::Int(b)) => match a.checked_add(*b) {
+                Some(s) => Total::Int(s),
+                None => Total::Decimal(
+                    Decimal::from(a)
+                        .checked_add(Decimal::from(*b))
+                        .ok_or_else(overflow)?,
+                ),
+            },
+            (Total::Int(a), Value::Decimal(d)) => {
+                Total::Decimal(Decimal::from(a).checked_add(*d).ok_or_else(overflow)?)
+            }
+            (Total::Decimal(a), Value::Int(b)) => {
+                Total::Decimal(a.checked_add(Decimal::from(*b)).ok_or_else(overflow)?)
+            }
+            (Total::Decimal(a), Value::Decimal(d)) => {
+                Total::Decimal(a.checked_add(*d).ok_or_else(overflow)?)
+            }
+            (Total::Float(a), v @ (Value::Int(_) | Value::Decimal(_) | Value::Float(_))) => {
+                Total::Float(a + v.as_f64().unwrap_or(f64::NAN))
+            }
+            (Total::Int(_) | Total::Decimal(_), Value::Float(f)) => Total::Float(self.as_f64() + f),
+            (_, other) => {
+                return Err(MergeError::Type {
+                    op,
+                    column,
+                    detail: format!("{other:?} is not a number"),
+                })
+            }
+        };
+        Ok(())
+    }
+
+    fn as_f64(self) -> f64 {
+        match self {
+            Total::Empty => 0.0,
+            Total::Int(v) => v as f64,
+            Total::Decimal(d) => d.to_f64(),
+            Total::Float(f) => f,
+        }
+    }
+
+    fn into_value(self) -> Value {
+        match self {
+            Total::Empty => Value::Null,
+            Total::Int(v) => Value::Int(v),
+            Total::Decimal(d) => Value::Decimal(d),
+            Total::Float(f) => Value::Float(f),
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+enum Acc {
+    Count(Total),
+    Sum(Total),
+    Extreme(Option<Value>),
+    Avg { sum: Total, count: Total },
+}
+
+/// One group being merged: its first row (which supplies the group keys and
+/// any other plain columns) and one accumulator per aggregate.
+#[derive(Debug, Clone)]
+pub(crate) struct Group {
+    row: Row,
+    accs: Vec<Acc>,
+}
+
+impl Group {
+    pub(crate) fn new(row: Row, aggregates: &[Aggregate]) -> Self {
+        let accs = aggregates
+            .iter()
+            .map(|a| match a.kind {
+                AggregateKind::Count => Acc::Count(Total::Empty),
+                AggregateKind::Sum => Acc::Sum(Total::Empty),
+                AggregateKind::Min | AggregateKind::Max => Acc::Extreme(None),
+                AggregateKind::Avg { .. } => Acc::Avg {
+                    sum: Total::Empty,
+                    count: Total::Empty,
+                },
+            })
+            .collect();
+        Self { row, accs }
+    }
+
+    /// The first row of a group: folds itself.
+    pub(crate) fn start(row: Row, aggregates: &[Aggregate]) -> Result<Self, MergeError> {
+        let mut group = Self::new(Row::default(), aggregates);
+        group.fold(&row, aggregates)?;
+        group.row = row;
+        Ok(group)
+    }
+
+    pub(crate) fn first_row(&self) -> &Row {
+        &self.row
+    }
+
+    pub(crate) fn fold(&mut self, row: &Row, aggregates: &[Aggregate]) -> Result<(), MergeError> {
+        for (acc, agg) in self.accs.iter_mut().zip(aggregates) {
+            let cell = |column: usize| {
+                row.values().get(column).ok_or_else(|| {
+                    MergeError::Internal(format!(
+                        "aggregate reads column {column} but a shard row has {} columns",
+                        row.values().len()
+                    ))
+                })
+            };
+            match (acc, agg.kind) {
+                (Acc::Count(total), _) => total.add(cell(agg.column)?, "COUNT", agg.column)?,
+                (Acc::Sum(total), _) => total.add(cell(agg.column)?, "SUM", agg.column)?,
+                (Acc::Extreme(best), kind) => {
+                    let value = cell(agg.column)?;
+                    let op = if kind == AggregateKind::Min {
+                        "MIN"
+                    } else {
+                        "MAX"
+                    };
+                    fold_extreme(best, value, kind == AggregateKind::Min, op, agg.column)?;
+                }
+                (Acc::Avg { sum, count }, AggregateKind::Avg { sum_col, count_col }) => {
+                    sum.add(cell(sum_col)?, "AVG", sum_col)?;
+                    count.add(cell(count_col)?, "AVG", count_col)?;
+                }
+                (Acc::Avg { .. }, _) => {
+                    return Err(MergeError::Internal(
+                        "AVG accumulator for another aggregate".into(),
+                    ))
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// The merged row: the first row with every aggregate column replaced.
+    pub(crate) fn finish(self, aggregates: &[Aggregate]) -> Result<Row, MergeError> {
+        let mut row = self.row;
+        for (acc, agg) in self.accs.into_iter().zip(aggregates) {
+            let value = match acc {
+                Acc::Count(Total::Empty) => Value::Int(0),
+                Acc::Count(total) | Acc::Sum(total) => total.into_value(),
+                Acc::Extreme(best) => best.unwrap_or(Value::Null),
+                Acc::Avg { sum, count } => average(sum, count, agg.column)?,
+            };
+            row.set(agg.column, value);
+        }
+        Ok(row)
+    }
+}
+
+fn fold_extreme(
+    best: &mut Option<Value>,
+    value: &Value,
+    min: bool,
+    op: &'static str,
+    column: usize,
+) -> Result<(), MergeError> {
+    if value.is_null() {
+        return Ok(());
+    }
+    let replace = match best {
+        None => true,
+        Some(current) => {
+            if current.rank() != value.rank() {
+                return Err(MergeError::Type {
+                    op,
+                    column,
+                    detail: format!("shards returned {current:?} and {value:?}"),
+                });
+            }
+            let ord = value.sql_cmp(current);
+            if min {
+                ord.is_lt()
+            } else {
+                ord.is_gt()
+            }
+        }
+    };
+    if replace {
+        *best = Some(value.clone());
+    }
+    Ok(())
+}
+
+/// Total sum over total count: exact (as a Decimal) unless the sum is a float.
+fn average(sum: Total, count: Total, column: usize) -> Result<Value, MergeError> {
+    let overflow = || MergeError::Overflow { op: "AVG", column };
+    let count = match count {
+        Total::Empty => return Ok(Value::Null),
+        Total::Int(c) => i128::from(c),
+        Total::Decimal(d) if d.scale() == 0 => d.mantissa(),
+        other => {
+            return Err(MergeError::Type {
+                op: "AVG",
+                column,
+                detail: format!(
+                    "the derived count {:?} is not an integer",
+                    other.into_value()
+                ),
+            })
+        }
+    };
+    if count == 0 {
+        return Ok(Value::Null);
+    }
+    Ok(match sum {
+        Total::Empty => Value::Null,
+        Total::Int(s) => Value::Decimal(
+            Decimal::from(s)
+                .checked_div_int(count, AVG_EXTRA_SCALE)
+                .ok_or_else(overflow)?,
+        ),
+        Total::Decimal(d) => Value::Decimal(
+            d.checked_div_int(count, AVG_EXTRA_SCALE)
+                .ok_or_else(overflow)?,
+        ),
+        Total::Float(f) => Value::Float(f / count as f64),
+    })
+}

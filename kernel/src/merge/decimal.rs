@@ -1,0 +1,236 @@
+//! [`Decimal`]: exact fixed-point numbers, so that SUM and AVG of NUMERIC /
+//! DECIMAL columns across shards give the same digits one database would.
+
+use std::cmp::Ordering;
+use std::fmt;
+
+/// Digits AVG adds past the sum's scale. MySQL's `div_precision_increment`
+/// defaults to 4; PostgreSQL shows more, so a PostgreSQL frontend that must
+/// match byte for byte rescales.
+pub const AVG_EXTRA_SCALE: u32 = 4;
+
+/// `mantissa * 10^-scale`. The scale is kept as the backend sent it (a
+/// NUMERIC(10,2) sum keeps two decimals), so equal values may have different
+/// representations; compare with [`Decimal::cmp`], not field by field.
+#[derive(Debug, Clone, Copy)]
+pub struct Decimal {
+    mantissa: i128,
+    scale: u32,
+}
+
+fn pow10(exp: u32) -> Option<i128> {
+    10i128.checked_pow(exp)
+}
+
+impl Decimal {
+    pub fn new(mantissa: i128, scale: u32) -> Self {
+        Self { mantissa, scale }
+    }
+
+    pub fn mantissa(&self) -> i128 {
+        self.mantissa
+    }
+
+    pub fn scale(&self) -> u32 {
+        self.scale
+    }
+
+    /// Parses `-123.4500`-style text (what PostgreSQL and MySQL send for
+    /// NUMERIC/DECIMAL). `None` for anything else, including values that need
+    /// more than 38 digits: those must not be silently rounded.
+    pub fn parse(text: &str) -> Option<Self> {
+        let (negative, digits) = match text.as_bytes().first()? {
+            b'-' => (true, &text[1..]),
+            b'+' => (false, &text[1..]),
+            _ => (false, text),
+        };
+        let (int_part, frac_part) = digits.split_once('.').unwrap_or((digits, ""));
+        if int_part.is_empty() && frac_part.is_empty() {
+            return None;
+        }
+        let mut mantissa: i128 = 0;
+        for b in int_part.bytes().chain(frac_part.bytes()) {
+            if !b.is_ascii_digit() {
+                return None;
+            }
+            mantissa = mantissa
+                .checked_mul(10)?
+                .checked_add(i128::from(b - b'0'))?;
+        }
+        let scale = u32::try_from(frac_part.len()).ok()?;
+        Some(Self {
+            mantissa: if negative { -mantissa } else { mantissa },
+            scale,
+        })
+    }
+
+    /// This value with `scale` decimals, if that fits without loss.
+    fn rescaled(self, scale: u32) -> Option<i128> {
+        let up = scale.checked_sub(self.scale)?;
+        self.mantissa.checked_mul(pow10(up)?)
+    }
+
+    pub fn checked_add(self, other: Self) -> Option<Self> {
+        let scale = self.scale.max(other.scale);
+        let sum = self.rescaled(scale)?.checked_add(other.rescaled(scale)?)?;
+        Some(Self::new(sum, scale))
+    }
+
+    /// `self / divisor` with `self.scale + extra` decimals, rounded half away
+    /// from zero (what both PostgreSQL and MySQL do for NUMERIC).
+    pub fn checked_div_int(self, divisor: i128, extra: u32) -> Option<Self> {
+        if divisor == 0 {
+            return None;
+        }
+        let scale = self.scale.checked_add(extra)?;
+        let numerator = self.rescaled(scale)?;
+        let quotient = numerator / divisor;
+        let remainder = numerator % divisor;
+        let round_away = remainder.unsigned_abs().checked_mul(2)? >= divisor.unsigned_abs();
+        let away = if (numerator < 0) != (divisor < 0) {
+            -1
+        } else {
+            1
+        };
+        let mantissa = if round_away {
+            quotient.checked_add(away)?
+        } else {
+            quotient
+        };
+        Some(Self::new(mantissa, scale))
+    }
+
+    /// The nearest f64. Always correctly rounded, so that equal decimals
+    /// with different scales give the same f64 (hashing relies on it).
+    pub fn to_f64(self) -> f64 {
+        const EXACT_MANTISSA: u128 = 1 << 53;
+        let d = self.normalized();
+        if d.mantissa.unsigned_abs() <= EXACT_MANTISSA && d.scale <= 22 {
+            // Both operands are exact in f64, and IEEE division rounds once.
+            return d.mantissa as f64 / 10f64.powi(d.scale as i32);
+        }
+        d.to_string().parse().unwrap_or(f64::NAN)
+    }
+
+    /// The same value with trailing fractional zeros removed, so equal values
+    /// have equal fields.
+    pub fn normalized(self) -> Self {
+        let mut d = self;
+        while d.scale > 0 && d.mantissa % 10 == 0 {
+            d.mantissa /= 10;
+            d.scale -= 1;
+        }
+        d
+    }
+}
+
+impl From<i64> for Decimal {
+    fn from(v: i64) -> Self {
+        Self::new(i128::from(v), 0)
+    }
+}
+
+impl PartialEq for Decimal {
+    fn eq(&self, other: &Self) -> bool {
+        self.cmp(other) == Ordering::Equal
+    }
+}
+
+impl Eq for Decimal {}
+
+impl PartialOrd for Decimal {
+    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl Ord for Decimal {
+    fn cmp(&self, other: &Self) -> Ordering {
+        let scale = self.scale.max(other.scale);
+        match (self.rescaled(scale), other.rescaled(scale)) {
+            (Some(a), Some(b)) => a.cmp(&b),
+            // Only values near the i128 limit get here; their normalized forms
+            // usually fit, and f64 is the last resort.
+            _ => {
+                let (a, b) = (self.normalized(), other.normalized());
+                let scale = a.scale.max(b.scale);
+                match (a.rescaled(scale), b.rescaled(scale)) {
+                    (Some(x), Some(y)) => x.cmp(&y),
+                    _ => a.to_f64().total_cmp(&b.to_f64()),
+                }
+            }
+        }
+    }
+}
+
+impl fmt::Display for Decimal {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let digits = self.mantissa.unsigned_abs().to_string();
+        let sign = if self.mantissa < 0 { "-" } else { "" };
+        let scale = self.scale as usize;
+        if scale == 0 {
+            return write!(f, "{sign}{digits}");
+        }
+        let padded = format!("{digits:0>width$}", width = scale + 1);
+        let (int_part, frac_part) = padded.split_at(padded.len() - scale);
+        write!(f, "{sign}{int_part}.{frac_part}")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn d(s: &str) -> Decimal {
+        Decimal::parse(s).unwrap()
+    }
+
+    #[test]
+    fn parse_and_display_round_trip() {
+        for s in ["0", "-0.05", "123.4500", "1", "-7", "0.000001"] {
+            assert_eq!(d(s).to_string(), s);
+        }
+        assert_eq!(d(".5").to_string(), "0.5");
+        assert_eq!(d("+5.").to_string(), "5");
+        for bad in ["", "-", ".", "1e5", "NaN", "1.2.3", "12a"] {
+            assert!(Decimal::parse(bad).is_none(), "{bad}");
+        }
+        assert!(Decimal::parse(&"9".repeat(40)).is_none());
+    }
+
+    #[test]
+    fn add_is_exact() {
+        assert_eq!(d("0.1").checked_add(d("0.2")).unwrap().to_string(), "0.3");
+        assert_eq!(
+            d("1.25").checked_add(d("-0.250")).unwrap().to_string(),
+            "1.000"
+        );
+    }
+
+    #[test]
+    fn compare_across_scales() {
+        assert_eq!(d("1.0").cmp(&d("1")), Ordering::Equal);
+        assert!(d("-1.5") < d("-1.25"));
+        assert!(d("0.3") > d("0.29999"));
+    }
+
+    #[test]
+    fn to_f64_ignores_representation() {
+        assert_eq!(d("0.1").to_f64(), 0.1);
+        assert_eq!(d("0.100").to_f64(), 0.1);
+        let big = "123456789012345678901234567";
+        assert_eq!(d(big).to_f64(), d(&format!("{big}.000")).to_f64());
+        assert_eq!(d(big).to_f64(), 123456789012345678901234567.0);
+    }
+
+    #[test]
+    fn divide_rounds_half_away_from_zero() {
+        assert_eq!(d("2").checked_div_int(3, 4).unwrap().to_string(), "0.6667");
+        assert_eq!(
+            d("-2").checked_div_int(3, 4).unwrap().to_string(),
+            "-0.6667"
+        );
+        assert_eq!(d("1").checked_div_int(8, 2).unwrap().to_string(), "0.13");
+        assert!(d("1").checked_div_int(0, 2).is_none());
+    }
+}

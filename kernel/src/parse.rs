@@ -1,0 +1,283 @@
+//! Parsing with sqlparser, behind a bounded cache: clients repeat the same
+//! statement text (prepared statements, ORM templates), and a hash lookup is
+//! far cheaper than the ~5 µs a parse costs.
+
+use std::collections::{HashMap, VecDeque};
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use std::ops::ControlFlow;
+
+use sqlparser::ast::{Expr, Statement, Visit, Visitor};
+use sqlparser::dialect::{MySqlDialect, PostgreSqlDialect};
+use sqlparser::parser::{Parser, ParserError};
+
+use crate::error::KernelError;
+
+/// The SQL dialect a frontend speaks. openGauss speaks PostgreSQL's.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Dialect {
+    MySql,
+    PostgreSql,
+}
+
+impl Dialect {
+    fn index(self) -> usize {
+        match self {
+            Dialect::MySql => 0,
+            Dialect::PostgreSql => 1,
+        }
+    }
+}
+
+/// Parses exactly one statement (a trailing `;` is fine). The frontend
+/// splits multi-statement strings, so several here is the caller's error.
+pub fn parse_one(dialect: Dialect, sql: &str) -> Result<Statement, KernelError> {
+    let parsed = match dialect {
+        Dialect::MySql => Parser::parse_sql(&MySqlDialect {}, sql),
+        Dialect::PostgreSql => Parser::parse_sql(&PostgreSqlDialect {}, sql),
+    };
+    let mut statements = parsed.map_err(parse_error)?;
+    match statements.len() {
+        1 => {
+            let statement = statements
+                .pop()
+                .ok_or_else(|| KernelError::Internal("one statement vanished".into()))?;
+            check_depth(&statement)?;
+            Ok(statement)
+        }
+        0 => Err(KernelError::Parse("no SQL statement given".into())),
+        n => Err(KernelError::Parse(format!(
+            "{n} statements given where one was expected; send them one at a time"
+        ))),
+    }
+}
+
+/// How deeply expressions may nest. The parser builds `a OR b OR c ...` as
+/// a left-leaning tree as deep as the chain is long, and cloning such a tree
+/// (as the rewrite does) recurses once per level with large debug-build
+/// frames: 400 levels overflow a 2 MiB stack. Refusing deeper statements
+/// keeps client SQL from crashing the proxy.
+pub const MAX_EXPR_DEPTH: usize = 128;
+
+fn check_depth(statement: &Statement) -> Result<(), KernelError> {
+    struct Depth(usize);
+    impl Visitor for Depth {
+        type Break = ();
+        fn pre_visit_expr(&mut self, _: &Expr) -> ControlFlow<()> {
+            self.0 += 1;
+            if self.0 > MAX_EXPR_DEPTH {
+                ControlFlow::Break(())
+            } else {
+                ControlFlow::Continue(())
+            }
+        }
+        fn post_visit_expr(&mut self, _: &Expr) -> ControlFlow<()> {
+            self.0 = self.0.saturating_sub(1);
+            ControlFlow::Continue(())
+        }
+    }
+    if statement.visit(&mut Depth(0)).is_break() {
+        return Err(KernelError::unsupported(
+            format!("expressions nested more than {MAX_EXPR_DEPTH} levels deep"),
+            std::iter::empty::<String>(),
+            "long AND / OR chains nest one level per term; use IN (...) for long lists of values",
+        ));
+    }
+    Ok(())
+}
+
+/// sqlparser names the line and column of the offending token, except at the
+/// end of input; say where that is too, so every message has a position.
+fn parse_error(e: ParserError) -> KernelError {
+    let message = match e {
+        ParserError::TokenizerError(m) | ParserError::ParserError(m) => m,
+        ParserError::RecursionLimitExceeded => {
+            return KernelError::Parse("statement nested too deeply".into())
+        }
+    };
+    if message.contains("Line:") {
+        KernelError::Parse(message)
+    } else {
+        KernelError::Parse(format!("{message} at the end of the statement"))
+    }
+}
+
+struct Entry {
+    statement: Arc<Statement>,
+    /// CLOCK's second-chance bit: set on every hit, cleared as the hand passes.
+    referenced: bool,
+}
+
+#[derive(Default)]
+struct Inner {
+    maps: [HashMap<Arc<str>, Entry>; 2],
+    /// The CLOCK ring: every cached key exactly once.
+    ring: VecDeque<(Dialect, Arc<str>)>,
+}
+
+/// A bounded, thread-safe cache of parsed statements keyed by dialect and
+/// SQL text, evicting with CLOCK (an LRU approximation with O(1) hits).
+pub struct ParseCache {
+    capacity: usize,
+    inner: Mutex<Inner>,
+}
+
+impl std::fmt::Debug for ParseCache {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ParseCache")
+            .field("capacity", &self.capacity)
+            .field("len", &self.len())
+            .finish()
+    }
+}
+
+impl ParseCache {
+    /// A cache holding at most `capacity` statements (at least one).
+    pub fn new(capacity: usize) -> Self {
+        ParseCache {
+            capacity: capacity.max(1),
+            inner: Mutex::new(Inner::default()),
+        }
+    }
+
+    pub fn capacity(&self) -> usize {
+        self.capacity
+    }
+
+    pub fn len(&self) -> usize {
+        self.lock().ring.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    // A panic while holding the lock cannot leave the maps half-updated in a
+    // way that matters (worst case a missing entry), so poisoning is ignored.
+    fn lock(&self) -> MutexGuard<'_, Inner> {
+        self.inner.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// The parsed statement for `sql`, from the cache or freshly parsed.
+    /// Errors are not cached: bad SQL is rare and cheap to re-reject.
+    pub fn parse(&self, dialect: Dialect, sql: &str) -> Result<Arc<Statement>, KernelError> {
+        if let Some(entry) = self.lock().maps[dialect.index()].get_mut(sql) {
+            entry.referenced = true;
+            return Ok(Arc::clone(&entry.statement));
+        }
+        // Parse outside the lock so one slow parse does not stall every session.
+        let statement = Arc::new(parse_one(dialect, sql)?);
+        let mut inner = self.lock();
+        if let Some(entry) = inner.maps[dialect.index()].get(sql) {
+            // Another session parsed it meanwhile: share its copy.
+            return Ok(Arc::clone(&entry.statement));
+        }
+        while inner.ring.len() >= self.capacity {
+            let Some((d, key)) = inner.ring.pop_front() else {
+                break;
+            };
+            let keep = match inner.maps[d.index()].get_mut(&key) {
+                Some(entry) if entry.referenced => {
+                    entry.referenced = false;
+                    true
+                }
+                _ => false,
+            };
+            if keep {
+                inner.ring.push_back((d, key));
+            } else {
+                inner.maps[d.index()].remove(&key);
+            }
+        }
+        let key: Arc<str> = Arc::from(sql);
+        inner.maps[dialect.index()].insert(
+            Arc::clone(&key),
+            Entry {
+                statement: Arc::clone(&statement),
+                referenced: false,
+            },
+        );
+        inner.ring.push_back((dialect, key));
+        Ok(statement)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hit_returns_the_same_arc() {
+        let cache = ParseCache::new(4);
+        let a = cache.parse(Dialect::MySql, "SELECT 1").unwrap();
+        let b = cache.parse(Dialect::MySql, "SELECT 1").unwrap();
+        assert!(Arc::ptr_eq(&a, &b));
+        // The dialect is part of the key.
+        let c = cache.parse(Dialect::PostgreSql, "SELECT 1").unwrap();
+        assert!(!Arc::ptr_eq(&a, &c));
+        assert_eq!(cache.len(), 2);
+    }
+
+    #[test]
+    fn eviction_keeps_the_cache_bounded() {
+        let cache = ParseCache::new(3);
+        for i in 0..50 {
+            cache
+                .parse(Dialect::PostgreSql, &format!("SELECT {i}"))
+                .unwrap();
+            assert!(cache.len() <= 3);
+        }
+        assert_eq!(cache.len(), 3);
+    }
+
+    #[test]
+    fn recently_hit_entries_survive_eviction() {
+        let cache = ParseCache::new(2);
+        let hot = cache.parse(Dialect::MySql, "SELECT 'hot'").unwrap();
+        cache.parse(Dialect::MySql, "SELECT 'a'").unwrap();
+        // A hit gives the hot entry a second chance over 'a'.
+        cache.parse(Dialect::MySql, "SELECT 'hot'").unwrap();
+        cache.parse(Dialect::MySql, "SELECT 'b'").unwrap();
+        let again = cache.parse(Dialect::MySql, "SELECT 'hot'").unwrap();
+        assert!(Arc::ptr_eq(&hot, &again));
+    }
+
+    #[test]
+    fn errors_name_the_position_and_are_not_cached() {
+        let cache = ParseCache::new(2);
+        let e = cache.parse(Dialect::MySql, "SELEC 1").unwrap_err();
+        assert!(matches!(e, KernelError::Parse(_)));
+        assert!(e.to_string().contains("Line: 1, Column: 1"), "{e}");
+        assert!(cache.is_empty());
+    }
+
+    #[test]
+    fn shared_between_threads() {
+        fn assert_send_sync<T: Send + Sync>() {}
+        assert_send_sync::<ParseCache>();
+        let cache = Arc::new(ParseCache::new(8));
+        let handles: Vec<_> = (0..4)
+            .map(|t| {
+                let cache = Arc::clone(&cache);
+                std::thread::spawn(move || {
+                    for i in 0..100 {
+                        let sql = format!("SELECT {} FROM t", (i + t) % 12);
+                        cache.parse(Dialect::MySql, &sql).unwrap();
+                    }
+                })
+            })
+            .collect();
+        for h in handles {
+            h.join().unwrap();
+        }
+        assert!(cache.len() <= 8);
+    }
+
+    #[test]
+    fn exactly_one_statement() {
+        assert!(parse_one(Dialect::MySql, "SELECT 1;").is_ok());
+        let e = parse_one(Dialect::MySql, "SELECT 1; SELECT 2").unwrap_err();
+        assert!(e.to_string().contains("2 statements"), "{e}");
+        assert!(parse_one(Dialect::PostgreSql, "  ").is_err());
+    }
+}

@@ -1,0 +1,238 @@
+//! Golden cases for the kernel: SQL and rules in, route units and rewritten
+//! SQL (or an error) out. Each `tests/golden/*.case` file holds cases:
+//!
+//! ```text
+//! == name of the case
+//! config: quickstart            (examples/quickstart/conf, else rules/tests/fixtures/<name>)
+//! database: sharding_db         (optional: the only / first database)
+//! dialect: mysql | postgresql
+//! params: 1, 'text'             (optional: placeholder values)
+//! hints: 3                      (optional: hint values for hint strategies)
+//! sql: SELECT ...               (may continue on the following lines)
+//! -- expect
+//! ds_0: SELECT ...              (one line per unit, in route order)
+//! error: substring of the error message
+//! ```
+//!
+//! `SHARDWIRE_BLESS=1 cargo test -p shardwire-kernel --test golden`
+//! rewrites the expectations from the actual output: read every change.
+
+// A panic in a test helper is a failed test, which is what we want.
+#![allow(clippy::unwrap_used)]
+
+use std::collections::HashMap;
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use shardwire_kernel::{plan, rewrite, route_with_hints, Dialect, ParseCache, StatementContext};
+use shardwire_rules::{RuleSnapshot, ShardingValue};
+
+fn repo() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
+fn config_dir(name: &str) -> PathBuf {
+    if name == "quickstart" {
+        repo().join("examples/quickstart/conf")
+    } else {
+        repo().join("rules/tests/fixtures").join(name)
+    }
+}
+
+struct Case {
+    /// Everything from `== name` to `-- expect`, verbatim.
+    header: String,
+    name: String,
+    config: String,
+    database: Option<String>,
+    dialect: Dialect,
+    params: Vec<ShardingValue>,
+    hints: Vec<ShardingValue>,
+    sql: String,
+    expected: String,
+}
+
+fn parse_params(text: &str) -> Vec<ShardingValue> {
+    text.split(',')
+        .map(str::trim)
+        .filter(|p| !p.is_empty())
+        .map(
+            |p| match p.strip_prefix('\'').and_then(|p| p.strip_suffix('\'')) {
+                Some(s) => ShardingValue::Text(s.to_owned()),
+                None => ShardingValue::Int(p.parse().unwrap_or_else(|_| panic!("bad param {p}"))),
+            },
+        )
+        .collect()
+}
+
+fn parse_file(path: &Path) -> (String, Vec<Case>) {
+    let text = std::fs::read_to_string(path).unwrap();
+    let mut preamble = String::new();
+    let mut chunks: Vec<String> = Vec::new();
+    for line in text.lines() {
+        if line.starts_with("== ") {
+            chunks.push(String::new());
+        }
+        match chunks.last_mut() {
+            Some(chunk) => writeln!(chunk, "{line}").unwrap(),
+            None => writeln!(preamble, "{line}").unwrap(),
+        }
+    }
+    let cases = chunks
+        .into_iter()
+        .map(|chunk| {
+            let (header, expected) = chunk
+                .split_once("-- expect\n")
+                .unwrap_or_else(|| panic!("{}: case without `-- expect`: {chunk}", path.display()));
+            let mut case = Case {
+                header: header.to_owned(),
+                name: String::new(),
+                config: String::new(),
+                database: None,
+                dialect: Dialect::MySql,
+                params: Vec::new(),
+                hints: Vec::new(),
+                sql: String::new(),
+                expected: expected.trim_end().to_owned(),
+            };
+            let mut in_sql = false;
+            for line in header.lines() {
+                if let Some(name) = line.strip_prefix("== ") {
+                    case.name = name.trim().to_owned();
+                } else if in_sql {
+                    case.sql.push('\n');
+                    case.sql.push_str(line);
+                } else if line.trim_start().starts_with('#') || line.trim().is_empty() {
+                } else if let Some((key, value)) = line.split_once(':') {
+                    let value = value.trim();
+                    match key.trim() {
+                        "config" => case.config = value.to_owned(),
+                        "database" => case.database = Some(value.to_owned()),
+                        "dialect" => {
+                            case.dialect = match value {
+                                "mysql" => Dialect::MySql,
+                                "postgresql" => Dialect::PostgreSql,
+                                other => panic!("unknown dialect {other}"),
+                            }
+                        }
+                        "params" => case.params = parse_params(value),
+                        "hints" => case.hints = parse_params(value),
+                        "sql" => {
+                            case.sql = value.to_owned();
+                            in_sql = true;
+                        }
+                        other => panic!("{}: unknown key {other}", path.display()),
+                    }
+                } else {
+                    panic!("{}: bad line {line:?}", path.display());
+                }
+            }
+            case.sql = case.sql.trim().to_owned();
+            assert!(!case.config.is_empty(), "{}: no config", case.name);
+            case
+        })
+        .collect();
+    (preamble, cases)
+}
+
+fn run(
+    case: &Case,
+    configs: &mut HashMap<String, Arc<RuleSnapshot>>,
+    cache: &ParseCache,
+) -> Result<String, String> {
+    let snapshot = configs
+        .entry(case.config.clone())
+        .or_insert_with(|| {
+            let dir = config_dir(&case.config);
+            Arc::new(
+                shardwire_rules::load_dir(&dir)
+                    .unwrap_or_else(|e| panic!("{}: {e}", dir.display())),
+            )
+        })
+        .clone();
+    let db = match &case.database {
+        Some(name) => snapshot.database(name).unwrap(),
+        None => snapshot.databases.values().next().unwrap(),
+    };
+    let result = if case.hints.is_empty() {
+        plan(cache, db, case.dialect, &case.sql, &case.params)
+    } else {
+        cache.parse(case.dialect, &case.sql).and_then(|statement| {
+            let context = StatementContext::new(&statement);
+            let route = route_with_hints(db, &context, &case.params, &case.hints)?;
+            rewrite(&statement, &route)
+        })
+    };
+    match result {
+        Ok(units) => Ok(units
+            .iter()
+            .map(|u| format!("{}: {}", u.data_source, u.sql))
+            .collect::<Vec<_>>()
+            .join("\n")),
+        Err(e) => Err(format!("error: {e}")),
+    }
+}
+
+#[test]
+fn golden() {
+    let bless = std::env::var("SHARDWIRE_BLESS").is_ok_and(|v| v == "1");
+    let mut configs = HashMap::new();
+    let cache = ParseCache::new(64);
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/golden");
+    let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "case"))
+        .collect();
+    files.sort();
+    let mut failures = Vec::new();
+    let mut total = 0;
+    for path in &files {
+        let (preamble, cases) = parse_file(path);
+        let mut blessed = preamble;
+        for case in &cases {
+            total += 1;
+            let actual = run(case, &mut configs, &cache);
+            let ok = match (&actual, case.expected.strip_prefix("error: ")) {
+                (Err(message), Some(expected)) => message.contains(expected),
+                (Ok(out), None) => *out == case.expected,
+                _ => false,
+            };
+            if !ok {
+                failures.push(format!(
+                    "{} / {}\n  sql: {}\n  expected:\n{}\n  actual:\n{}",
+                    path.file_name().unwrap().to_string_lossy(),
+                    case.name,
+                    case.sql,
+                    case.expected,
+                    actual.as_ref().unwrap_or_else(|e| e)
+                ));
+            }
+            let output = if ok {
+                case.expected.clone()
+            } else {
+                actual.unwrap_or_else(|e| e)
+            };
+            write!(
+                blessed,
+                "{}-- expect\n{output}\n\n",
+                case.header.trim_end_matches('\n').to_owned() + "\n"
+            )
+            .unwrap();
+        }
+        if bless {
+            std::fs::write(path, blessed.trim_end().to_owned() + "\n").unwrap();
+        }
+    }
+    assert!(total > 0, "no golden cases in {}", dir.display());
+    eprintln!("{total} golden cases, {} failed", failures.len());
+    if !bless {
+        assert!(
+            failures.is_empty(),
+            "{} of {total} golden cases failed:\n\n{}",
+            failures.len(),
+            failures.join("\n\n")
+        );
+    }
+}
