@@ -1,11 +1,24 @@
 //! `shardctl preview`: how the kernel would route and rewrite one statement
-//! under a conf directory's rules, as JSON, without touching any database.
+//! under a conf directory's rules, and how it would merge the answers, as
+//! JSON, without touching any database.
 
 use std::path::Path;
 
 use serde::Serialize;
-use shardwire_kernel::{parse_one, rewrite, route, Dialect, StatementContext};
+use shardwire_kernel::merge::{AggregateKind, MergePlan, ALL_COLUMNS};
+use shardwire_kernel::{plan_with, Dialect, ParseCache, PlanOptions};
+use shardwire_rules::keygen::GeneratedKey;
 use shardwire_rules::ShardingValue;
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Preview {
+    units: Vec<Unit>,
+    /// `null` when one unit answers (or the statement returns no rows).
+    merge: Option<Merge>,
+    /// `null` unless an INSERT got generated keys.
+    generated_keys: Option<GeneratedKeys>,
+}
 
 #[derive(Serialize)]
 #[serde(rename_all = "camelCase")]
@@ -14,8 +27,89 @@ struct Unit {
     sql: String,
 }
 
-/// The route units of `sql` in database `database` of the conf dir `dir`,
-/// as pretty JSON: `[{"dataSource": ..., "sql": ...}, ...]`.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct SortKey {
+    column: usize,
+    descending: bool,
+    nulls_first: bool,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Aggregate {
+    kind: &'static str,
+    column: usize,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    sum_column: Option<usize>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    count_column: Option<usize>,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Merge {
+    order_by: Vec<SortKey>,
+    group_by: Vec<usize>,
+    aggregates: Vec<Aggregate>,
+    distinct: bool,
+    offset: u64,
+    limit: Option<u64>,
+    /// `null`: every column (a plain `SELECT *`, width unknown here).
+    output_columns: Option<usize>,
+}
+
+impl From<&MergePlan> for Merge {
+    fn from(m: &MergePlan) -> Self {
+        Merge {
+            order_by: m
+                .order_by
+                .iter()
+                .map(|k| SortKey {
+                    column: k.column,
+                    descending: k.descending,
+                    nulls_first: k.nulls_first,
+                })
+                .collect(),
+            group_by: m.group_by.clone(),
+            aggregates: m
+                .aggregates
+                .iter()
+                .map(|a| {
+                    let (kind, sum_column, count_column) = match a.kind {
+                        AggregateKind::Count => ("COUNT", None, None),
+                        AggregateKind::Sum => ("SUM", None, None),
+                        AggregateKind::Min => ("MIN", None, None),
+                        AggregateKind::Max => ("MAX", None, None),
+                        AggregateKind::Avg { sum_col, count_col } => {
+                            ("AVG", Some(sum_col), Some(count_col))
+                        }
+                    };
+                    Aggregate {
+                        kind,
+                        column: a.column,
+                        sum_column,
+                        count_column,
+                    }
+                })
+                .collect(),
+            distinct: m.distinct,
+            offset: m.offset,
+            limit: m.limit,
+            output_columns: (m.output_columns != ALL_COLUMNS).then_some(m.output_columns),
+        }
+    }
+}
+
+#[derive(Serialize)]
+struct GeneratedKeys {
+    column: String,
+    keys: Vec<serde_json::Value>,
+}
+
+/// The plan of `sql` in database `database` of the conf dir `dir`, as
+/// pretty JSON: `{"units": [{"dataSource": ..., "sql": ...}, ...],
+/// "merge": {...} | null, "generatedKeys": {...} | null}`.
 /// `params` bind the statement's placeholders in order.
 pub fn preview(
     dir: &Path,
@@ -33,17 +127,31 @@ pub fn preview(
             known.join(", ")
         );
     };
-    let statement = parse_one(dialect, sql)?;
-    let context = StatementContext::new(&statement);
-    let route = route(db, &context, params)?;
-    let units: Vec<Unit> = rewrite(&statement, &route)?
-        .into_iter()
-        .map(|u| Unit {
-            data_source: u.data_source,
-            sql: u.sql,
-        })
-        .collect();
-    Ok(serde_json::to_string_pretty(&units)?)
+    let cache = ParseCache::new(1);
+    let plan = plan_with(&cache, db, dialect, sql, params, &PlanOptions::default())?;
+    let preview = Preview {
+        units: plan
+            .units
+            .into_iter()
+            .map(|u| Unit {
+                data_source: u.data_source,
+                sql: u.sql,
+            })
+            .collect(),
+        merge: plan.merge.as_ref().map(Merge::from),
+        generated_keys: plan.generated_keys.map(|k| GeneratedKeys {
+            column: k.column,
+            keys: k
+                .keys
+                .into_iter()
+                .map(|k| match k {
+                    GeneratedKey::Int(v) => serde_json::Value::from(v),
+                    GeneratedKey::Text(s) => serde_json::Value::from(s),
+                })
+                .collect(),
+        }),
+    };
+    Ok(serde_json::to_string_pretty(&preview)?)
 }
 
 /// A command-line parameter: an integer when it reads as one, else text

@@ -1,5 +1,5 @@
-//! `shardctl preview` run as a process: the route units as JSON, or exit 1
-//! with the error on stderr.
+//! `shardctl preview` run as a process: the route units, merge plan and
+//! generated keys as JSON, or exit 1 with the error on stderr.
 
 // Helpers outside #[test] fns may unwrap too: a panic is a failed test.
 #![allow(clippy::unwrap_used)]
@@ -32,12 +32,83 @@ fn preview_prints_route_units_as_json() {
     );
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(
-        v,
+        v["units"],
         serde_json::json!([
             {"dataSource": "ds_1", "sql": "SELECT * FROM t_order_0 WHERE user_id = 1 AND order_id IN (2, 3)"},
             {"dataSource": "ds_1", "sql": "SELECT * FROM t_order_1 WHERE user_id = 1 AND order_id IN (2, 3)"}
         ])
     );
+    // Two units: their rows are concatenated, every column kept.
+    assert_eq!(
+        v["merge"],
+        serde_json::json!({
+            "orderBy": [], "groupBy": [], "aggregates": [], "distinct": false,
+            "offset": 0, "limit": null, "outputColumns": null
+        })
+    );
+    assert_eq!(v["generatedKeys"], serde_json::Value::Null);
+}
+
+#[test]
+fn preview_shows_the_merge_plan() {
+    let out = preview(&[
+        "--dialect",
+        "postgresql",
+        "SELECT user_id, AVG(amount) FROM t_order GROUP BY user_id ORDER BY user_id DESC LIMIT 5 OFFSET 10",
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let units = v["units"].as_array().unwrap();
+    assert_eq!(units.len(), 4);
+    assert_eq!(units[0]["dataSource"], "ds_0");
+    assert_eq!(
+        units[0]["sql"],
+        "SELECT user_id, AVG(amount), SUM(amount) AS avg_derived_sum_0, \
+         COUNT(amount) AS avg_derived_count_0 FROM t_order_0 GROUP BY user_id \
+         ORDER BY user_id DESC LIMIT 15"
+    );
+    assert_eq!(
+        v["merge"],
+        serde_json::json!({
+            "orderBy": [{"column": 0, "descending": true, "nullsFirst": true}],
+            "groupBy": [0],
+            "aggregates": [{"kind": "AVG", "column": 1, "sumColumn": 2, "countColumn": 3}],
+            "distinct": false,
+            "offset": 10,
+            "limit": 5,
+            "outputColumns": 2
+        })
+    );
+}
+
+#[test]
+fn preview_reports_generated_keys() {
+    let out = preview(&["INSERT INTO t_order (user_id, status) VALUES (1, 'a')"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["generatedKeys"]["column"], "order_id");
+    let key = v["generatedKeys"]["keys"][0].as_i64().unwrap();
+    assert!(key > 0, "{v}");
+    // The generated key is in the SQL and chose the table by its parity.
+    let units = v["units"].as_array().unwrap();
+    assert_eq!(units.len(), 1);
+    assert_eq!(units[0]["dataSource"], "ds_1");
+    assert_eq!(
+        units[0]["sql"],
+        format!(
+            "INSERT INTO t_order_{} (user_id, status, order_id) VALUES (1, 'a', {key})",
+            key % 2
+        )
+    );
+    assert_eq!(v["merge"], serde_json::Value::Null);
 }
 
 #[test]
@@ -58,11 +129,14 @@ fn preview_postgresql_with_params() {
     );
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(
-        v,
+        v["units"],
         serde_json::json!([
             {"dataSource": "ds_0", "sql": "INSERT INTO \"t_order_1\" (user_id, order_id) VALUES ($1, $2)"}
         ])
     );
+    // One unit answers: nothing to merge; the client gave the key.
+    assert_eq!(v["merge"], serde_json::Value::Null);
+    assert_eq!(v["generatedKeys"], serde_json::Value::Null);
 }
 
 #[test]
@@ -76,10 +150,10 @@ fn preview_bad_sql_exits_1_with_the_position() {
 
 #[test]
 fn preview_unsupported_exits_1_naming_the_construct() {
-    let out = preview(&["INSERT INTO t_order (user_id) VALUES (1)"]);
+    let out = preview(&["SELECT COUNT(DISTINCT user_id) FROM t_order"]);
     assert_eq!(out.status.code(), Some(1));
     let err = String::from_utf8_lossy(&out.stderr);
-    assert!(err.contains("sharding column order_id"), "{err}");
+    assert!(err.contains("COUNT(DISTINCT ...) across shards"), "{err}");
     assert!(err.contains("t_order"), "{err}");
 }
 

@@ -11,28 +11,43 @@
 //! - [`route`]: [`RouteResult`]: the data sources and actual tables a
 //!   statement reaches under a logical database's rules.
 //! - [`rewrite`]: the SQL each route unit runs.
+//! - `derive`: for a SELECT answered by several units, the shards' extra
+//!   columns and LIMIT, and the [`merge::MergePlan`].
+//! - `keygen`: generated keys added to INSERTs before routing.
 //! - [`merge`]: combining the shards' rows into one result stream.
 //! - [`error`] holds [`KernelError`], the crate's one error type.
 //!
-//! Not yet here: pagination, aggregate and derived-column rewrites,
-//! generated keys, hints from the session.
+//! [`plan_with`] runs the whole path and returns a [`Plan`]: the units'
+//! SQL, the merge plan and the generated keys.
+//!
+//! Not yet here: hints from the session, COUNT(DISTINCT) and HAVING across
+//! shards, ORDER BY / GROUP BY with `SELECT *` across shards (needs table
+//! metadata).
 #![deny(clippy::print_stdout)]
 
 pub mod context;
+mod derive;
 pub mod error;
+mod keygen;
 pub mod merge;
 pub mod parse;
 pub mod rewrite;
 pub mod route;
 
 pub use context::{StatementContext, StatementKind};
+pub use derive::default_nulls_first;
 pub use error::KernelError;
+pub use keygen::GeneratedKeys;
 pub use parse::{parse_one, Dialect, ParseCache};
 pub use rewrite::{rewrite, SqlUnit};
 pub use route::{route, route_with_hints, RouteResult, RouteUnit};
 
+use shardwire_rules::keygen::KeyGenerator;
 use shardwire_rules::snapshot::LogicalDatabase;
 use shardwire_rules::ShardingValue;
+use sqlparser::ast::Statement;
+
+use merge::MergePlan;
 
 /// Parse (through `cache`), route and rewrite one statement: what each data
 /// source must run.
@@ -43,8 +58,74 @@ pub fn plan(
     sql: &str,
     params: &[ShardingValue],
 ) -> Result<Vec<SqlUnit>, KernelError> {
+    plan_with(cache, db, dialect, sql, params, &PlanOptions::default()).map(|p| p.units)
+}
+
+/// What [`plan_with`] may be told beyond the statement.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct PlanOptions<'a> {
+    /// Values for hint strategies.
+    pub hints: &'a [ShardingValue],
+    /// Generates keys instead of the tables' own generators (tests inject a
+    /// deterministic one).
+    pub key_generator: Option<&'a dyn KeyGenerator>,
+}
+
+/// Everything the kernel decides about one statement before execution.
+#[derive(Debug, Clone)]
+pub struct Plan {
+    /// What each data source runs, in route order.
+    pub units: Vec<SqlUnit>,
+    /// How to merge the units' rows: `Some` for a query answered by more
+    /// than one unit; `None` when one unit answers (its rows are the answer)
+    /// or the statement is not a query (a write's RETURNING rows, if any,
+    /// are concatenated).
+    pub merge: Option<MergePlan>,
+    /// Keys generated for an INSERT that left its key column out.
+    pub generated_keys: Option<GeneratedKeys>,
+}
+
+/// Parse (through `cache`), generate keys, route, rewrite, and derive the
+/// merge plan of one statement.
+pub fn plan_with(
+    cache: &ParseCache,
+    db: &LogicalDatabase,
+    dialect: Dialect,
+    sql: &str,
+    params: &[ShardingValue],
+    options: &PlanOptions<'_>,
+) -> Result<Plan, KernelError> {
     let statement = cache.parse(dialect, sql)?;
+    plan_statement(&statement, db, dialect, params, options)
+}
+
+/// [`plan_with`] for a statement already parsed.
+pub fn plan_statement(
+    statement: &Statement,
+    db: &LogicalDatabase,
+    dialect: Dialect,
+    params: &[ShardingValue],
+    options: &PlanOptions<'_>,
+) -> Result<Plan, KernelError> {
+    let generated = keygen::add_generated_keys(statement, db, options.key_generator)?;
+    let (statement, generated_keys) = match generated {
+        Some((statement, keys)) => (std::borrow::Cow::Owned(statement), Some(keys)),
+        None => (std::borrow::Cow::Borrowed(statement), None),
+    };
     let context = StatementContext::new(&statement);
-    let route = route(db, &context, params)?;
-    rewrite(&statement, &route)
+    let route = route_with_hints(db, &context, params, options.hints)?;
+    // One unit's rows are the answer as they are: its SQL stays untouched.
+    let (units, merge) = if route.units.len() > 1 {
+        match derive::derive(&statement, dialect, &context.tables)? {
+            Some((derived, merge)) => (rewrite(&derived, &route)?, Some(merge)),
+            None => (rewrite(&statement, &route)?, None),
+        }
+    } else {
+        (rewrite(&statement, &route)?, None)
+    };
+    Ok(Plan {
+        units,
+        merge,
+        generated_keys,
+    })
 }

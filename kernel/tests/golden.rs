@@ -8,11 +8,18 @@
 //! dialect: mysql | postgresql
 //! params: 1, 'text'             (optional: placeholder values)
 //! hints: 3                      (optional: hint values for hint strategies)
+//! keygen: 100 | 'k'             (optional: generated keys are 100, 101, ...
+//!                                or 'k1', 'k2', ...; default 1, 2, ...)
 //! sql: SELECT ...               (may continue on the following lines)
 //! -- expect
 //! ds_0: SELECT ...              (one line per unit, in route order)
+//! merge: order_by=[...] ...     (a query answered by several units)
+//! keys: order_id = 1, 2         (an INSERT that got generated keys)
 //! error: substring of the error message
 //! ```
+//!
+//! Key generators are replaced by a deterministic sequence (the real ones
+//! are time-based or random); `tests/keygen.rs` checks the real ones.
 //!
 //! `SHARDWIRE_BLESS=1 cargo test -p shardwire-kernel --test golden`
 //! rewrites the expectations from the actual output: read every change.
@@ -23,10 +30,85 @@
 use std::collections::HashMap;
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::Arc;
 
-use shardwire_kernel::{plan, rewrite, route_with_hints, Dialect, ParseCache, StatementContext};
-use shardwire_rules::{RuleSnapshot, ShardingValue};
+use shardwire_kernel::merge::{AggregateKind, MergePlan, ALL_COLUMNS};
+use shardwire_kernel::{plan_with, Dialect, ParseCache, PlanOptions};
+use shardwire_rules::keygen::{GeneratedKey, KeyGenerator};
+use shardwire_rules::{AlgorithmError, RuleSnapshot, ShardingValue};
+
+/// A deterministic key generator: `start`, `start + 1`, ... as integers, or
+/// with a text prefix as `prefix1`, `prefix2`, ...
+#[derive(Debug)]
+struct Sequence {
+    next: AtomicI64,
+    prefix: Option<String>,
+}
+
+impl KeyGenerator for Sequence {
+    fn type_name(&self) -> &'static str {
+        "SEQUENCE"
+    }
+    fn next_key(&self) -> Result<GeneratedKey, AlgorithmError> {
+        let n = self.next.fetch_add(1, Ordering::Relaxed);
+        Ok(match &self.prefix {
+            Some(p) => GeneratedKey::Text(format!("{p}{n}")),
+            None => GeneratedKey::Int(n),
+        })
+    }
+}
+
+fn describe_merge(m: &MergePlan) -> String {
+    let mut out = String::from("merge:");
+    let sort: Vec<String> = m
+        .order_by
+        .iter()
+        .map(|k| {
+            format!(
+                "#{} {} NULLS {}",
+                k.column,
+                if k.descending { "DESC" } else { "ASC" },
+                if k.nulls_first { "FIRST" } else { "LAST" }
+            )
+        })
+        .collect();
+    if !sort.is_empty() {
+        write!(out, " order_by=[{}]", sort.join(", ")).unwrap();
+    }
+    if !m.group_by.is_empty() {
+        let g: Vec<String> = m.group_by.iter().map(|c| format!("#{c}")).collect();
+        write!(out, " group_by=[{}]", g.join(", ")).unwrap();
+    }
+    if !m.aggregates.is_empty() {
+        let a: Vec<String> = m
+            .aggregates
+            .iter()
+            .map(|a| match a.kind {
+                AggregateKind::Avg { sum_col, count_col } => {
+                    format!("AVG #{} = #{sum_col} / #{count_col}", a.column)
+                }
+                kind => format!("{} #{}", format!("{kind:?}").to_uppercase(), a.column),
+            })
+            .collect();
+        write!(out, " aggregates=[{}]", a.join(", ")).unwrap();
+    }
+    if m.distinct {
+        out.push_str(" distinct");
+    }
+    if m.offset > 0 {
+        write!(out, " offset={}", m.offset).unwrap();
+    }
+    if let Some(limit) = m.limit {
+        write!(out, " limit={limit}").unwrap();
+    }
+    if m.output_columns == ALL_COLUMNS {
+        out.push_str(" columns=all");
+    } else {
+        write!(out, " columns={}", m.output_columns).unwrap();
+    }
+    out
+}
 
 fn repo() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
@@ -49,6 +131,7 @@ struct Case {
     dialect: Dialect,
     params: Vec<ShardingValue>,
     hints: Vec<ShardingValue>,
+    keygen: (i64, Option<String>),
     sql: String,
     expected: String,
 }
@@ -93,6 +176,7 @@ fn parse_file(path: &Path) -> (String, Vec<Case>) {
                 dialect: Dialect::MySql,
                 params: Vec::new(),
                 hints: Vec::new(),
+                keygen: (1, None),
                 sql: String::new(),
                 expected: expected.trim_end().to_owned(),
             };
@@ -118,6 +202,13 @@ fn parse_file(path: &Path) -> (String, Vec<Case>) {
                         }
                         "params" => case.params = parse_params(value),
                         "hints" => case.hints = parse_params(value),
+                        "keygen" => {
+                            case.keygen = match parse_params(value).as_slice() {
+                                [ShardingValue::Int(n)] => (*n, None),
+                                [ShardingValue::Text(p)] => (1, Some(p.clone())),
+                                _ => panic!("{}: bad keygen {value}", path.display()),
+                            }
+                        }
                         "sql" => {
                             case.sql = value.to_owned();
                             in_sql = true;
@@ -155,21 +246,37 @@ fn run(
         Some(name) => snapshot.database(name).unwrap(),
         None => snapshot.databases.values().next().unwrap(),
     };
-    let result = if case.hints.is_empty() {
-        plan(cache, db, case.dialect, &case.sql, &case.params)
-    } else {
-        cache.parse(case.dialect, &case.sql).and_then(|statement| {
-            let context = StatementContext::new(&statement);
-            let route = route_with_hints(db, &context, &case.params, &case.hints)?;
-            rewrite(&statement, &route)
-        })
+    let generator = Sequence {
+        next: AtomicI64::new(case.keygen.0),
+        prefix: case.keygen.1.clone(),
     };
-    match result {
-        Ok(units) => Ok(units
-            .iter()
-            .map(|u| format!("{}: {}", u.data_source, u.sql))
-            .collect::<Vec<_>>()
-            .join("\n")),
+    let options = PlanOptions {
+        hints: &case.hints,
+        key_generator: Some(&generator),
+    };
+    match plan_with(cache, db, case.dialect, &case.sql, &case.params, &options) {
+        Ok(plan) => {
+            let mut lines: Vec<String> = plan
+                .units
+                .iter()
+                .map(|u| format!("{}: {}", u.data_source, u.sql))
+                .collect();
+            if let Some(m) = &plan.merge {
+                lines.push(describe_merge(m));
+            }
+            if let Some(k) = &plan.generated_keys {
+                let keys: Vec<String> = k
+                    .keys
+                    .iter()
+                    .map(|k| match k {
+                        GeneratedKey::Int(v) => v.to_string(),
+                        GeneratedKey::Text(s) => format!("'{s}'"),
+                    })
+                    .collect();
+                lines.push(format!("keys: {} = {}", k.column, keys.join(", ")));
+            }
+            Ok(lines.join("\n"))
+        }
         Err(e) => Err(format!("error: {e}")),
     }
 }

@@ -23,8 +23,9 @@ enum DialectArg {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Show where a statement would be routed and the SQL each data source
-    /// would run, as JSON. Exit 1 on bad SQL or an unsupported statement.
+    /// Show where a statement would be routed, the SQL each data source
+    /// would run, how their rows would be merged and any generated keys, as
+    /// JSON. Exit 1 on bad SQL or an unsupported statement.
     Preview {
         /// The conf directory (global.yaml and database-*.yaml).
         #[arg(long)]

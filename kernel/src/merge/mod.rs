@@ -38,7 +38,9 @@ use futures::stream::{Stream, TryStreamExt};
 
 pub use decimal::{Decimal, AVG_EXTRA_SCALE};
 pub use error::MergeError;
-pub use plan::{Aggregate, AggregateKind, MergePlan, SortKey, DEFAULT_MEMORY_LIMIT_BYTES};
+pub use plan::{
+    Aggregate, AggregateKind, MergePlan, SortKey, ALL_COLUMNS, DEFAULT_MEMORY_LIMIT_BYTES,
+};
 pub use row::Row;
 pub use value::{ColumnKind, Value};
 

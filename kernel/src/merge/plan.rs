@@ -5,6 +5,11 @@ use std::collections::BTreeSet;
 /// Default budget for in-memory merges of one statement.
 pub const DEFAULT_MEMORY_LIMIT_BYTES: usize = 64 * 1024 * 1024;
 
+/// `output_columns` of a plan whose select list has a wildcard and no
+/// derived columns: how many columns `*` stands for is unknown without table
+/// metadata, and every column the shards send is the client's.
+pub const ALL_COLUMNS: usize = usize::MAX;
+
 /// One ORDER BY item, by position in the shard rows.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct SortKey {
@@ -69,6 +74,7 @@ pub struct MergePlan {
     pub offset: u64,
     pub limit: Option<u64>,
     /// Columns the client sees; the rest are dropped at the end.
+    /// [`ALL_COLUMNS`]: keep every column (a plain `SELECT *`).
     pub output_columns: usize,
     /// Budget for hash GROUP BY and hash DISTINCT.
     pub memory_limit_bytes: usize,
