@@ -1,6 +1,26 @@
 //! Data sources, native client connections, pools, health checks,
 //! read/write splitting and the transaction manager.
 //!
+//! Today this crate holds the native PostgreSQL client and its pool: the
+//! backend speaks the wire protocol itself, with the codecs of
+//! `shardwire-protocol`, so that rows can be forwarded raw and the eBPF
+//! splice can take the socket.
+//!
 //! # Layout
-//! Empty until the PostgreSQL and MySQL end-to-end issues fill it.
+//! - [`error`]: [`BackendError`], the one error type of the crate, and
+//!   [`ServerError`], a typed PostgreSQL ErrorResponse.
+//! - [`pg`]: the PostgreSQL client. [`pg::PgConnection`] connects and logs
+//!   in (SCRAM-SHA-256, MD5, cleartext), tracks the transaction status of
+//!   every ReadyForQuery, runs simple and extended queries and cancels them
+//!   ([`pg::CancelToken`]); [`pg::Query`] streams the answers one message
+//!   at a time, rows kept raw.
+//! - [`pool`]: [`pool::PgPool`], one deadpool pool per data source, with
+//!   the recycle rules (broken, abandoned mid-result, in a transaction,
+//!   too old, idle too long: discard).
 #![deny(clippy::print_stdout)]
+
+pub mod error;
+pub mod pg;
+pub mod pool;
+
+pub use error::{BackendError, Result, ServerError};

@@ -1,0 +1,11 @@
+//! The native PostgreSQL client: one [`PgConnection`] per server session,
+//! speaking the v3 protocol through `shardwire_protocol`'s client codec.
+
+mod cancel;
+mod connection;
+mod login;
+mod query;
+
+pub use cancel::CancelToken;
+pub use connection::{Notification, PgConnection, Statement};
+pub use query::{Formats, Query, QueryEvent, ResultSet};
