@@ -57,6 +57,22 @@ struct Merge {
     limit: Option<u64>,
     /// `null`: every column (a plain `SELECT *`, width unknown here).
     output_columns: Option<usize>,
+    /// Only when the select list has a wildcard and the merge needs column
+    /// positions: the column numbers above then count as if the wildcard
+    /// stood for no column, and the merge resolves them from the row width.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    wildcard: Option<Wildcard>,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Wildcard {
+    /// Items before the wildcard: absolute positions.
+    leading: usize,
+    /// Columns after it, derived ones included: counted from the row's end.
+    trailing: usize,
+    /// The last `derived` columns, dropped by the merge.
+    derived: usize,
 }
 
 impl From<&MergePlan> for Merge {
@@ -97,6 +113,11 @@ impl From<&MergePlan> for Merge {
             offset: m.offset,
             limit: m.limit,
             output_columns: (m.output_columns != ALL_COLUMNS).then_some(m.output_columns),
+            wildcard: m.wildcard.map(|w| Wildcard {
+                leading: w.leading,
+                trailing: w.trailing,
+                derived: w.derived,
+            }),
         }
     }
 }

@@ -86,6 +86,36 @@ fn preview_shows_the_merge_plan() {
 }
 
 #[test]
+fn preview_shows_where_a_wildcard_puts_the_derived_columns() {
+    let out = preview(&["SELECT * FROM t_order ORDER BY order_id LIMIT 10"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(
+        v["units"][0]["sql"],
+        "SELECT *, order_id AS order_by_derived_0 FROM t_order_0 ORDER BY order_id LIMIT 10"
+    );
+    // Column 0 is the first column after the wildcard: the derived one,
+    // last in each row; the merge drops it.
+    assert_eq!(
+        v["merge"],
+        serde_json::json!({
+            "orderBy": [{"column": 0, "descending": false, "nullsFirst": true}],
+            "groupBy": [],
+            "aggregates": [],
+            "distinct": false,
+            "offset": 0,
+            "limit": 10,
+            "outputColumns": null,
+            "wildcard": {"leading": 0, "trailing": 1, "derived": 1}
+        })
+    );
+}
+
+#[test]
 fn preview_reports_generated_keys() {
     let out = preview(&["INSERT INTO t_order (user_id, status) VALUES (1, 'a')"]);
     assert!(

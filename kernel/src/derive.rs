@@ -13,6 +13,11 @@
 //!   them (`output_columns` is the original item count).
 //! - GROUP BY without ORDER BY gains `ORDER BY <group keys>` so every
 //!   shard's groups arrive sorted and the merge streams them.
+//! - With a wildcard (`SELECT *`, `t.*`) the select list's width is unknown
+//!   without table metadata, but derived columns still go at its end: the
+//!   plan counts the columns after the wildcard from the row's end (see
+//!   [`Wildcard`]) and the merge resolves them once it sees a row. Only
+//!   ordinals past the wildcard (`ORDER BY 2`) cannot be placed.
 //!
 //! Whatever cannot be merged correctly is refused with
 //! [`KernelError::Unsupported`]: wrong rows are worse than an error.
@@ -28,7 +33,7 @@ use sqlparser::ast::{
 
 use crate::error::KernelError;
 use crate::merge::{
-    Aggregate, AggregateKind, MergePlan, SortKey, ALL_COLUMNS, DEFAULT_MEMORY_LIMIT_BYTES,
+    Aggregate, AggregateKind, MergePlan, SortKey, Wildcard, ALL_COLUMNS, DEFAULT_MEMORY_LIMIT_BYTES,
 };
 use crate::parse::Dialect;
 
@@ -503,38 +508,38 @@ fn derive_select(
     }
 
     let original = select.projection.len();
-    let Some(width) = plain_width(&select.projection) else {
-        let construct = if !order_exprs.is_empty() {
-            Some("ORDER BY")
-        } else if !group_exprs.is_empty() {
-            Some("GROUP BY")
-        } else if distinct {
-            Some("DISTINCT")
-        } else if nested > 0 {
-            Some("aggregate")
-        } else {
-            None
-        };
-        if let Some(construct) = construct {
-            return Err(refuse.err(
-                format!("{construct} with SELECT * across shards"),
-                "the merge needs the positions of its columns, unknown among the wildcard's \
-                 without table metadata; list the columns",
-            ));
-        }
+    let layout = Layout::of(&select.projection);
+    if layout.wild.is_some()
+        && order_exprs.is_empty()
+        && group_exprs.is_empty()
+        && !distinct
+        && nested == 0
+    {
+        // Nothing needs a column position: the rows are concatenated whole.
         return Ok(MergePlan::iterate(ALL_COLUMNS));
+    }
+    // Keys are resolved to select items, then to their place in the plan's
+    // numbering (see `Layout`); one that lands among the wildcards' columns
+    // has no place the merge could find.
+    let between = |what: &str| {
+        refuse.err(
+            format!("{what} naming an item between two wildcards across shards"),
+            "its position among the wildcards' columns is unknown without table metadata; \
+             move the item before the first wildcard or after the last",
+        )
     };
 
     // Aggregates: only as whole select items can they be merged.
     let mut aggregates = Vec::new();
     let mut derived: Vec<SelectItem> = Vec::new();
     let mut top_level = 0;
-    for (column, item) in select.projection.iter().enumerate() {
-        let Some((kind, f)) = item_expr(item).and_then(aggregate_kind) else {
+    for (item, select_item) in select.projection.iter().enumerate() {
+        let Some((kind, f)) = item_expr(select_item).and_then(aggregate_kind) else {
             continue;
         };
         top_level += 1;
         check_aggregate(f, refuse)?;
+        let column = layout.position(item).ok_or_else(|| between("aggregate"))?;
         let kind = match kind {
             AggName::Count => AggregateKind::Count,
             AggName::Sum => AggregateKind::Sum,
@@ -545,7 +550,7 @@ fn derive_select(
                     .iter()
                     .filter(|a: &&Aggregate| matches!(a.kind, AggregateKind::Avg { .. }))
                     .count();
-                let sum_col = width + derived.len();
+                let sum_col = layout.appended(original + derived.len());
                 derived.push(SelectItem::ExprWithAlias {
                     expr: function_named(f, "SUM"),
                     alias: Ident::new(format!("avg_derived_sum_{n}")),
@@ -571,18 +576,23 @@ fn derive_select(
     select.projection.extend(derived);
 
     let mut group_by = Vec::new();
+    // The select items GROUP BY resolved to, for the implied ORDER BY below.
+    let mut group_items = Vec::new();
     for (n, expr) in group_exprs.iter().enumerate() {
-        let index = match resolve(expr, &select.projection, original, false) {
-            Some(i) => i,
+        layout.check_ordinal(expr, "GROUP BY", refuse)?;
+        let (item, column) = match resolve(expr, &select.projection, original, false) {
+            Some(i) => (i, layout.position(i).ok_or_else(|| between("GROUP BY"))?),
             None => {
                 select.projection.push(SelectItem::ExprWithAlias {
                     expr: expr.clone(),
                     alias: Ident::new(format!("group_by_derived_{n}")),
                 });
-                select.projection.len() - 1
+                let item = select.projection.len() - 1;
+                (item, layout.appended(item))
             }
         };
-        group_by.push(index);
+        group_items.push(item);
+        group_by.push(column);
     }
 
     let mut sort = Vec::new();
@@ -594,10 +604,11 @@ fn derive_select(
                 return Err(refuse.err("ORDER BY ... USING across shards", "not supported"))
             }
         };
+        layout.check_ordinal(&item.expr, "ORDER BY", refuse)?;
         let index = match resolve(&item.expr, &select.projection, original, true) {
-            Some(i) => i,
+            Some(i) => layout.position(i).ok_or_else(|| between("ORDER BY"))?,
             None => {
-                let column = select.projection.len();
+                let column = layout.appended(select.projection.len());
                 if let Some((kind, f)) = aggregate_kind(&item.expr) {
                     check_aggregate(f, refuse)?;
                     let kind = match kind {
@@ -633,25 +644,31 @@ fn derive_select(
     // No implicit sort of GROUP BY is assumed (MySQL 8 dropped it): ask the
     // shards to sort by the group keys so the merge can stream the groups.
     if order_exprs.is_empty() && !group_exprs.is_empty() {
+        let mut shard_order = Vec::new();
+        for (e, &item) in group_exprs.iter().zip(&group_items) {
+            // ORDER BY reads a bare name as an alias first: where that would
+            // pick another item than GROUP BY did, the item's ordinal says
+            // which one is meant. An ordinal counts a wildcard's columns, so
+            // it names only items before the first wildcard.
+            let expr = if resolve(e, &select.projection, original, true) == Some(item) {
+                e.clone()
+            } else if layout.wild.is_none_or(|(first, _)| item < first) {
+                Expr::value(Value::Number((item + 1).to_string(), false))
+            } else {
+                return Err(refuse.err(
+                    format!("GROUP BY {e} with SELECT * across shards"),
+                    "an alias shadows the grouped column, and the shards' ORDER BY cannot name \
+                     it by position past the wildcard; rename the alias",
+                ));
+            };
+            shard_order.push(OrderByExpr {
+                expr,
+                options: OrderByOptions::default(),
+                with_fill: None,
+            });
+        }
         *order_by = Some(OrderBy {
-            kind: OrderByKind::Expressions(
-                group_exprs
-                    .iter()
-                    .zip(&group_by)
-                    .map(|(e, &index)| OrderByExpr {
-                        // ORDER BY reads a bare name as an alias first: where
-                        // that would pick another item than GROUP BY did, the
-                        // item's ordinal says which one is meant.
-                        expr: if resolve(e, &select.projection, original, true) == Some(index) {
-                            e.clone()
-                        } else {
-                            Expr::value(Value::Number((index + 1).to_string(), false))
-                        },
-                        options: OrderByOptions::default(),
-                        with_fill: None,
-                    })
-                    .collect(),
-            ),
+            kind: OrderByKind::Expressions(shard_order),
             interpolate: None,
         });
         sort = group_by
@@ -663,6 +680,11 @@ fn derive_select(
             })
             .collect();
     }
+    let wildcard = layout.wild.map(|(first, last)| Wildcard {
+        leading: first,
+        trailing: select.projection.len() - last - 1,
+        derived: select.projection.len() - original,
+    });
     Ok(MergePlan {
         order_by: sort,
         group_by,
@@ -670,9 +692,75 @@ fn derive_select(
         distinct,
         offset: 0,
         limit: None,
-        output_columns: original,
+        // With a wildcard the width is known only at merge time.
+        output_columns: if wildcard.is_some() {
+            ALL_COLUMNS
+        } else {
+            original
+        },
         memory_limit_bytes: DEFAULT_MEMORY_LIMIT_BYTES,
+        wildcard,
     })
+}
+
+/// Where select items land in the plan's column numbering. Without a
+/// wildcard an item's number is its position. With one, the items from the
+/// first wildcard to the last have no fixed position, those before keep
+/// theirs, and those after (derived columns included) are numbered as if the
+/// wildcards stood for no column; the merge places them from the row's end
+/// (see [`Wildcard`]). Items that are not plain expressions (`*`, `t.*`,
+/// `expr AS (a, b)`) count as wildcards: their width is unknown.
+struct Layout {
+    /// The first and last wildcard's item positions.
+    wild: Option<(usize, usize)>,
+}
+
+impl Layout {
+    fn of(projection: &[SelectItem]) -> Self {
+        let is_wild = |i: &SelectItem| item_expr(i).is_none();
+        let wild = projection
+            .iter()
+            .position(is_wild)
+            .zip(projection.iter().rposition(is_wild));
+        Self { wild }
+    }
+
+    fn position(&self, item: usize) -> Option<usize> {
+        match self.wild {
+            Some((first, last)) if item >= first && item <= last => None,
+            _ => Some(self.appended(item)),
+        }
+    }
+
+    /// The number of an item after every wildcard, as derived columns are.
+    fn appended(&self, item: usize) -> usize {
+        match self.wild {
+            Some((first, last)) if item > last => first + (item - last - 1),
+            _ => item,
+        }
+    }
+
+    /// `ORDER BY 3` counts the wildcard's columns, so with one it can only
+    /// name the items before it; appending `3` as a derived column would
+    /// sort by a constant.
+    fn check_ordinal(
+        &self,
+        expr: &Expr,
+        what: &str,
+        refuse: &Refuse<'_>,
+    ) -> Result<(), KernelError> {
+        let (Some((first, _)), Expr::Value(v)) = (self.wild, expr) else {
+            return Ok(());
+        };
+        match &v.value {
+            Value::Number(n, _) if n.parse::<usize>().is_ok_and(|i| i > first) => Err(refuse.err(
+                format!("{what} {n} with SELECT * across shards"),
+                "the position counts the wildcard's columns, unknown without table metadata; \
+                     name the column",
+            )),
+            _ => Ok(()),
+        }
+    }
 }
 
 fn check_aggregate(f: &Function, refuse: &Refuse<'_>) -> Result<(), KernelError> {
@@ -845,7 +933,12 @@ mod tests {
             ("SELECT a FROM t GROUP BY a HAVING COUNT(*) > 1", "HAVING"),
             ("SELECT RANK() OVER (ORDER BY a) FROM t", "window function"),
             ("SELECT a FROM (SELECT a FROM t) s", "subquery in FROM"),
-            ("SELECT * FROM t ORDER BY a", "ORDER BY with SELECT *"),
+            ("SELECT * FROM t ORDER BY 2", "ORDER BY 2 with SELECT *"),
+            ("SELECT a, * FROM t GROUP BY 2", "GROUP BY 2 with SELECT *"),
+            (
+                "SELECT *, a, * FROM t ORDER BY a",
+                "ORDER BY naming an item between two wildcards",
+            ),
             ("SELECT SUM(a) + 1 FROM t", "aggregate inside an expression"),
             (
                 "SELECT a FROM t ORDER BY SUM(a) + 1",
@@ -872,6 +965,100 @@ mod tests {
             "SELECT f(x) AS k, COUNT(*) FROM t GROUP BY k",
         );
         assert_eq!(p.group_by, vec![0]);
+    }
+
+    #[test]
+    fn wildcard_keys_count_from_the_end() {
+        let (sql, p) = plan(
+            Dialect::MySql,
+            "SELECT * FROM t ORDER BY order_id DESC LIMIT 2, 10",
+        );
+        assert_eq!(
+            sql,
+            "SELECT *, order_id AS order_by_derived_0 FROM t ORDER BY order_id DESC LIMIT 12"
+        );
+        assert_eq!(p.order_by, vec![key(0, true, false)]);
+        assert_eq!(p.output_columns, ALL_COLUMNS);
+        assert_eq!(
+            p.wildcard,
+            Some(Wildcard {
+                leading: 0,
+                trailing: 1,
+                derived: 1
+            })
+        );
+        assert_eq!((p.offset, p.limit), (2, Some(10)));
+
+        // Before the wildcard: absolute; after it: from the end.
+        let (sql, p) = plan(
+            Dialect::PostgreSql,
+            "SELECT a, t.*, b FROM t ORDER BY a, b, 1, c",
+        );
+        assert_eq!(
+            sql,
+            "SELECT a, t.*, b, c AS order_by_derived_3 FROM t ORDER BY a, b, 1, c"
+        );
+        assert_eq!(
+            p.order_by.iter().map(|k| k.column).collect::<Vec<_>>(),
+            vec![0, 1, 0, 2]
+        );
+        assert_eq!(
+            p.wildcard,
+            Some(Wildcard {
+                leading: 1,
+                trailing: 2,
+                derived: 1
+            })
+        );
+    }
+
+    #[test]
+    fn wildcard_with_aggregates_groups_and_distinct() {
+        let (sql, p) = plan(Dialect::MySql, "SELECT *, AVG(x) AS a FROM t GROUP BY g");
+        assert_eq!(
+            sql,
+            "SELECT *, AVG(x) AS a, SUM(x) AS avg_derived_sum_0, COUNT(x) AS avg_derived_count_0, \
+             g AS group_by_derived_0 FROM t GROUP BY g ORDER BY g"
+        );
+        assert_eq!(
+            p.aggregates,
+            vec![Aggregate {
+                kind: AggregateKind::Avg {
+                    sum_col: 1,
+                    count_col: 2
+                },
+                column: 0
+            }]
+        );
+        assert_eq!(p.group_by, vec![3]);
+        assert_eq!(p.order_by, vec![key(3, false, true)]);
+        assert!(p.groups_arrive_sorted());
+        assert_eq!(
+            p.wildcard,
+            Some(Wildcard {
+                leading: 0,
+                trailing: 4,
+                derived: 3
+            })
+        );
+
+        let (sql, p) = plan(Dialect::PostgreSql, "SELECT DISTINCT * FROM t");
+        assert_eq!(sql, "SELECT DISTINCT * FROM t");
+        assert!(p.distinct);
+        assert!(!p.duplicates_arrive_adjacent());
+        assert_eq!(
+            p.wildcard,
+            Some(Wildcard {
+                leading: 0,
+                trailing: 0,
+                derived: 0
+            })
+        );
+
+        // Nothing to place: a plain SELECT * keeps the plain plan.
+        let (_, p) = plan(Dialect::MySql, "SELECT * FROM t LIMIT 3");
+        assert_eq!(p.wildcard, None);
+        assert_eq!(p.output_columns, ALL_COLUMNS);
     }
 
     #[test]

@@ -107,6 +107,16 @@ fn describe_merge(m: &MergePlan) -> String {
     } else {
         write!(out, " columns={}", m.output_columns).unwrap();
     }
+    // With a wildcard, `#n` counts as if `*` stood for no columns; the
+    // shape below is what turns those numbers into positions at merge time.
+    if let Some(w) = &m.wildcard {
+        write!(
+            out,
+            " wildcard(leading={} trailing={} derived={})",
+            w.leading, w.trailing, w.derived
+        )
+        .unwrap();
+    }
     out
 }
 

@@ -140,3 +140,164 @@ fn count_without_group_over_shards() {
     );
     assert_eq!(out, vec![vec![i(8), i(9)]]);
 }
+
+fn s(v: &str) -> Value {
+    t(v)
+}
+
+#[test]
+fn select_star_order_by_sorts_on_one_derived_column_and_drops_it() {
+    let p = plan(
+        Dialect::MySql,
+        "SELECT * FROM t_order ORDER BY order_id LIMIT 1, 3",
+    );
+    assert_eq!(
+        p.units[0].sql,
+        "SELECT *, order_id AS order_by_derived_0 FROM t_order_0 ORDER BY order_id LIMIT 4"
+    );
+    // The wildcard stands for 4 columns [order_id, user_id, status, amount];
+    // the derived order_id makes 5. The merge sorts on the last column.
+    let row = |order: i64, user: i64| vec![i(order), i(user), s("paid"), i(order * 10), i(order)];
+    let out = run(
+        &p,
+        vec![
+            vec![row(2, 0), row(6, 0)],
+            vec![row(1, 1), row(5, 1)],
+            vec![row(4, 0)],
+            vec![row(3, 1), row(7, 1)],
+        ],
+    );
+    // Skip order 1, keep 2, 3, 4: the first 4 columns only.
+    assert_eq!(
+        out,
+        vec![
+            vec![i(2), i(0), s("paid"), i(20)],
+            vec![i(3), i(1), s("paid"), i(30)],
+            vec![i(4), i(0), s("paid"), i(40)],
+        ]
+    );
+}
+
+#[test]
+fn qualified_star_order_by_two_derived_columns_postgresql() {
+    let p = plan(
+        Dialect::PostgreSql,
+        "SELECT o.* FROM t_order o ORDER BY o.status DESC, o.order_id LIMIT 4",
+    );
+    assert!(
+        p.units[0].sql.starts_with(
+            "SELECT o.*, o.status AS order_by_derived_0, o.order_id AS order_by_derived_1"
+        ),
+        "{}",
+        p.units[0].sql
+    );
+    // The wildcard stands for 3 columns [order_id, user_id, status]; the two
+    // derived ones make 5. PostgreSQL DESC puts NULLs first.
+    let row =
+        |order: i64, status: Value| vec![i(order), i(order % 2), status.clone(), status, i(order)];
+    let out = run(
+        &p,
+        vec![
+            vec![row(4, Value::Null), row(2, s("b"))],
+            vec![row(1, s("c")), row(3, s("a"))],
+            vec![row(6, s("b"))],
+            vec![],
+        ],
+    );
+    assert_eq!(
+        out,
+        vec![
+            vec![i(4), i(0), Value::Null],
+            vec![i(1), i(1), s("c")],
+            vec![i(2), i(0), s("b")],
+            vec![i(6), i(0), s("b")],
+        ]
+    );
+}
+
+#[test]
+fn star_then_extra_column_sorts_from_the_end_and_keeps_it() {
+    let p = plan(
+        Dialect::MySql,
+        "SELECT *, amount * 2 AS doubled FROM t_order ORDER BY doubled DESC LIMIT 2",
+    );
+    // No derived column: [4 wildcard columns, doubled], all 5 are the client's.
+    let row = |order: i64, amount: i64| vec![i(order), i(0), s("x"), i(amount), i(amount * 2)];
+    let out = run(
+        &p,
+        vec![
+            vec![row(1, 5), row(2, 1)],
+            vec![row(3, 9)],
+            vec![row(4, 7)],
+            vec![],
+        ],
+    );
+    assert_eq!(out, vec![row(3, 9), row(4, 7)]);
+}
+
+#[test]
+fn star_with_avg_group_by_merges_partial_groups() {
+    let p = plan(
+        Dialect::MySql,
+        "SELECT *, AVG(amount) FROM t_order GROUP BY user_id",
+    );
+    // [2 wildcard columns (user_id, amount), AVG, SUM, COUNT, user_id]:
+    // width 6, 3 derived. User 1 has amounts 2 and 4 on two shards.
+    let row = |user: i64, amount: i64, sum: i64, count: i64| {
+        vec![
+            i(user),
+            i(amount),
+            i(sum / count),
+            i(sum),
+            i(count),
+            i(user),
+        ]
+    };
+    let out = run(
+        &p,
+        vec![
+            vec![row(1, 2, 2, 1), row(2, 8, 8, 1)],
+            vec![row(1, 4, 4, 1)],
+            vec![],
+            vec![],
+        ],
+    );
+    assert_eq!(out.len(), 2, "{out:?}");
+    assert_eq!(out[0].len(), 3, "derived columns are dropped: {out:?}");
+    assert_eq!((&out[0][0], &out[0][1]), (&i(1), &i(2)));
+    assert_eq!(out[0][2].as_f64(), Some(3.0));
+    assert_eq!(out[1][2].as_f64(), Some(8.0));
+}
+
+#[test]
+fn distinct_star_compares_whole_rows_without_the_derived_column() {
+    let p = plan(
+        Dialect::PostgreSql,
+        "SELECT DISTINCT * FROM t_order ORDER BY user_id",
+    );
+    // [order_id, user_id, status, amount, derived user_id]: width 5.
+    let row = |order: i64, user: i64| vec![i(order), i(user), s("x"), i(1), i(user)];
+    let out = run(
+        &p,
+        vec![
+            vec![row(1, 1), row(2, 2)],
+            vec![row(1, 1), row(3, 2)],
+            vec![row(2, 2)],
+            vec![],
+        ],
+    );
+    assert_eq!(
+        out,
+        vec![
+            vec![i(1), i(1), s("x"), i(1)],
+            vec![i(2), i(2), s("x"), i(1)],
+            vec![i(3), i(2), s("x"), i(1)],
+        ]
+    );
+}
+
+#[test]
+fn wildcard_plan_over_empty_shards_is_empty() {
+    let p = plan(Dialect::MySql, "SELECT * FROM t_order ORDER BY status");
+    assert!(run(&p, vec![vec![], vec![], vec![], vec![]]).is_empty());
+}

@@ -2,6 +2,8 @@
 
 use std::collections::BTreeSet;
 
+use super::error::MergeError;
+
 /// Default budget for in-memory merges of one statement.
 pub const DEFAULT_MEMORY_LIMIT_BYTES: usize = 64 * 1024 * 1024;
 
@@ -62,9 +64,33 @@ pub struct Aggregate {
     pub column: usize,
 }
 
+/// Where the columns sit when the select list has a wildcard (`*`, `t.*`)
+/// and the merge needs column positions. How many columns the wildcard
+/// stands for is unknown without table metadata, but the rewrite appends
+/// its derived columns at the end of the select list, so every column after
+/// the wildcard sits at a known distance from the end of the row. The plan's
+/// column numbers then count as if the wildcard stood for no column:
+/// `0..leading` are the items before it (absolute positions), the next
+/// `trailing` the items after it, derived ones last (positions from the
+/// end). [`merge`](super::merge) learns the row width from the first shard
+/// row (all shards run the same SQL, so all rows are equally wide) and
+/// resolves them with [`MergePlan::resolve`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Wildcard {
+    /// Select items before the first wildcard.
+    pub leading: usize,
+    /// Columns after the last wildcard, the derived ones included.
+    pub trailing: usize,
+    /// Of the trailing columns, the ones the rewrite added: the last
+    /// `derived` columns of each row, dropped at the end.
+    pub derived: usize,
+}
+
 /// How to merge the shards' rows of one statement. Column numbers are
 /// positions in the rows the shards return, which start with the client's
-/// `output_columns` and may end with derived columns the rewrite added.
+/// `output_columns` and may end with derived columns the rewrite added;
+/// with a `wildcard`, they count as [`Wildcard`] says until
+/// [`MergePlan::resolve`] makes them positions.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct MergePlan {
     pub order_by: Vec<SortKey>,
@@ -78,6 +104,10 @@ pub struct MergePlan {
     pub output_columns: usize,
     /// Budget for hash GROUP BY and hash DISTINCT.
     pub memory_limit_bytes: usize,
+    /// Set when the select list has a wildcard and the plan needs column
+    /// positions: the column numbers above are then relative to [`Wildcard`]
+    /// and `output_columns` is [`ALL_COLUMNS`] until resolved.
+    pub wildcard: Option<Wildcard>,
 }
 
 impl MergePlan {
@@ -92,7 +122,54 @@ impl MergePlan {
             limit: None,
             output_columns,
             memory_limit_bytes: DEFAULT_MEMORY_LIMIT_BYTES,
+            wildcard: None,
         }
+    }
+
+    /// This plan for shard rows `width` columns wide: column numbers of a
+    /// [`Wildcard`] plan become positions in the row, and `output_columns`
+    /// the row minus its derived columns. Plans without one are unchanged.
+    pub fn resolve(&self, width: usize) -> Result<MergePlan, MergeError> {
+        let Some(w) = self.wildcard else {
+            return Ok(self.clone());
+        };
+        // A wildcard stands for at least zero columns; a narrower row did
+        // not come from the rewritten select list.
+        let expanded = width
+            .checked_sub(w.leading.saturating_add(w.trailing))
+            .filter(|_| w.derived <= w.trailing)
+            .ok_or_else(|| {
+                MergeError::Internal(format!(
+                    "a shard row has {width} columns, but its select list names {} besides \
+                     the wildcard ({} derived)",
+                    w.leading.saturating_add(w.trailing),
+                    w.derived
+                ))
+            })?;
+        let at = |column: usize| {
+            if column < w.leading {
+                column
+            } else {
+                column + expanded
+            }
+        };
+        let mut plan = self.clone();
+        for key in &mut plan.order_by {
+            key.column = at(key.column);
+        }
+        for column in &mut plan.group_by {
+            *column = at(*column);
+        }
+        for agg in &mut plan.aggregates {
+            agg.column = at(agg.column);
+            if let AggregateKind::Avg { sum_col, count_col } = &mut agg.kind {
+                *sum_col = at(*sum_col);
+                *count_col = at(*count_col);
+            }
+        }
+        plan.output_columns = width - w.derived;
+        plan.wildcard = None;
+        Ok(plan)
     }
 
     /// True when the shards' ORDER BY begins with exactly the GROUP BY
@@ -103,7 +180,10 @@ impl MergePlan {
 
     /// True when equal output rows arrive next to each other.
     pub fn duplicates_arrive_adjacent(&self) -> bool {
-        prefix_is(&self.order_by, &(0..self.output_columns).collect())
+        // Unknown width (an unresolved wildcard): no ORDER BY can be known
+        // to cover every column, and `0..ALL_COLUMNS` must not be built.
+        self.output_columns != ALL_COLUMNS
+            && prefix_is(&self.order_by, &(0..self.output_columns).collect())
     }
 
     /// The narrowest row every aggregate can write into.
@@ -145,5 +225,48 @@ mod tests {
         assert!(!plan.groups_arrive_sorted());
         plan.group_by.clear();
         assert!(!plan.groups_arrive_sorted());
+    }
+
+    #[test]
+    fn wildcard_columns_resolve_against_the_row_width() {
+        // SELECT a, *, b, AVG(x) ... ORDER BY c: a is item 0, b 1, the AVG
+        // 2 with derived SUM 3 and COUNT 4, the derived ORDER BY column 5.
+        let plan = MergePlan {
+            order_by: vec![SortKey::asc(0), SortKey::desc(5)],
+            group_by: vec![1],
+            aggregates: vec![Aggregate {
+                kind: AggregateKind::Avg {
+                    sum_col: 3,
+                    count_col: 4,
+                },
+                column: 2,
+            }],
+            output_columns: ALL_COLUMNS,
+            wildcard: Some(Wildcard {
+                leading: 1,
+                trailing: 5,
+                derived: 3,
+            }),
+            ..MergePlan::iterate(0)
+        };
+        assert!(!plan.duplicates_arrive_adjacent());
+        // 10 columns: the wildcard stands for 4 (positions 1..5).
+        let r = plan.resolve(10).unwrap();
+        assert_eq!(r.order_by, vec![SortKey::asc(0), SortKey::desc(9)]);
+        assert_eq!(r.group_by, vec![5]);
+        assert_eq!(
+            r.aggregates[0].kind,
+            AggregateKind::Avg {
+                sum_col: 7,
+                count_col: 8
+            }
+        );
+        assert_eq!(r.aggregates[0].column, 6);
+        assert_eq!((r.output_columns, r.wildcard), (7, None));
+        // The wildcard may stand for no column, never for fewer.
+        assert_eq!(plan.resolve(6).unwrap().output_columns, 3);
+        assert!(matches!(plan.resolve(5), Err(MergeError::Internal(_))));
+        let plain = MergePlan::iterate(2);
+        assert_eq!(plain.resolve(7).unwrap(), plain);
     }
 }
