@@ -102,7 +102,7 @@ pub(super) fn build(
                 let epath = format!("{tpath}.actualDataSources");
                 let list = b.expand(&epath, expr)?;
                 for ds in &list {
-                    b.check_source(&epath, ds, data_sources)?;
+                    b.check_source(&epath, "", ds, data_sources)?;
                 }
                 list
             }
@@ -223,9 +223,12 @@ impl Builder<'_> {
         })
     }
 
+    /// `subject` says what named the data source (`data node `ds_2.t`: `),
+    /// so the message points at the entry of a list, not only the list.
     fn check_source(
         &self,
         path: &str,
+        subject: &str,
         ds: &str,
         data_sources: &[String],
     ) -> Result<(), ConfigError> {
@@ -236,7 +239,7 @@ impl Builder<'_> {
             ConfigErrorKind::DataNodeOutsideDataSources,
             path,
             format!(
-                "data source `{ds}` is not declared (declared: {})",
+                "{subject}data source `{ds}` is not declared (declared: {})",
                 if data_sources.is_empty() {
                     "none".to_owned()
                 } else {
@@ -268,18 +271,7 @@ impl Builder<'_> {
                     format!("data node `{item}` is not of the form `data_source.table`"),
                 ));
             }
-            self.check_source(path, ds, data_sources)
-                .map_err(|e| ConfigError {
-                    message: format!(
-                        "{}: data node `{item}`: {}",
-                        e.path,
-                        e.message
-                            .split_once(": ")
-                            .map(|x| x.1)
-                            .unwrap_or(&e.message)
-                    ),
-                    ..e
-                })?;
+            self.check_source(path, &format!("data node `{item}`: "), ds, data_sources)?;
             let node = DataNode {
                 data_source: ds.to_owned(),
                 table: table.to_owned(),
