@@ -290,6 +290,20 @@ enum AggName {
     Avg,
 }
 
+impl AggName {
+    /// The merge kind of the aggregates that merge as themselves; AVG needs
+    /// derived SUM and COUNT columns, which each caller places its own way.
+    fn merges_as_itself(&self) -> Option<AggregateKind> {
+        match self {
+            AggName::Count => Some(AggregateKind::Count),
+            AggName::Sum => Some(AggregateKind::Sum),
+            AggName::Min => Some(AggregateKind::Min),
+            AggName::Max => Some(AggregateKind::Max),
+            AggName::Avg => None,
+        }
+    }
+}
+
 fn aggregate_kind(expr: &Expr) -> Option<(AggName, &Function)> {
     let Expr::Function(f) = expr else {
         return None;
@@ -540,12 +554,9 @@ fn derive_select(
         top_level += 1;
         check_aggregate(f, refuse)?;
         let column = layout.position(item).ok_or_else(|| between("aggregate"))?;
-        let kind = match kind {
-            AggName::Count => AggregateKind::Count,
-            AggName::Sum => AggregateKind::Sum,
-            AggName::Min => AggregateKind::Min,
-            AggName::Max => AggregateKind::Max,
-            AggName::Avg => {
+        let kind = match kind.merges_as_itself() {
+            Some(kind) => kind,
+            None => {
                 let n = aggregates
                     .iter()
                     .filter(|a: &&Aggregate| matches!(a.kind, AggregateKind::Avg { .. }))
@@ -611,12 +622,9 @@ fn derive_select(
                 let column = layout.appended(select.projection.len());
                 if let Some((kind, f)) = aggregate_kind(&item.expr) {
                     check_aggregate(f, refuse)?;
-                    let kind = match kind {
-                        AggName::Count => AggregateKind::Count,
-                        AggName::Sum => AggregateKind::Sum,
-                        AggName::Min => AggregateKind::Min,
-                        AggName::Max => AggregateKind::Max,
-                        AggName::Avg => {
+                    let kind = match kind.merges_as_itself() {
+                        Some(kind) => kind,
+                        None => {
                             return Err(refuse.err(
                                 "ORDER BY AVG(...) not in the select list across shards",
                                 "select the AVG and order by its alias",
