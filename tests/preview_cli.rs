@@ -22,15 +22,22 @@ fn preview(args: &[&str]) -> Output {
         .unwrap()
 }
 
-#[test]
-fn preview_prints_route_units_as_json() {
-    let out = preview(&["SELECT * FROM t_order WHERE user_id = 1 AND order_id IN (2, 3)"]);
+/// The JSON a successful preview printed; a failed one fails the test with
+/// its stderr.
+fn json_of(out: Output) -> serde_json::Value {
     assert!(
         out.status.success(),
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+#[test]
+fn preview_prints_route_units_as_json() {
+    let v = json_of(preview(&[
+        "SELECT * FROM t_order WHERE user_id = 1 AND order_id IN (2, 3)",
+    ]));
     assert_eq!(
         v["units"],
         serde_json::json!([
@@ -51,17 +58,11 @@ fn preview_prints_route_units_as_json() {
 
 #[test]
 fn preview_shows_the_merge_plan() {
-    let out = preview(&[
+    let v = json_of(preview(&[
         "--dialect",
         "postgresql",
         "SELECT user_id, AVG(amount) FROM t_order GROUP BY user_id ORDER BY user_id DESC LIMIT 5 OFFSET 10",
-    ]);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    ]));
     let units = v["units"].as_array().unwrap();
     assert_eq!(units.len(), 4);
     assert_eq!(units[0]["dataSource"], "ds_0");
@@ -87,13 +88,9 @@ fn preview_shows_the_merge_plan() {
 
 #[test]
 fn preview_shows_where_a_wildcard_puts_the_derived_columns() {
-    let out = preview(&["SELECT * FROM t_order ORDER BY order_id LIMIT 10"]);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let v = json_of(preview(&[
+        "SELECT * FROM t_order ORDER BY order_id LIMIT 10",
+    ]));
     assert_eq!(
         v["units"][0]["sql"],
         "SELECT *, order_id AS order_by_derived_0 FROM t_order_0 ORDER BY order_id LIMIT 10"
@@ -117,13 +114,9 @@ fn preview_shows_where_a_wildcard_puts_the_derived_columns() {
 
 #[test]
 fn preview_reports_generated_keys() {
-    let out = preview(&["INSERT INTO t_order (user_id, status) VALUES (1, 'a')"]);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let v = json_of(preview(&[
+        "INSERT INTO t_order (user_id, status) VALUES (1, 'a')",
+    ]));
     assert_eq!(v["generatedKeys"]["column"], "order_id");
     let key = v["generatedKeys"]["keys"][0].as_i64().unwrap();
     assert!(key > 0, "{v}");
@@ -143,7 +136,7 @@ fn preview_reports_generated_keys() {
 
 #[test]
 fn preview_postgresql_with_params() {
-    let out = preview(&[
+    let v = json_of(preview(&[
         "--dialect",
         "postgresql",
         "--param",
@@ -151,13 +144,7 @@ fn preview_postgresql_with_params() {
         "--param",
         "5",
         "INSERT INTO \"t_order\" (user_id, order_id) VALUES ($1, $2)",
-    ]);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    ]));
     assert_eq!(
         v["units"],
         serde_json::json!([
