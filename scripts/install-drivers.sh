@@ -1,0 +1,76 @@
+#!/usr/bin/env bash
+# Installs the client drivers of the PostgreSQL driver suite (tests/pg_drivers.rs):
+#   apt:  psql (via install-deps.sh), a JDK able to run a single-file Java
+#         program, Debian's pgjdbc, Node.js + npm, python3-venv
+#   PyPI: psycopg 3, psycopg2, asyncpg, pg8000 into tests/drivers/.venv
+#   npm:  pg (node-postgres), postgres (postgres.js) into tests/drivers/node/node_modules
+# tokio-postgres is a Cargo dev-dependency and needs nothing here.
+#
+# Idempotent and quick when nothing changed: apt runs only for what is
+# missing, and the venv / node_modules are rebuilt only when their pinned
+# manifest (requirements.txt / package-lock.json) differs from the one they
+# were built from.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+drivers=tests/drivers
+
+if [ "$(id -u)" -eq 0 ]; then
+    SUDO=()
+elif command -v sudo >/dev/null 2>&1; then
+    SUDO=(sudo)
+else
+    echo "error: run as root or install sudo" >&2
+    exit 1
+fi
+
+# The JDK, not the JRE: `java File.java` compiles in memory with jdk.compiler.
+have_jdk() { command -v java >/dev/null && command -v javac >/dev/null; }
+have_pgjdbc() { [ -r /usr/share/java/postgresql.jar ]; }
+have_node() { command -v node >/dev/null && command -v npm >/dev/null; }
+have_venv() { /usr/bin/python3 -c 'import ensurepip, venv' >/dev/null 2>&1; }
+
+missing=()
+have_jdk || missing+=(default-jdk-headless)
+have_pgjdbc || missing+=(libpostgresql-jdbc-java)
+# A machine with Node from elsewhere (e.g. NodeSource, which bundles npm)
+# keeps it; Debian splits npm into its own package.
+have_node || missing+=(nodejs npm)
+have_venv || missing+=(python3 python3-venv)
+
+if [ "${#missing[@]}" -gt 0 ]; then
+    echo "install-drivers: apt-get install ${missing[*]}"
+    export DEBIAN_FRONTEND=noninteractive
+    "${SUDO[@]}" apt-get update
+    "${SUDO[@]}" apt-get install -y --no-install-recommends "${missing[@]}"
+fi
+
+# stamp_ok <dir> <manifest>: the dir was built from exactly this manifest.
+stamp_ok() { [ -f "$1/.installed-from" ] && cmp -s "$1/.installed-from" "$2"; }
+
+venv=$drivers/.venv
+requirements=$drivers/python/requirements.txt
+if stamp_ok "$venv" "$requirements"; then
+    echo "install-drivers: Python drivers up to date"
+else
+    echo "install-drivers: creating $venv"
+    rm -rf "$venv"
+    # Debian's interpreter, which python3-venv above is for.
+    /usr/bin/python3 -m venv "$venv"
+    # Wheels only: building psycopg2 or asyncpg from source would need
+    # compilers and headers, and minutes of CI time.
+    "$venv/bin/pip" install --quiet --disable-pip-version-check --only-binary=:all: \
+        -r "$requirements"
+    cp "$requirements" "$venv/.installed-from"
+fi
+
+node_dir=$drivers/node
+lock=$node_dir/package-lock.json
+if stamp_ok "$node_dir/node_modules" "$lock"; then
+    echo "install-drivers: Node drivers up to date"
+else
+    echo "install-drivers: npm ci in $node_dir"
+    (cd "$node_dir" && npm ci --no-audit --no-fund --loglevel=error)
+    cp "$lock" "$node_dir/node_modules/.installed-from"
+fi
+
+echo "install-drivers: done"
