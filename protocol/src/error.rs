@@ -19,6 +19,19 @@ pub enum ProtocolError {
     #[error("malformed {message:?} message: {reason}")]
     Malformed { message: char, reason: String },
 
+    /// A MySQL packet was cut or its body did not match what it claimed to
+    /// be; `packet` names the message being decoded.
+    #[error("malformed MySQL {packet}: {reason}")]
+    MalformedPacket {
+        packet: &'static str,
+        reason: String,
+    },
+
+    /// A MySQL packet arrived with a sequence id other than the next one:
+    /// the two sides disagree about where a command's exchange stands.
+    #[error("MySQL packet out of order: expected sequence id {expected}, got {got}")]
+    PacketOutOfOrder { expected: u8, got: u8 },
+
     /// A type byte this side of the protocol does not know.
     #[error("unknown message type {:?} (0x{:02x})", char::from(*.0), .0)]
     UnknownMessage(u8),

@@ -50,6 +50,7 @@
 
 pub mod auth;
 pub mod error;
+pub mod mysql;
 pub mod pg;
 
 pub use error::{ProtocolError, Result};

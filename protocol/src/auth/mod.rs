@@ -3,7 +3,9 @@
 //! frontend (verifying clients) and the backend (logging in to servers)
 //! drive them from their own session loops.
 
+pub mod caching_sha2;
 pub mod md5;
+pub mod mysql_native;
 pub mod scram;
 
 /// Compares secrets in time independent of where they first differ, so a
