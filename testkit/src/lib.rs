@@ -36,6 +36,7 @@
 //! - `bins`: finding the programs, and which package provides them.
 //! - `identity`: whether we are root, and the `postgres` account's ids.
 //! - `escape`: quoting names and passwords into URLs and SQL.
+//! - [`shardwire`]: [`ShardwireProcess`], the proxy binary run as a child.
 //! - [`error`]: the one error type, [`HarnessError`].
 #![deny(clippy::print_stdout)]
 
@@ -48,6 +49,7 @@ pub mod pg;
 mod port;
 mod process;
 mod shards;
+pub mod shardwire;
 mod workdir;
 
 pub use error::HarnessError;
@@ -55,3 +57,4 @@ pub use mariadb::{MariaDbInstance, MariaDbOptions};
 pub use pg::{PgInstance, PgOptions};
 pub use port::free_port;
 pub use shards::{mariadb_shards, mariadb_shards_with, pg_shards, pg_shards_with};
+pub use shardwire::{ShardwireOptions, ShardwireProcess};
