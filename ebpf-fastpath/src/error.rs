@@ -1,0 +1,48 @@
+//! The crate's one error type.
+use std::io;
+
+/// Why a splice or the kernel path's set-up failed.
+#[derive(Debug, thiserror::Error)]
+pub enum FastPathError {
+    /// A socket call on one of the session's sockets failed.
+    #[error("{what}: {source}")]
+    Io {
+        what: &'static str,
+        #[source]
+        source: io::Error,
+    },
+    /// Loading or attaching the BPF programs failed.
+    #[error("loading the sk_skb programs: {0}")]
+    Load(#[from] aya::EbpfError),
+    /// The kernel refused a program (verifier, attach type, privilege).
+    #[error("{what}: {source}")]
+    Program {
+        what: &'static str,
+        #[source]
+        source: aya::programs::ProgramError,
+    },
+    /// A BPF map operation failed (map full, socket not in a usable state).
+    #[error("{what}: {source}")]
+    Map {
+        what: &'static str,
+        #[source]
+        source: aya::maps::MapError,
+    },
+    /// The BPF object does not have what this code expects: a Shardwire bug.
+    #[error("internal error (a Shardwire bug): {0}")]
+    Internal(String),
+}
+
+impl FastPathError {
+    pub(crate) fn io(what: &'static str) -> impl FnOnce(io::Error) -> Self {
+        move |source| Self::Io { what, source }
+    }
+
+    pub(crate) fn map(what: &'static str) -> impl FnOnce(aya::maps::MapError) -> Self {
+        move |source| Self::Map { what, source }
+    }
+
+    pub(crate) fn program(what: &'static str) -> impl FnOnce(aya::programs::ProgramError) -> Self {
+        move |source| Self::Program { what, source }
+    }
+}

@@ -1,0 +1,93 @@
+//! The user-space copy: the same session semantics as the kernel path, with
+//! tokio doing the reads and writes. Used when the kernel path is
+//! unavailable, when setting up a kernel pair fails, and for streams the
+//! kernel cannot see through (TLS on either side).
+use std::io;
+
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+
+use crate::session::{EndKind, Side};
+use crate::stats::Counters;
+
+/// 64 KiB: large enough that a bulk transfer is not syscall-bound, small
+/// enough for thousands of sessions.
+const BUF: usize = 64 * 1024;
+
+/// How one copied session ended.
+#[derive(Debug)]
+pub(crate) struct Ended {
+    pub(crate) side: Side,
+    pub(crate) end: EndKind,
+    pub(crate) client_to_backend: u64,
+    pub(crate) backend_to_client: u64,
+}
+
+/// Copies both directions until one side ends: a read returning 0 or
+/// failing ends the session on the side read from, a failed write on the
+/// side written to. The direction that ended has written everything it read;
+/// the other direction is abandoned mid-copy, which only loses bytes meant
+/// for the side that is gone or is about to be shut down.
+pub(crate) async fn copy<CR, CW, BR, BW>(
+    client_read: &mut CR,
+    client_write: &mut CW,
+    backend_read: &mut BR,
+    backend_write: &mut BW,
+    counters: &Counters,
+) -> Ended
+where
+    CR: AsyncRead + Unpin,
+    CW: AsyncWrite + Unpin,
+    BR: AsyncRead + Unpin,
+    BW: AsyncWrite + Unpin,
+{
+    let mut to_backend = 0u64;
+    let mut to_client = 0u64;
+    let (side, end) = tokio::select! {
+        r = pump(client_read, backend_write, &mut to_backend, Side::Client, Side::Backend, &counters.client_to_backend) => r,
+        r = pump(backend_read, client_write, &mut to_client, Side::Backend, Side::Client, &counters.backend_to_client) => r,
+    };
+    Ended {
+        side,
+        end,
+        client_to_backend: to_backend,
+        backend_to_client: to_client,
+    }
+}
+
+async fn pump<R, W>(
+    from: &mut R,
+    to: &mut W,
+    moved: &mut u64,
+    from_side: Side,
+    to_side: Side,
+    total: &std::sync::atomic::AtomicU64,
+) -> (Side, EndKind)
+where
+    R: AsyncRead + Unpin,
+    W: AsyncWrite + Unpin,
+{
+    let mut buf = vec![0u8; BUF];
+    loop {
+        let n = match from.read(&mut buf).await {
+            Ok(0) => return (from_side, EndKind::Eof),
+            Ok(n) => n,
+            Err(e) => return (from_side, EndKind::Error(e.kind())),
+        };
+        let chunk = buf.get(..n).unwrap_or_default();
+        if let Err(e) = write_flush(to, chunk).await {
+            return (to_side, EndKind::Error(e.kind()));
+        }
+        let n = n as u64;
+        *moved += n;
+        Counters::add(total, n);
+    }
+}
+
+/// Writes and flushes: a TLS stream holds records back until flushed.
+pub(crate) async fn write_flush<W: AsyncWrite + Unpin>(to: &mut W, bytes: &[u8]) -> io::Result<()> {
+    if bytes.is_empty() {
+        return Ok(());
+    }
+    to.write_all(bytes).await?;
+    to.flush().await
+}
