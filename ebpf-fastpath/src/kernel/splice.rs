@@ -4,6 +4,7 @@
 use std::os::fd::AsFd;
 use std::time::Duration;
 
+use tokio::io::AsyncWriteExt;
 use tokio::net::TcpStream;
 
 use super::maps::PairKey;
@@ -28,9 +29,10 @@ pub(crate) struct Prepared {
 pub(crate) async fn splice(
     kernel: &KernelPath,
     counters: &Counters,
-    pair: Prepared,
+    mut pair: Prepared,
     drain_timeout: Duration,
 ) -> Result<SpliceOutcome, (FastPathError, Prepared)> {
+    forward_queued(&mut pair, counters).await;
     let (key, bases) = match set_up(kernel, &pair) {
         Ok(set) => set,
         Err(e) => return Err((e, pair)),
@@ -86,6 +88,39 @@ pub(crate) async fn splice(
         backend_to_client: pending_to_client + to_client,
         backend,
     })
+}
+
+/// Forwards by hand what already sits in either socket's receive queue.
+///
+/// The stream parser must never start on a partly read skb: it hands the
+/// whole skb to the parser program, whose `skb->len` then counts bytes user
+/// space already consumed, and the message waits for bytes that never come.
+/// After this, the queues are empty; segments arriving before the insert
+/// are whole skbs, which the kick in `set_up` sends through the parser.
+/// A read or write failure stops the copy; the watch then ends the session.
+async fn forward_queued(pair: &mut Prepared, counters: &Counters) {
+    let mut buf = vec![0u8; 64 * 1024];
+    let moved = drain(&pair.client, &mut pair.backend, &mut buf).await;
+    pair.pending_to_backend += moved;
+    Counters::add(&counters.client_to_backend, moved);
+    let moved = drain(&pair.backend, &mut pair.client, &mut buf).await;
+    pair.pending_to_client += moved;
+    Counters::add(&counters.backend_to_client, moved);
+}
+
+async fn drain(from: &TcpStream, to: &mut TcpStream, buf: &mut [u8]) -> u64 {
+    let mut moved = 0u64;
+    loop {
+        let n = match from.try_read(buf) {
+            Ok(0) | Err(_) => return moved,
+            Ok(n) => n,
+        };
+        let Some(chunk) = buf.get(..n) else { return moved };
+        if to.write_all(chunk).await.is_err() {
+            return moved;
+        }
+        moved += n as u64;
+    }
 }
 
 fn set_up(kernel: &KernelPath, pair: &Prepared) -> Result<(PairKey, Bases), FastPathError> {
