@@ -97,6 +97,11 @@ pub enum BackendError {
     #[error("server error: {0}")]
     Server(#[source] Box<ServerError>),
 
+    /// A MySQL server answered with an ERR packet. The connection stays
+    /// usable unless the error ended the session.
+    #[error("server error: {0}")]
+    MySqlServer(#[source] Box<crate::mysql::MySqlServerError>),
+
     /// The server sent a message that makes no sense at this point.
     #[error("unexpected {message} from the server while {during}")]
     Unexpected {

@@ -14,12 +14,18 @@
 //!   every ReadyForQuery, runs simple and extended queries and cancels them
 //!   ([`pg::CancelToken`]); [`pg::Query`] streams the answers one message
 //!   at a time, rows kept raw.
+//! - [`mysql`]: the MySQL / MariaDB client. [`mysql::MySqlConnection`]
+//!   logs in (mysql_native_password, caching_sha2_password, auth switch),
+//!   tracks status flags, streams text and binary rows raw
+//!   ([`mysql::MySqlQuery`]), prepares statements and kills queries;
+//!   [`mysql::MySqlPool`] pools it with the same recycle rules as PgPool.
 //! - [`pool`]: [`pool::PgPool`], one deadpool pool per data source, with
 //!   the recycle rules (broken, abandoned mid-result, in a transaction,
 //!   too old, idle too long: discard).
 #![deny(clippy::print_stdout)]
 
 pub mod error;
+pub mod mysql;
 pub mod pg;
 pub mod pool;
 

@@ -1,0 +1,31 @@
+//! The native MySQL / MariaDB client: one [`MySqlConnection`] per server
+//! session, speaking the protocol through `shardwire_protocol::mysql`,
+//! and [`MySqlPool`], its pool per data source.
+//!
+//! # Layout
+//! - `connection`: connect (handshake, auth), state (status flags,
+//!   transaction, broken), the answer state machine, simple commands.
+//! - `login`: the auth exchange (mysql_native_password,
+//!   caching_sha2_password with RSA full auth, AuthSwitchRequest).
+//! - `query`: [`MySqlQuery`], the streaming handle, and its events.
+//! - `statement`: prepared statements with binary rows.
+//! - `kill`: [`KillToken`], KILL QUERY over a second connection.
+//! - `pool`: [`MySqlPool`].
+//! - `server_error`: [`MySqlServerError`], a typed ERR packet.
+
+mod connection;
+mod kill;
+mod login;
+mod options;
+mod pool;
+mod query;
+mod server_error;
+mod statement;
+
+pub use connection::MySqlConnection;
+pub use kill::KillToken;
+pub use options::ConnectOptions;
+pub use pool::{MySqlManager, MySqlPool, PooledMySqlConnection};
+pub use query::{MySqlEvent, MySqlQuery, MySqlResultSet, MySqlRow};
+pub use server_error::MySqlServerError;
+pub use statement::MySqlStatement;
