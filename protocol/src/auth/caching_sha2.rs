@@ -9,11 +9,13 @@
 //! repeated)`.
 
 use rsa::pkcs8::{DecodePublicKey, EncodePublicKey};
-use rsa::{Oaep, RsaPrivateKey, RsaPublicKey};
+use rsa::{Oaep, RsaPublicKey};
 use sha2::{Digest, Sha256};
 
 use super::constant_time_eq;
 use crate::error::{ProtocolError, Result};
+
+pub use rsa::RsaPrivateKey;
 
 pub const PLUGIN_NAME: &str = "caching_sha2_password";
 
@@ -85,6 +87,13 @@ pub fn encrypt_password(public_key_pem: &[u8], password: &str, scramble: &[u8]) 
         .map_err(|e| ProtocolError::Auth(format!("RSA encryption of the password failed: {e}")))
 }
 
+/// Server side: a fresh key pair for full auth without TLS (MySQL uses
+/// 2048 bits). Generating one takes a noticeable time: do it once at start.
+pub fn generate_private_key(bits: usize) -> Result<RsaPrivateKey> {
+    RsaPrivateKey::new(&mut rsa::rand_core::OsRng, bits)
+        .map_err(|e| ProtocolError::Auth(format!("cannot generate an RSA key: {e}")))
+}
+
 /// Server side of full auth without TLS: the PEM a server sends when the
 /// client asks for the public key.
 pub fn public_key_pem(key: &RsaPrivateKey) -> Result<String> {
@@ -138,10 +147,9 @@ mod tests {
 
     #[test]
     fn rsa_round_trip() {
-        let mut rng = rsa::rand_core::OsRng;
         // Small key: generation in a debug build is slow, and the padding
         // logic under test does not depend on the size.
-        let key = RsaPrivateKey::new(&mut rng, 1024).unwrap();
+        let key = generate_private_key(1024).unwrap();
         let pem = public_key_pem(&key).unwrap();
         let ct = encrypt_password(pem.as_bytes(), "s3cret-pässword", SCRAMBLE).unwrap();
         assert_eq!(ct.len(), 128);
