@@ -36,12 +36,18 @@ fn checks(config: &FastPathConfig, findings: &mut Findings) -> Result<KernelPath
         return Err("forced by configuration".to_string());
     }
     if !kernel::object_built() {
-        return Err(format!("built without the BPF object: {}", kernel::BUILD_STATUS.trim()));
+        return Err(format!(
+            "built without the BPF object: {}",
+            kernel::BUILD_STATUS.trim()
+        ));
     }
     privileges()?;
     findings.bpffs = bpffs(config.mount_bpffs);
     let loaded = KernelPath::load(config.max_kernel_sessions.max(1)).map_err(|e| {
-        format!("kernel {} refused the sk_skb programs: {e}", findings.kernel_release)
+        format!(
+            "kernel {} refused the sk_skb programs: {e}",
+            findings.kernel_release
+        )
     })?;
     probe::run(&loaded).map_err(|e| format!("kernel splice self-test failed: {e}"))?;
     Ok(loaded)

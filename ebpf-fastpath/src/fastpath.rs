@@ -84,9 +84,19 @@ impl FastPath {
             backend_pending,
             keep_backend,
         } = pair;
-        let intended = if self.kernel.is_some() { Path::Kernel } else { Path::UserSpace };
+        let intended = if self.kernel.is_some() {
+            Path::Kernel
+        } else {
+            Path::UserSpace
+        };
         if let Some(failed) = self
-            .write_pending(&mut client, &client_pending, &mut backend, &backend_pending, intended)
+            .write_pending(
+                &mut client,
+                &client_pending,
+                &mut backend,
+                &backend_pending,
+                intended,
+            )
             .await
         {
             return failed;
@@ -165,7 +175,13 @@ impl FastPath {
         } = pair;
         let reason = Some("the session's streams are not plain sockets (TLS)".to_string());
         if let Some(failed) = self
-            .write_pending(&mut client, &client_pending, &mut backend, &backend_pending, Path::UserSpace)
+            .write_pending(
+                &mut client,
+                &client_pending,
+                &mut backend,
+                &backend_pending,
+                Path::UserSpace,
+            )
             .await
         {
             return SpliceOutcome {
@@ -228,21 +244,27 @@ impl FastPath {
         if let Err(e) = userspace::write_flush(backend, client_pending).await {
             return Some(failed(Side::Backend, e, 0));
         }
-        Counters::add(&self.counters.client_to_backend, client_pending.len() as u64);
+        Counters::add(
+            &self.counters.client_to_backend,
+            client_pending.len() as u64,
+        );
         if let Err(e) = userspace::write_flush(client, backend_pending).await {
             return Some(failed(Side::Client, e, client_pending.len() as u64));
         }
-        Counters::add(&self.counters.backend_to_client, backend_pending.len() as u64);
+        Counters::add(
+            &self.counters.backend_to_client,
+            backend_pending.len() as u64,
+        );
         None
     }
 
     /// Counters for metrics; kernel pairs' live bytes are read from the map.
     pub fn stats(&self) -> Stats {
         let c = &self.counters;
-        let (live_to_backend, live_to_client) = self
-            .live_pairs()
-            .iter()
-            .fold((0, 0), |(b, c), p| (b + p.client_to_backend, c + p.backend_to_client));
+        let (live_to_backend, live_to_client) =
+            self.live_pairs().iter().fold((0, 0), |(b, c), p| {
+                (b + p.client_to_backend, c + p.backend_to_client)
+            });
         Stats {
             kernel_active: Counters::get(&c.kernel_active),
             user_space_active: Counters::get(&c.user_space_active),
@@ -255,7 +277,10 @@ impl FastPath {
 
     /// Per-pair bytes of the sessions spliced in the kernel right now.
     pub fn live_pairs(&self) -> Vec<PairBytes> {
-        self.kernel.as_ref().map(KernelPath::live_pairs).unwrap_or_default()
+        self.kernel
+            .as_ref()
+            .map(KernelPath::live_pairs)
+            .unwrap_or_default()
     }
 
     /// Entries in each BPF map (None in user-space mode): for diagnostics

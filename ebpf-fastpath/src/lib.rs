@@ -28,7 +28,7 @@
 //! - `userspace`: the tokio copy.
 //! - `stats`: counters.
 //! - `sys`: the few raw socket calls (the crate's only `unsafe`).
-//! - [`error`]: [`FastPathError`].
+//! - [`error`]: the crate error, [`FastPathError`].
 #![deny(clippy::print_stdout)]
 
 mod config;

@@ -11,12 +11,15 @@ const TIMEOUT: Duration = Duration::from_secs(2);
 
 pub(crate) fn run(kernel: &KernelPath) -> Result<(), String> {
     let listener = TcpListener::bind("127.0.0.1:0").map_err(|e| format!("bind: {e}"))?;
-    let addr = listener.local_addr().map_err(|e| format!("local_addr: {e}"))?;
+    let addr = listener
+        .local_addr()
+        .map_err(|e| format!("local_addr: {e}"))?;
     let connect = || -> Result<(TcpStream, TcpStream), String> {
         let outer = TcpStream::connect(addr).map_err(|e| format!("connect: {e}"))?;
         let (inner, _) = listener.accept().map_err(|e| format!("accept: {e}"))?;
         for s in [&outer, &inner] {
-            s.set_read_timeout(Some(TIMEOUT)).map_err(|e| e.to_string())?;
+            s.set_read_timeout(Some(TIMEOUT))
+                .map_err(|e| e.to_string())?;
         }
         Ok((outer, inner))
     };

@@ -25,10 +25,20 @@ async fn thousand_sessions_leave_nothing_behind() {
 
 async fn run(fast: Arc<FastPath>, path: Path) {
     let echo = echo_backend().await;
-    let mut proxy = proxy(fast.clone(), echo, ProxyOptions { read_ahead: 3, ..Default::default() }).await;
+    let mut proxy = proxy(
+        fast.clone(),
+        echo,
+        ProxyOptions {
+            read_ahead: 3,
+            ..Default::default()
+        },
+    )
+    .await;
     // One session first, so lazily opened runtime fds are in the baseline.
     session(proxy.addr, 0).await;
-    within("warm-up outcome", proxy.outcomes.recv()).await.unwrap();
+    within("warm-up outcome", proxy.outcomes.recv())
+        .await
+        .unwrap();
     settle_fds(usize::MAX).await;
     let baseline = open_fds();
 
@@ -42,7 +52,11 @@ async fn run(fast: Arc<FastPath>, path: Path) {
     }
     for i in 0..SESSIONS {
         let outcome = within("outcome", proxy.outcomes.recv()).await.unwrap();
-        assert_eq!(outcome.path, path, "session {i}: {:?}", outcome.user_space_reason);
+        assert_eq!(
+            outcome.path, path,
+            "session {i}: {:?}",
+            outcome.user_space_reason
+        );
         assert!(outcome.client_to_backend >= 64, "session {i}: {outcome:?}");
     }
     if let Some(entries) = fast.map_entries() {
@@ -67,7 +81,7 @@ async fn session(addr: std::net::SocketAddr, i: usize) {
     client.read_exact(&mut got).await.unwrap();
     assert_eq!(got, msg);
     if i % 3 == 2 {
-        client.set_linger(Some(Duration::ZERO)).unwrap();
+        client.set_zero_linger().unwrap();
     }
 }
 
@@ -79,7 +93,10 @@ async fn settle_fds(target: usize) -> usize {
     loop {
         tokio::time::sleep(Duration::from_millis(50)).await;
         let now = open_fds();
-        if now <= target || (target == usize::MAX && now == last) || tokio::time::Instant::now() > deadline {
+        if now <= target
+            || (target == usize::MAX && now == last)
+            || tokio::time::Instant::now() > deadline
+        {
             return now;
         }
         last = now;

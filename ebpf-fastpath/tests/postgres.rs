@@ -28,17 +28,29 @@ async fn postgres_session_through_user_space_copy() {
 }
 
 async fn session(fast: Arc<FastPath>, path: Path) {
-    let pg = tokio::task::spawn_blocking(PgInstance::start).await.unwrap().unwrap();
+    let pg = tokio::task::spawn_blocking(PgInstance::start)
+        .await
+        .unwrap()
+        .unwrap();
     let backend = format!("127.0.0.1:{}", pg.port()).parse().unwrap();
-    let opts = ProxyOptions { read_ahead: 8, ..Default::default() };
+    let opts = ProxyOptions {
+        read_ahead: 8,
+        ..Default::default()
+    };
     let mut proxy = proxy(fast.clone(), backend, opts).await;
 
     let url: PgConnectOptions = pg.url().parse().unwrap();
-    let mut conn = within("login through the splice", url.port(proxy.addr.port()).connect())
+    let mut conn = within(
+        "login through the splice",
+        url.port(proxy.addr.port()).connect(),
+    )
+    .await
+    .unwrap();
+
+    let one: i32 = sqlx::query_scalar("SELECT 1")
+        .fetch_one(&mut conn)
         .await
         .unwrap();
-
-    let one: i32 = sqlx::query_scalar("SELECT 1").fetch_one(&mut conn).await.unwrap();
     assert_eq!(one, 1);
     sqlx::query("CREATE TABLE spliced (id int PRIMARY KEY, note text)")
         .execute(&mut conn)
@@ -76,7 +88,10 @@ async fn session(fast: Arc<FastPath>, path: Path) {
     conn.close().await.unwrap();
     let outcome = within("outcome", proxy.outcomes.recv()).await.unwrap();
     assert_eq!(outcome.path, path, "{:?}", outcome.user_space_reason);
-    assert!(outcome.client_to_backend > 8 && outcome.backend_to_client > 4_000_000, "{outcome:?}");
+    assert!(
+        outcome.client_to_backend > 8 && outcome.backend_to_client > 4_000_000,
+        "{outcome:?}"
+    );
     if let Some(entries) = fast.map_entries() {
         assert_eq!(entries, MapEntries::default());
     }

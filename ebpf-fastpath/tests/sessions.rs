@@ -5,7 +5,6 @@
 mod common;
 
 use std::sync::Arc;
-use std::time::Duration;
 
 use common::{backend, echo_backend, fast_path, proxy, within, ProxyOptions, Want};
 use shardwire_fastpath::{EndKind, FastPath, MapEntries, Path, Side};
@@ -48,7 +47,10 @@ fn assert_no_entries(fast: &FastPath) {
 
 async fn round_trips_with_pending_bytes(fast: Arc<FastPath>, path: Path) {
     let echo = echo_backend().await;
-    let opts = ProxyOptions { read_ahead: 5, ..Default::default() };
+    let opts = ProxyOptions {
+        read_ahead: 5,
+        ..Default::default()
+    };
     let mut proxy = proxy(fast.clone(), echo, opts).await;
     let mut client = TcpStream::connect(proxy.addr).await.unwrap();
     client.write_all(b"hello").await.unwrap();
@@ -91,13 +93,18 @@ async fn round_trips_with_pending_bytes(fast: Arc<FastPath>, path: Path) {
 /// sockmap, and must come through without the client sending more.
 async fn bytes_queued_before_the_splice_are_forwarded(fast: Arc<FastPath>, path: Path) {
     let echo = echo_backend().await;
-    let opts = ProxyOptions { read_ahead: 10, ..Default::default() };
+    let opts = ProxyOptions {
+        read_ahead: 10,
+        ..Default::default()
+    };
     let mut proxy = proxy(fast.clone(), echo, opts).await;
     let mut client = TcpStream::connect(proxy.addr).await.unwrap();
     let msg: Vec<u8> = (0..100u8).collect();
     client.write_all(&msg).await.unwrap();
     let mut got = vec![0u8; 100];
-    within("echo of queued bytes", client.read_exact(&mut got)).await.unwrap();
+    within("echo of queued bytes", client.read_exact(&mut got))
+        .await
+        .unwrap();
     assert_eq!(got, msg);
     client.shutdown().await.unwrap();
     let outcome = within("outcome", proxy.outcomes.recv()).await.unwrap();
@@ -154,7 +161,7 @@ async fn client_killed_mid_stream_frees_backend(fast: Arc<FastPath>, path: Path)
     });
     let mut buf = [0u8; 4096];
     client.read_exact(&mut buf).await.unwrap();
-    client.set_linger(Some(Duration::ZERO)).unwrap();
+    client.set_zero_linger().unwrap();
     drop(client);
     within("backend freed", streamer).await.unwrap();
     let outcome = within("outcome", proxy.outcomes.recv()).await.unwrap();
@@ -179,7 +186,7 @@ async fn backend_killed_mid_stream_closes_client(fast: Arc<FastPath>, path: Path
     let mut buf = [0u8; 4096];
     server.read_exact(&mut buf).await.unwrap();
     assert_eq!(buf, [b'y'; 4096]);
-    server.set_linger(Some(Duration::ZERO)).unwrap();
+    server.set_zero_linger().unwrap();
     drop(server);
     // The client's read side ends (EOF or reset) and its writes start failing.
     let mut sink = [0u8; 4096];
@@ -205,16 +212,23 @@ async fn backend_killed_mid_stream_closes_client(fast: Arc<FastPath>, path: Path
 /// ordinary reads and writes again.
 async fn clean_client_close_can_return_the_backend(fast: Arc<FastPath>, path: Path) {
     let (addr, mut accepted) = backend().await;
-    let opts = ProxyOptions { keep_backend: true, ..Default::default() };
+    let opts = ProxyOptions {
+        keep_backend: true,
+        ..Default::default()
+    };
     let mut proxy = proxy(fast.clone(), addr, opts).await;
     let mut client = TcpStream::connect(proxy.addr).await.unwrap();
     let mut server = within("accept", accepted.recv()).await.unwrap();
     client.write_all(b"query-1").await.unwrap();
     let mut buf = [0u8; 7];
-    within("query reaches backend", server.read_exact(&mut buf)).await.unwrap();
+    within("query reaches backend", server.read_exact(&mut buf))
+        .await
+        .unwrap();
     assert_eq!(&buf, b"query-1");
     server.write_all(b"reply-1").await.unwrap();
-    within("reply reaches client", client.read_exact(&mut buf)).await.unwrap();
+    within("reply reaches client", client.read_exact(&mut buf))
+        .await
+        .unwrap();
     assert_eq!(&buf, b"reply-1");
     // Sent right before leaving: must still reach the backend.
     client.write_all(b"goodbye").await.unwrap();
@@ -225,16 +239,22 @@ async fn clean_client_close_can_return_the_backend(fast: Arc<FastPath>, path: Pa
     assert_eq!(outcome.ended_by, Side::Client);
     assert_eq!(outcome.client_to_backend, 14);
     let mut returned = outcome.backend.expect("backend handed back");
-    within("last bytes reach backend", server.read_exact(&mut buf)).await.unwrap();
+    within("last bytes reach backend", server.read_exact(&mut buf))
+        .await
+        .unwrap();
     assert_eq!(&buf, b"goodbye");
     assert_no_entries(&fast);
 
     // The returned socket is an ordinary socket again: what the server
     // sends is readable in user space, and nothing is redirected anywhere.
     server.write_all(b"reply-2").await.unwrap();
-    within("read on returned backend", returned.read_exact(&mut buf)).await.unwrap();
+    within("read on returned backend", returned.read_exact(&mut buf))
+        .await
+        .unwrap();
     assert_eq!(&buf, b"reply-2");
     returned.write_all(b"query-2").await.unwrap();
-    within("write on returned backend", server.read_exact(&mut buf)).await.unwrap();
+    within("write on returned backend", server.read_exact(&mut buf))
+        .await
+        .unwrap();
     assert_eq!(&buf, b"query-2");
 }

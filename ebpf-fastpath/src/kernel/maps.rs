@@ -30,7 +30,9 @@ pub(crate) struct Maps {
 impl std::fmt::Debug for Maps {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         // aya's SockHash has no Debug; the pair list is what matters.
-        f.debug_struct("Maps").field("pairs", &self.pairs).finish_non_exhaustive()
+        f.debug_struct("Maps")
+            .field("pairs", &self.pairs)
+            .finish_non_exhaustive()
     }
 }
 

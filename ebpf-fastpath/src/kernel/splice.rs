@@ -67,7 +67,9 @@ pub(crate) async fn splice(
     Counters::add(&counters.backend_to_client, to_client);
 
     let backend = match ended_by {
-        Side::Client if keep_backend && delivered && end == EndKind::Eof && backend_usable(&backend) => {
+        Side::Client
+            if keep_backend && delivered && end == EndKind::Eof && backend_usable(&backend) =>
+        {
             Some(backend)
         }
         Side::Client => {
@@ -115,7 +117,9 @@ async fn drain(from: &TcpStream, to: &mut TcpStream, buf: &mut [u8]) -> u64 {
             Ok(0) | Err(_) => return moved,
             Ok(n) => n,
         };
-        let Some(chunk) = buf.get(..n) else { return moved };
+        let Some(chunk) = buf.get(..n) else {
+            return moved;
+        };
         if to.write_all(chunk).await.is_err() {
             return moved;
         }
@@ -128,7 +132,8 @@ fn set_up(kernel: &KernelPath, pair: &Prepared) -> Result<(PairKey, Bases), Fast
     // either socket, and those bytes are what the drain wait counts.
     let bases = Bases::read(&pair.client, &pair.backend)?;
     let key = PairKey {
-        client: sys::socket_cookie(&pair.client).map_err(FastPathError::io("client socket cookie"))?,
+        client: sys::socket_cookie(&pair.client)
+            .map_err(FastPathError::io("client socket cookie"))?,
         backend: sys::socket_cookie(&pair.backend)
             .map_err(FastPathError::io("backend socket cookie"))?,
     };

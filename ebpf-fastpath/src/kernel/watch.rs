@@ -47,7 +47,12 @@ pub(crate) async fn closed(stream: &TcpStream) -> EndKind {
 /// the kernel sends from a work queue after the verdict). Gives up when the
 /// socket is no longer able to send, or after `timeout`; returns whether
 /// everything arrived.
-pub(crate) async fn drained(target: &TcpStream, base: u64, expected: u64, timeout: Duration) -> bool {
+pub(crate) async fn drained(
+    target: &TcpStream,
+    base: u64,
+    expected: u64,
+    timeout: Duration,
+) -> bool {
     let deadline = Instant::now() + timeout;
     let mut pause = Duration::from_micros(50);
     loop {

@@ -76,21 +76,12 @@ impl Drop for Proxy {
 }
 
 /// How the proxy reads ahead before splicing, to exercise pending bytes.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone, Copy, Default)]
 pub struct ProxyOptions {
     /// Read this many bytes from the client in user space first and pass
     /// them as pending.
     pub read_ahead: usize,
     pub keep_backend: bool,
-}
-
-impl Default for ProxyOptions {
-    fn default() -> Self {
-        Self {
-            read_ahead: 0,
-            keep_backend: false,
-        }
-    }
 }
 
 pub async fn proxy(fast: Arc<FastPath>, backend: SocketAddr, opts: ProxyOptions) -> Proxy {
@@ -99,7 +90,9 @@ pub async fn proxy(fast: Arc<FastPath>, backend: SocketAddr, opts: ProxyOptions)
     let (tx, outcomes) = tokio::sync::mpsc::unbounded_channel();
     let task = tokio::spawn(async move {
         loop {
-            let Ok((client, _)) = listener.accept().await else { return };
+            let Ok((client, _)) = listener.accept().await else {
+                return;
+            };
             let fast = fast.clone();
             let tx = tx.clone();
             tokio::spawn(async move {
@@ -121,7 +114,11 @@ pub async fn proxy(fast: Arc<FastPath>, backend: SocketAddr, opts: ProxyOptions)
             });
         }
     });
-    Proxy { addr, outcomes, task }
+    Proxy {
+        addr,
+        outcomes,
+        task,
+    }
 }
 
 /// A backend that hands each accepted connection to the test.
@@ -164,4 +161,3 @@ pub async fn within<F: std::future::Future>(what: &str, f: F) -> F::Output {
 pub fn open_fds() -> usize {
     std::fs::read_dir("/proc/self/fd").unwrap().count()
 }
-
