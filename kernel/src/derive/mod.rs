@@ -40,7 +40,7 @@ use sqlparser::ast::{
 
 use crate::error::KernelError;
 use crate::merge::{
-    Aggregate, AggregateKind, MergePlan, SortKey, Wildcard, ALL_COLUMNS, DEFAULT_MEMORY_LIMIT_BYTES,
+    Aggregate, AggregateKind, AvgScale, Collation, MergePlan, SortKey, Wildcard, ALL_COLUMNS, DEFAULT_MEMORY_LIMIT_BYTES,
 };
 use crate::parse::Dialect;
 
@@ -124,6 +124,8 @@ pub(crate) fn derive(
     };
     plan.offset = offset;
     plan.limit = limit;
+    plan.collation = Collation::default_for(dialect);
+    plan.avg_scale = AvgScale::default_for(dialect);
     // Past LIMIT o+n a shard's rows cannot be among the first o+n overall,
     // as long as every shard sorts the same way the merge does. Groups
     // merged by hash are sorted only after folding (e.g. ORDER BY COUNT(*)),

@@ -251,6 +251,8 @@ pub(super) fn derive_select(
         },
         memory_limit_bytes: DEFAULT_MEMORY_LIMIT_BYTES,
         wildcard,
+        // `derive` sets the dialect's.
+        ..MergePlan::iterate(0)
     })
 }
 

@@ -131,7 +131,18 @@ fn pagination_forms() {
     assert_eq!((p.offset, p.limit), (4, Some(6)));
     let (sql, p) = plan(Dialect::MySql, "SELECT a FROM t");
     assert_eq!(sql, "SELECT a FROM t");
-    assert_eq!(p, MergePlan::iterate(1));
+    assert_eq!(
+        p,
+        MergePlan {
+            collation: Collation::CaseInsensitive,
+            ..MergePlan::iterate(1)
+        }
+    );
+    let (_, p) = plan(Dialect::PostgreSql, "SELECT a FROM t");
+    assert_eq!(
+        (p.collation, p.avg_scale),
+        (Collation::Binary, AvgScale::PostgreSql)
+    );
     assert!(refused(Dialect::MySql, "SELECT a FROM t LIMIT ?")
         .contains("LIMIT with a parameter across shards"));
 }

@@ -1,8 +1,9 @@
 //! Folding the shards' partial aggregates of one group into the final ones.
 
-use super::decimal::{Decimal, AVG_EXTRA_SCALE};
+use super::collation::Collation;
+use super::decimal::Decimal;
 use super::error::MergeError;
-use super::plan::{Aggregate, AggregateKind};
+use super::plan::{AggregateKind, AvgScale, MergePlan};
 use super::row::Row;
 use super::value::Value;
 
@@ -93,8 +94,9 @@ pub(crate) struct Group {
 }
 
 impl Group {
-    pub(crate) fn new(row: Row, aggregates: &[Aggregate]) -> Self {
-        let accs = aggregates
+    pub(crate) fn new(row: Row, plan: &MergePlan) -> Self {
+        let accs = plan
+            .aggregates
             .iter()
             .map(|a| match a.kind {
                 AggregateKind::Count => Acc::Count(Total::Empty),
@@ -110,9 +112,9 @@ impl Group {
     }
 
     /// The first row of a group: folds itself.
-    pub(crate) fn start(row: Row, aggregates: &[Aggregate]) -> Result<Self, MergeError> {
-        let mut group = Self::new(Row::default(), aggregates);
-        group.fold(&row, aggregates)?;
+    pub(crate) fn start(row: Row, plan: &MergePlan) -> Result<Self, MergeError> {
+        let mut group = Self::new(Row::default(), plan);
+        group.fold(&row, plan)?;
         group.row = row;
         Ok(group)
     }
@@ -121,8 +123,8 @@ impl Group {
         &self.row
     }
 
-    pub(crate) fn fold(&mut self, row: &Row, aggregates: &[Aggregate]) -> Result<(), MergeError> {
-        for (acc, agg) in self.accs.iter_mut().zip(aggregates) {
+    pub(crate) fn fold(&mut self, row: &Row, plan: &MergePlan) -> Result<(), MergeError> {
+        for (acc, agg) in self.accs.iter_mut().zip(&plan.aggregates) {
             let cell = |column: usize| {
                 row.values().get(column).ok_or_else(|| {
                     MergeError::Internal(format!(
@@ -141,7 +143,13 @@ impl Group {
                     } else {
                         "MAX"
                     };
-                    fold_extreme(best, value, kind == AggregateKind::Min, op, agg.column)?;
+                    let extreme = Extreme {
+                        min: kind == AggregateKind::Min,
+                        op,
+                        column: agg.column,
+                        collation: plan.collation_of(agg.column),
+                    };
+                    extreme.fold(best, value)?;
                 }
                 (Acc::Avg { sum, count }, AggregateKind::Avg { sum_col, count_col }) => {
                     sum.add(cell(sum_col)?, "AVG", sum_col)?;
@@ -158,14 +166,14 @@ impl Group {
     }
 
     /// The merged row: the first row with every aggregate column replaced.
-    pub(crate) fn finish(self, aggregates: &[Aggregate]) -> Result<Row, MergeError> {
+    pub(crate) fn finish(self, plan: &MergePlan) -> Result<Row, MergeError> {
         let mut row = self.row;
-        for (acc, agg) in self.accs.into_iter().zip(aggregates) {
+        for (acc, agg) in self.accs.into_iter().zip(&plan.aggregates) {
             let value = match acc {
                 Acc::Count(Total::Empty) => Value::Int(0),
                 Acc::Count(total) | Acc::Sum(total) => total.into_value(),
                 Acc::Extreme(best) => best.unwrap_or(Value::Null),
-                Acc::Avg { sum, count } => average(sum, count, agg.column)?,
+                Acc::Avg { sum, count } => average(sum, count, plan.avg_scale, agg.column)?,
             };
             row.set(agg.column, value);
         }
@@ -173,42 +181,49 @@ impl Group {
     }
 }
 
-fn fold_extreme(
-    best: &mut Option<Value>,
-    value: &Value,
+/// MIN or MAX of one column. Among values the collation holds equal
+/// (`'New'`, `'new'`) the first one seen stays, as on one server, where
+/// which spelling wins is the scan order's.
+struct Extreme {
     min: bool,
     op: &'static str,
     column: usize,
-) -> Result<(), MergeError> {
-    if value.is_null() {
-        return Ok(());
-    }
-    let replace = match best {
-        None => true,
-        Some(current) => {
-            if current.rank() != value.rank() {
-                return Err(MergeError::Type {
-                    op,
-                    column,
-                    detail: format!("shards returned {current:?} and {value:?}"),
-                });
-            }
-            let ord = value.sql_cmp(current);
-            if min {
-                ord.is_lt()
-            } else {
-                ord.is_gt()
-            }
-        }
-    };
-    if replace {
-        *best = Some(value.clone());
-    }
-    Ok(())
+    collation: Collation,
 }
 
-/// Total sum over total count: exact (as a Decimal) unless the sum is a float.
-fn average(sum: Total, count: Total, column: usize) -> Result<Value, MergeError> {
+impl Extreme {
+    fn fold(&self, best: &mut Option<Value>, value: &Value) -> Result<(), MergeError> {
+        if value.is_null() {
+            return Ok(());
+        }
+        let replace = match best {
+            None => true,
+            Some(current) => {
+                if current.rank() != value.rank() {
+                    return Err(MergeError::Type {
+                        op: self.op,
+                        column: self.column,
+                        detail: format!("shards returned {current:?} and {value:?}"),
+                    });
+                }
+                let ord = value.sql_cmp_in(current, self.collation);
+                if self.min {
+                    ord.is_lt()
+                } else {
+                    ord.is_gt()
+                }
+            }
+        };
+        if replace {
+            *best = Some(value.clone());
+        }
+        Ok(())
+    }
+}
+
+/// Total sum over total count: exact (as a Decimal, with as many decimals
+/// as `scale` says the backend shows) unless the sum is a float.
+fn average(sum: Total, count: Total, scale: AvgScale, column: usize) -> Result<Value, MergeError> {
     let overflow = || MergeError::Overflow { op: "AVG", column };
     let count = match count {
         Total::Empty => return Ok(Value::Null),
@@ -228,17 +243,19 @@ fn average(sum: Total, count: Total, column: usize) -> Result<Value, MergeError>
     if count == 0 {
         return Ok(Value::Null);
     }
-    Ok(match sum {
-        Total::Empty => Value::Null,
-        Total::Int(s) => Value::Decimal(
-            Decimal::from(s)
-                .checked_div_int(count, AVG_EXTRA_SCALE)
-                .ok_or_else(overflow)?,
-        ),
-        Total::Decimal(d) => Value::Decimal(
-            d.checked_div_int(count, AVG_EXTRA_SCALE)
-                .ok_or_else(overflow)?,
-        ),
-        Total::Float(f) => Value::Float(f / count as f64),
-    })
+    let exact = |sum: Decimal| {
+        let extra = match scale {
+            AvgScale::Increment(extra) => extra,
+            AvgScale::PostgreSql => sum.pg_div_scale(count).saturating_sub(sum.scale()),
+        };
+        sum.checked_div_int(count, extra)
+            .map(Value::Decimal)
+            .ok_or_else(overflow)
+    };
+    match sum {
+        Total::Empty => Ok(Value::Null),
+        Total::Int(s) => exact(Decimal::from(s)),
+        Total::Decimal(d) => exact(d),
+        Total::Float(f) => Ok(Value::Float(f / count as f64)),
+    }
 }

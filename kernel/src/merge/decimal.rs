@@ -100,6 +100,60 @@ impl Decimal {
         Some(Self::new(mantissa, scale))
     }
 
+    /// The scale PostgreSQL gives `self / divisor` in numeric division
+    /// (`select_div_scale` in numeric.c): enough decimals for 16 significant
+    /// digits of the estimated quotient, never fewer than the dividend's
+    /// (the divisor here is an integer, scale 0), at most 1000. AVG of
+    /// integer and numeric columns divides this way.
+    pub fn pg_div_scale(self, divisor: i128) -> u32 {
+        const MIN_SIG_DIGITS: i64 = 16;
+        const DEC_DIGITS: i64 = 4;
+        let (weight1, first1) = self.pg_weight_and_first_digit();
+        let (weight2, first2) = Decimal::new(divisor, 0).pg_weight_and_first_digit();
+        // When the first digits are equal the quotient's weight is unknown;
+        // PostgreSQL assumes the dividend is the smaller.
+        let mut qweight = weight1 - weight2;
+        if first1 <= first2 {
+            qweight -= 1;
+        }
+        let rscale = (MIN_SIG_DIGITS - qweight * DEC_DIGITS)
+            .max(i64::from(self.scale))
+            .clamp(0, 1000);
+        u32::try_from(rscale).unwrap_or(1000)
+    }
+
+    /// The weight and first digit of this value written in base 10000 with
+    /// the groups aligned on the decimal point, as PostgreSQL's NUMERIC
+    /// stores it: 123456.7 is 12|3456.7000, weight 1, first digit 12. Zero
+    /// has weight 0 and first digit 0.
+    fn pg_weight_and_first_digit(self) -> (i64, u128) {
+        let m = self.mantissa.unsigned_abs();
+        if m == 0 {
+            return (0, 0);
+        }
+        let mut digits = 0i64;
+        let mut rest = m;
+        while rest > 0 {
+            rest /= 10;
+            digits += 1;
+        }
+        // Decimal exponent of the leading digit, then its base-10000 group.
+        let exponent = digits - 1 - i64::from(self.scale);
+        let weight = exponent.div_euclid(4);
+        // value / 10000^weight = m / 10^shift, which lies in [1, 10000).
+        let shift = i64::from(self.scale) + 4 * weight;
+        let first = if shift >= 0 {
+            u32::try_from(shift)
+                .ok()
+                .and_then(|s| 10u128.checked_pow(s))
+                .map_or(0, |p| m / p)
+        } else {
+            // -shift is at most 3: the leading digit sits in this group.
+            m * 10u128.pow(u32::try_from(-shift).unwrap_or(0))
+        };
+        (weight, first)
+    }
+
     /// The nearest f64. Always correctly rounded, so that equal decimals
     /// with different scales give the same f64 (hashing relies on it).
     pub fn to_f64(self) -> f64 {
@@ -221,6 +275,20 @@ mod tests {
         let big = "123456789012345678901234567";
         assert_eq!(d(big).to_f64(), d(&format!("{big}.000")).to_f64());
         assert_eq!(d(big).to_f64(), 123456789012345678901234567.0);
+    }
+
+    #[test]
+    fn postgresql_division_scale() {
+        // Values checked against PostgreSQL 15: SELECT x / n.
+        let scale = |x: &str, n: i128| d(x).pg_div_scale(n);
+        assert_eq!(scale("3", 2), 16); // 1.5000000000000000
+        assert_eq!(scale("2", 3), 20); // 0.66666666666666666667
+        assert_eq!(scale("0", 5), 20); // 0.00000000000000000000
+        assert_eq!(scale("1", 1), 20); // equal first digits: assumed smaller
+        assert_eq!(scale("123456", 7), 12);
+        assert_eq!(scale("-12.50", 400), 20);
+        assert_eq!(scale("0.05", 1), 20);
+        assert_eq!(scale("1.123456789012345678901", 1), 21);
     }
 
     #[test]

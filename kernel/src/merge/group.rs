@@ -14,6 +14,7 @@ use std::sync::Arc;
 use futures::stream::{self, StreamExt};
 
 use super::aggregate::Group;
+use super::collation::Collation;
 use super::error::MergeError;
 use super::plan::MergePlan;
 use super::row::Row;
@@ -21,8 +22,10 @@ use super::sort::compare_rows;
 use super::value::Key;
 use super::RowStream;
 
-fn same_group(a: &Row, b: &Row, group_by: &[usize]) -> bool {
-    group_by.iter().all(|&c| a.get(c).sql_cmp(b.get(c)).is_eq())
+fn same_group(a: &Row, b: &Row, plan: &MergePlan) -> bool {
+    plan.group_by
+        .iter()
+        .all(|&c| a.get(c).sql_cmp_in(b.get(c), plan.collation_of(c)).is_eq())
 }
 
 struct Streaming {
@@ -49,19 +52,18 @@ pub(crate) fn streaming(input: RowStream, plan: Arc<MergePlan>) -> RowStream {
             st.done = true;
             return Some((Err(e), st));
         }
-        let aggs = &st.plan.aggregates;
         loop {
             match st.input.next().await {
                 Some(Ok(row)) => match st.current.as_mut() {
-                    Some(group) if same_group(group.first_row(), &row, &st.plan.group_by) => {
-                        if let Err(e) = group.fold(&row, aggs) {
+                    Some(group) if same_group(group.first_row(), &row, &st.plan) => {
+                        if let Err(e) = group.fold(&row, &st.plan) {
                             st.done = true;
                             return Some((Err(e), st));
                         }
                     }
                     _ => {
-                        let next = Group::start(row, aggs);
-                        let finished = st.current.take().map(|g| g.finish(aggs));
+                        let next = Group::start(row, &st.plan);
+                        let finished = st.current.take().map(|g| g.finish(&st.plan));
                         match next {
                             Ok(group) => st.current = Some(group),
                             Err(e) => st.pending = Some(e),
@@ -82,7 +84,7 @@ pub(crate) fn streaming(input: RowStream, plan: Arc<MergePlan>) -> RowStream {
                 }
                 None => {
                     st.done = true;
-                    let out = st.current.take()?.finish(aggs);
+                    let out = st.current.take()?.finish(&st.plan);
                     return Some((out, st));
                 }
             }
@@ -100,16 +102,19 @@ async fn collect_groups(
     mut input: RowStream,
     plan: Arc<MergePlan>,
 ) -> Result<Vec<Row>, MergeError> {
-    let aggs = &plan.aggregates;
+    let collations: Arc<[Collation]> = plan.group_by.iter().map(|&c| plan.collation_of(c)).collect();
     let mut index: HashMap<Key, usize> = HashMap::new();
     let mut groups: Vec<Group> = Vec::new();
     let mut used = 0usize;
     while let Some(row) = input.next().await {
         let row = row?;
-        let key = Key(plan.group_by.iter().map(|&c| row.get(c).clone()).collect());
+        let key = Key::new(
+            plan.group_by.iter().map(|&c| row.get(c).clone()).collect(),
+            collations.clone(),
+        );
         if let Some(&i) = index.get(&key) {
             if let Some(group) = groups.get_mut(i) {
-                group.fold(&row, aggs)?;
+                group.fold(&row, &plan)?;
                 continue;
             }
         }
@@ -122,15 +127,16 @@ async fn collect_groups(
             });
         }
         index.insert(key, groups.len());
-        groups.push(Group::start(row, aggs)?);
+        groups.push(Group::start(row, &plan)?);
     }
     drop(index);
     let mut rows = groups
         .into_iter()
-        .map(|g| g.finish(aggs))
+        .map(|g| g.finish(&plan))
         .collect::<Result<Vec<_>, _>>()?;
     // Stable, so without ORDER BY groups keep the order they first appeared in.
-    rows.sort_by(|a, b| compare_rows(a, b, &plan.order_by));
+    let ordering = plan.ordering();
+    rows.sort_by(|a, b| compare_rows(a, b, &ordering));
     Ok(rows)
 }
 
@@ -144,13 +150,12 @@ pub(crate) fn hashed(input: RowStream, plan: Arc<MergePlan>) -> RowStream {
 }
 
 async fn fold_all(mut input: RowStream, plan: Arc<MergePlan>) -> Result<Row, MergeError> {
-    let aggs = &plan.aggregates;
     let mut group: Option<Group> = None;
     while let Some(row) = input.next().await {
         let row = row?;
         match group.as_mut() {
-            Some(g) => g.fold(&row, aggs)?,
-            None => group = Some(Group::start(row, aggs)?),
+            Some(g) => g.fold(&row, &plan)?,
+            None => group = Some(Group::start(row, &plan)?),
         }
     }
     // No shard returned a row (e.g. every shard was pruned to nothing): SQL
@@ -158,10 +163,10 @@ async fn fold_all(mut input: RowStream, plan: Arc<MergePlan>) -> Result<Row, Mer
     let group = group.unwrap_or_else(|| {
         Group::new(
             Row::new(vec![super::value::Value::Null; plan.row_width()]),
-            aggs,
+            &plan,
         )
     });
-    group.finish(aggs)
+    group.finish(&plan)
 }
 
 pub(crate) fn scalar(input: RowStream, plan: Arc<MergePlan>) -> RowStream {

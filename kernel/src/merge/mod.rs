@@ -19,11 +19,15 @@
 //! it (see [`Wildcard`]); [`merge`] reads the first row of every shard
 //! before building the pipeline, to learn the row width and resolve them.
 //!
+//! Text compares by the plan's [`Collation`] (per column where the frontend
+//! knows better), so case-insensitive MySQL groups and orders merge as one
+//! MySQL server would have.
+//!
 //! Not done here: HAVING (the rewrite must keep it on the shards only when
-//! each group lives on one shard), COUNT(DISTINCT), collation-aware text
-//! comparison (see [`Value`]), spilling to disk.
+//! each group lives on one shard), COUNT(DISTINCT), spilling to disk.
 
 mod aggregate;
+mod collation;
 mod decimal;
 mod distinct;
 mod error;
@@ -41,10 +45,11 @@ use std::sync::Arc;
 use futures::future::{self, join_all};
 use futures::stream::{self, Stream, StreamExt, TryStreamExt};
 
+pub use collation::Collation;
 pub use decimal::{Decimal, AVG_EXTRA_SCALE};
 pub use error::MergeError;
 pub use plan::{
-    Aggregate, AggregateKind, MergePlan, SortKey, Wildcard, ALL_COLUMNS, DEFAULT_MEMORY_LIMIT_BYTES,
+    Aggregate, AggregateKind, AvgScale, MergePlan, SortKey, Wildcard, ALL_COLUMNS, DEFAULT_MEMORY_LIMIT_BYTES,
 };
 pub use row::Row;
 pub use value::{ColumnKind, Value};
@@ -121,7 +126,7 @@ fn pipeline(plan: Arc<MergePlan>, shards: Vec<RowStream>) -> RowStream {
     let combined = if !plan.group_by.is_empty() {
         if plan.groups_arrive_sorted() {
             group::streaming(
-                sort::merge_sorted(shards, plan.order_by.clone()),
+                sort::merge_sorted(shards, plan.ordering()),
                 plan.clone(),
             )
         } else {
@@ -130,16 +135,16 @@ fn pipeline(plan: Arc<MergePlan>, shards: Vec<RowStream>) -> RowStream {
     } else if !plan.aggregates.is_empty() {
         group::scalar(iterate::concat(shards), plan.clone())
     } else if !plan.order_by.is_empty() {
-        sort::merge_sorted(shards, plan.order_by.clone())
+        sort::merge_sorted(shards, plan.ordering())
     } else {
         iterate::concat(shards)
     };
     let deduplicated = if !plan.distinct {
         combined
     } else if plan.duplicates_arrive_adjacent() {
-        distinct::adjacent(combined, plan.output_columns)
+        distinct::adjacent(combined, plan.clone())
     } else {
-        distinct::hashed(combined, plan.output_columns, plan.memory_limit_bytes)
+        distinct::hashed(combined, plan.clone())
     };
     let output_columns = plan.output_columns;
     Box::pin(

@@ -2,6 +2,8 @@
 
 use std::collections::BTreeSet;
 
+use super::collation::Collation;
+use super::decimal::AVG_EXTRA_SCALE;
 use super::error::MergeError;
 
 /// Default budget for in-memory merges of one statement.
@@ -57,6 +59,30 @@ pub enum AggregateKind {
     },
 }
 
+/// How many decimals the merged AVG of an exact (integer or decimal) column
+/// shows: the backends differ, and clients see the digits.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AvgScale {
+    /// The sum's scale plus this many digits: MySQL / MariaDB's
+    /// `div_precision_increment` (4 unless the server is configured
+    /// otherwise).
+    Increment(u32),
+    /// PostgreSQL's numeric division (`select_div_scale` in numeric.c): at
+    /// least 16 significant digits, and never fewer decimals than the sum
+    /// has.
+    PostgreSql,
+}
+
+impl AvgScale {
+    /// The rule of a backend's defaults.
+    pub fn default_for(dialect: crate::Dialect) -> Self {
+        match dialect {
+            crate::Dialect::MySql => AvgScale::Increment(AVG_EXTRA_SCALE),
+            crate::Dialect::PostgreSql => AvgScale::PostgreSql,
+        }
+    }
+}
+
 /// An aggregate whose merged value is written to `column`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Aggregate {
@@ -108,6 +134,16 @@ pub struct MergePlan {
     /// positions: the column numbers above are then relative to [`Wildcard`]
     /// and `output_columns` is [`ALL_COLUMNS`] until resolved.
     pub wildcard: Option<Wildcard>,
+    /// How text compares in ORDER BY, GROUP BY, DISTINCT, MIN and MAX,
+    /// unless `column_collations` says otherwise for a column.
+    pub collation: Collation,
+    /// Per-column exceptions to `collation`, by position in the shard rows
+    /// as they arrive (wildcards expanded), e.g. from the collation ids of
+    /// MySQL column definitions. Set with
+    /// [`MergePlan::with_column_collations`].
+    pub column_collations: Vec<(usize, Collation)>,
+    /// The decimals of a merged AVG.
+    pub avg_scale: AvgScale,
 }
 
 impl MergePlan {
@@ -123,7 +159,41 @@ impl MergePlan {
             output_columns,
             memory_limit_bytes: DEFAULT_MEMORY_LIMIT_BYTES,
             wildcard: None,
+            collation: Collation::Binary,
+            column_collations: Vec::new(),
+            avg_scale: AvgScale::Increment(AVG_EXTRA_SCALE),
         }
+    }
+
+    /// This plan with `overrides` (row position, collation) replacing the
+    /// plan's collation for those columns; later entries win. Positions
+    /// count the shard row's columns as they arrive, so a frontend can pass
+    /// what the backend's column definitions say.
+    pub fn with_column_collations(
+        mut self,
+        overrides: impl IntoIterator<Item = (usize, Collation)>,
+    ) -> Self {
+        for (column, collation) in overrides {
+            self.column_collations.retain(|(c, _)| *c != column);
+            self.column_collations.push((column, collation));
+        }
+        self
+    }
+
+    /// The ORDER BY keys with the collation of their columns.
+    pub(crate) fn ordering(&self) -> std::sync::Arc<[(SortKey, Collation)]> {
+        self.order_by
+            .iter()
+            .map(|k| (*k, self.collation_of(k.column)))
+            .collect()
+    }
+
+    /// How text in `column` (a row position) compares.
+    pub fn collation_of(&self, column: usize) -> Collation {
+        self.column_collations
+            .iter()
+            .find(|(c, _)| *c == column)
+            .map_or(self.collation, |(_, collation)| *collation)
     }
 
     /// This plan for shard rows `width` columns wide: column numbers of a

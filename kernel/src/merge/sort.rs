@@ -9,14 +9,17 @@ use std::sync::Arc;
 use futures::future::join_all;
 use futures::stream::{self, StreamExt};
 
+use super::collation::Collation;
 use super::error::MergeError;
 use super::plan::SortKey;
 use super::row::Row;
 use super::RowStream;
 
-/// Orders rows by `keys`, placing NULLs per key as the planner asked.
-pub(crate) fn compare_rows(a: &Row, b: &Row, keys: &[SortKey]) -> Ordering {
-    for key in keys {
+/// Orders rows by `keys`, placing NULLs per key as the planner asked and
+/// comparing text by the key's collation.
+pub(crate) fn compare_rows(a: &Row, b: &Row, keys: &[(SortKey, Collation)]) -> Ordering {
+    for (key, collation) in keys {
+        let collation = *collation;
         let (x, y) = (a.get(key.column), b.get(key.column));
         let ord = match (x.is_null(), y.is_null()) {
             (true, true) => Ordering::Equal,
@@ -24,8 +27,8 @@ pub(crate) fn compare_rows(a: &Row, b: &Row, keys: &[SortKey]) -> Ordering {
             (true, false) => Ordering::Greater,
             (false, true) if key.nulls_first => Ordering::Greater,
             (false, true) => Ordering::Less,
-            (false, false) if key.descending => x.sql_cmp(y).reverse(),
-            (false, false) => x.sql_cmp(y),
+            (false, false) if key.descending => x.sql_cmp_in(y, collation).reverse(),
+            (false, false) => x.sql_cmp_in(y, collation),
         };
         if ord.is_ne() {
             return ord;
@@ -37,7 +40,7 @@ pub(crate) fn compare_rows(a: &Row, b: &Row, keys: &[SortKey]) -> Ordering {
 struct Head {
     row: Row,
     shard: usize,
-    keys: Arc<[SortKey]>,
+    keys: Arc<[(SortKey, Collation)]>,
 }
 
 impl PartialEq for Head {
@@ -65,7 +68,7 @@ impl Ord for Head {
 struct State {
     shards: Vec<RowStream>,
     heap: BinaryHeap<Head>,
-    keys: Arc<[SortKey]>,
+    keys: Arc<[(SortKey, Collation)]>,
     started: bool,
     /// A shard failed while refilling the heap: the row already popped goes
     /// out first, the error next.
@@ -87,11 +90,11 @@ impl State {
     }
 }
 
-pub(crate) fn merge_sorted(shards: Vec<RowStream>, keys: Vec<SortKey>) -> RowStream {
+pub(crate) fn merge_sorted(shards: Vec<RowStream>, keys: Arc<[(SortKey, Collation)]>) -> RowStream {
     let state = State {
         heap: BinaryHeap::with_capacity(shards.len()),
         shards,
-        keys: keys.into(),
+        keys,
         started: false,
         pending: None,
         done: false,

@@ -7,19 +7,19 @@
 //!   FIRST for DESC; MySQL: NULL is the smallest value).
 //! - Int, Decimal and Float compare by numeric value. Int against Decimal is
 //!   exact; anything against Float goes through f64.
-//! - Text compares bytewise (code point order). No collation is applied, so
-//!   the planner must not merge-sort, group or DISTINCT text across shards
-//!   unless the backend collation is binary (`C`, `*_bin`): otherwise shards
-//!   return rows in an order this merge does not reproduce.
+//! - Text compares by a [`Collation`]: [`Value::sql_cmp`] bytewise,
+//!   [`Value::sql_cmp_in`] by the collation the plan gives the column.
 //! - Date and Timestamp compare chronologically, a Date as its midnight.
 //! - Values of unrelated kinds (which one column does not mix) order by kind,
 //!   so that sorting stays total instead of failing halfway through a stream.
 
 use std::cmp::Ordering;
 use std::hash::{Hash, Hasher};
+use std::sync::Arc;
 
 use chrono::{DateTime, NaiveDate, NaiveDateTime, NaiveTime};
 
+use super::collation::Collation;
 use super::decimal::Decimal;
 use super::error::MergeError;
 
@@ -121,9 +121,15 @@ impl Value {
         }
     }
 
-    /// Total order over values (see the module doc). NULL sorts first here;
-    /// sort keys place NULLs themselves before calling this.
+    /// Total order over values (see the module doc), text bytewise. NULL
+    /// sorts first here; sort keys place NULLs themselves before calling
+    /// this.
     pub fn sql_cmp(&self, other: &Self) -> Ordering {
+        self.sql_cmp_in(other, Collation::Binary)
+    }
+
+    /// [`Value::sql_cmp`] with text compared by `collation`.
+    pub fn sql_cmp_in(&self, other: &Self, collation: Collation) -> Ordering {
         use Value::*;
         match (self, other) {
             (Int(a), Int(b)) => a.cmp(b),
@@ -133,7 +139,7 @@ impl Value {
             (Float(a), Float(b)) => float_cmp(*a, *b),
             (Float(a), b @ (Int(_) | Decimal(_))) => float_cmp(*a, b.as_f64().unwrap_or(f64::NAN)),
             (a @ (Int(_) | Decimal(_)), Float(b)) => float_cmp(a.as_f64().unwrap_or(f64::NAN), *b),
-            (Text(a), Text(b)) => a.as_bytes().cmp(b.as_bytes()),
+            (Text(a), Text(b)) => collation.compare(a, b),
             (Bytes(a), Bytes(b)) => a.cmp(b),
             (Bool(a), Bool(b)) => a.cmp(b),
             (Date(a), Date(b)) => a.cmp(b),
@@ -154,10 +160,11 @@ impl Value {
         }
     }
 
-    /// Hash consistent with `sql_cmp(..) == Equal`: numerics hash through f64
-    /// because that is the coarsest equality `sql_cmp` uses between them (two
-    /// different huge integers may collide, which costs time, not results).
-    pub(crate) fn hash_sql<H: Hasher>(&self, state: &mut H) {
+    /// Hash consistent with `sql_cmp_in(.., collation) == Equal`: numerics
+    /// hash through f64 because that is the coarsest equality `sql_cmp` uses
+    /// between them (two different huge integers may collide, which costs
+    /// time, not results).
+    pub(crate) fn hash_sql<H: Hasher>(&self, collation: Collation, state: &mut H) {
         self.rank().hash(state);
         match self {
             Self::Null => {}
@@ -172,7 +179,7 @@ impl Value {
                 };
                 canonical.hash(state);
             }
-            Self::Text(s) => s.hash(state),
+            Self::Text(s) => collation.hash(s, state),
             Self::Bytes(b) => b.hash(state),
             Self::Bool(b) => b.hash(state),
             Self::Date(d) => d.and_time(NaiveTime::MIN).hash(state),
@@ -227,18 +234,37 @@ fn parse_timestamp(s: &str) -> Option<NaiveDateTime> {
 }
 
 /// A list of values that hashes and compares by SQL equality (NULL equal to
-/// NULL, as GROUP BY and DISTINCT treat it).
+/// NULL, as GROUP BY and DISTINCT treat it), each value's text by the
+/// collation at the same position (`Binary` past the end).
 #[derive(Debug, Clone)]
-pub(crate) struct Key(pub Vec<Value>);
+pub(crate) struct Key {
+    values: Vec<Value>,
+    collations: Arc<[Collation]>,
+}
+
+impl Key {
+    pub(crate) fn new(values: Vec<Value>, collations: Arc<[Collation]>) -> Self {
+        Self { values, collations }
+    }
+
+    fn collation(&self, i: usize) -> Collation {
+        self.collations.get(i).copied().unwrap_or_default()
+    }
+
+    pub(crate) fn estimated_size(&self) -> usize {
+        std::mem::size_of::<Self>() + self.values.iter().map(Value::estimated_size).sum::<usize>()
+    }
+}
 
 impl PartialEq for Key {
     fn eq(&self, other: &Self) -> bool {
-        self.0.len() == other.0.len()
+        self.values.len() == other.values.len()
             && self
-                .0
+                .values
                 .iter()
-                .zip(&other.0)
-                .all(|(a, b)| a.sql_cmp(b) == Ordering::Equal)
+                .zip(&other.values)
+                .enumerate()
+                .all(|(i, (a, b))| a.sql_cmp_in(b, self.collation(i)) == Ordering::Equal)
     }
 }
 
@@ -246,16 +272,10 @@ impl Eq for Key {}
 
 impl Hash for Key {
     fn hash<H: Hasher>(&self, state: &mut H) {
-        self.0.len().hash(state);
-        for v in &self.0 {
-            v.hash_sql(state);
+        self.values.len().hash(state);
+        for (i, v) in self.values.iter().enumerate() {
+            v.hash_sql(self.collation(i), state);
         }
-    }
-}
-
-impl Key {
-    pub(crate) fn estimated_size(&self) -> usize {
-        std::mem::size_of::<Self>() + self.0.iter().map(Value::estimated_size).sum::<usize>()
     }
 }
 
@@ -354,14 +374,24 @@ mod tests {
             Ordering::Greater
         );
         assert_eq!(Value::Float(-0.0).sql_cmp(&Value::Int(0)), Ordering::Equal);
-        assert_eq!(Key(vec![one.clone()]), Key(vec![one_dec.clone()]));
+        let key = |v: &Value| Key::new(vec![v.clone()], Arc::from(vec![Collation::Binary]));
+        assert_eq!(key(&one), key(&one_dec));
         let hash = |k: &Key| {
             use std::collections::hash_map::DefaultHasher;
             let mut h = DefaultHasher::new();
             k.hash(&mut h);
             h.finish()
         };
-        assert_eq!(hash(&Key(vec![one])), hash(&Key(vec![one_float])));
+        assert_eq!(hash(&key(&one)), hash(&key(&one_float)));
+        // Text keys follow their collation, numbers do not care.
+        let ci: Arc<[Collation]> = Arc::from(vec![Collation::CaseInsensitive, Collation::Binary]);
+        let a = Key::new(vec![Value::Text("New ".into()), one.clone()], ci.clone());
+        let b = Key::new(vec![Value::Text("nEW".into()), one_dec.clone()], ci.clone());
+        assert_eq!(a, b);
+        assert_eq!(hash(&a), hash(&b));
+        let c = Key::new(vec![Value::Text("new".into()), Value::Text("X".into())], ci.clone());
+        let d = Key::new(vec![Value::Text("new".into()), Value::Text("x".into())], ci);
+        assert_ne!(c, d);
     }
 
     #[test]
