@@ -1,57 +1,120 @@
-//! A pool of [`PgConnection`]s per data source, on `deadpool::managed`.
+//! Connection pools per data source, on `deadpool::managed`: one generic
+//! [`SessionPool`] over any [`PoolSession`], and its two instances,
+//! [`PgPool`] (PostgreSQL) and [`crate::mysql::MySqlPool`] (MySQL).
 //!
 //! Settings come from the [`DataSource`]: `max_pool_size` caps the pool;
 //! `connection_timeout` bounds one acquire as a whole (waiting for a slot
 //! plus opening a session if one is needed); `max_lifetime` and
 //! `idle_timeout` retire sessions when they are handed out again (zero
 //! disables either, as in HikariCP). `min_pool_size` sessions are opened
-//! by [`PgPool::warm_up`] when the caller asks; the pool does not keep that
-//! minimum afterwards (no background task), it opens sessions on demand.
+//! by [`SessionPool::warm_up`] when the caller asks; the pool does not keep
+//! that minimum afterwards (no background task), it opens sessions on
+//! demand.
 //!
 //! Recycling discards rather than repairs. A session is dropped when it is
-//! broken, still has answers in flight (a [`crate::pg::Query`] dropped
-//! early), is not idle (left in a transaction block, failed or not: we do
-//! not ROLLBACK and reuse, because the session may also carry SET, temp
-//! tables or prepared statements from its last user, and a new session is
-//! the only clean one), is too old or was idle too long, or when a
-//! non-blocking read shows the server closed it.
+//! broken, still has answers in flight (a query handle dropped early), is
+//! inside a transaction (we do not ROLLBACK and reuse, because the session
+//! may also carry SET, temp tables or prepared statements from its last
+//! user, and a new session is the only clean one), is too old or was idle
+//! too long, or when a non-blocking read shows the server closed it.
 
+use std::fmt;
+use std::future::Future;
+use std::marker::PhantomData;
 use std::sync::Arc;
 use std::time::Duration;
 
 use deadpool::managed::{self, Metrics, PoolError, RecycleError, RecycleResult};
+use shardwire_protocol::pg::TransactionStatus;
 use shardwire_rules::snapshot::DataSource;
 
 use crate::error::{BackendError, Result};
 use crate::pg::PgConnection;
-use shardwire_protocol::pg::TransactionStatus;
 
-/// Opens and vets sessions for one data source.
-#[derive(Debug)]
-pub struct PgManager {
-    source: Arc<DataSource>,
+/// What a pool needs from a server session.
+pub trait PoolSession: fmt::Debug + Send + Sync + Sized + 'static {
+    /// Opens and logs in a session, bounded by the source's connection
+    /// timeout.
+    fn connect(source: &DataSource) -> impl Future<Output = Result<Self>> + Send;
+
+    /// Why the session must not be lent again as it is (broken, answers
+    /// in flight, inside a transaction), or `None` when it may.
+    fn unfit_reason(&self) -> Option<&'static str>;
+
+    /// How long ago the session was opened.
+    fn age(&self) -> Duration;
+
+    /// How long ago its last request finished.
+    fn idle_for(&self) -> Duration;
+
+    /// A check without waiting that the server has not closed the idle
+    /// session; false marks it unusable.
+    fn check_idle(&mut self) -> bool;
+
+    /// A full round trip proving the session works.
+    fn health_check(&mut self) -> impl Future<Output = Result<()>> + Send;
 }
 
-impl managed::Manager for PgManager {
-    type Type = PgConnection;
-    type Error = BackendError;
-
-    async fn create(&self) -> Result<PgConnection> {
-        PgConnection::connect(&self.source).await
+impl PoolSession for PgConnection {
+    fn connect(source: &DataSource) -> impl Future<Output = Result<Self>> + Send {
+        PgConnection::connect(source)
     }
 
-    async fn recycle(&self, conn: &mut PgConnection, _: &Metrics) -> RecycleResult<BackendError> {
+    fn unfit_reason(&self) -> Option<&'static str> {
+        if self.is_broken() {
+            Some("connection is broken")
+        } else if self.has_pending_results() {
+            Some("a query was abandoned mid-result")
+        } else if self.transaction_status() != TransactionStatus::Idle {
+            Some("connection left inside a transaction")
+        } else {
+            None
+        }
+    }
+
+    fn age(&self) -> Duration {
+        PgConnection::age(self)
+    }
+
+    fn idle_for(&self) -> Duration {
+        PgConnection::idle_for(self)
+    }
+
+    fn check_idle(&mut self) -> bool {
+        PgConnection::check_idle(self)
+    }
+
+    fn health_check(&mut self) -> impl Future<Output = Result<()>> + Send {
+        PgConnection::health_check(self)
+    }
+}
+
+/// Opens and vets sessions of kind `S` for one data source.
+pub struct SessionManager<S> {
+    source: Arc<DataSource>,
+    _session: PhantomData<fn() -> S>,
+}
+
+impl<S> fmt::Debug for SessionManager<S> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SessionManager")
+            .field("source", &self.source.name)
+            .finish()
+    }
+}
+
+impl<S: PoolSession> managed::Manager for SessionManager<S> {
+    type Type = S;
+    type Error = BackendError;
+
+    async fn create(&self) -> Result<S> {
+        S::connect(&self.source).await
+    }
+
+    async fn recycle(&self, conn: &mut S, _: &Metrics) -> RecycleResult<BackendError> {
         let s = &self.source;
-        if conn.is_broken() {
-            return Err(RecycleError::message("connection is broken"));
-        }
-        if conn.has_pending_results() {
-            return Err(RecycleError::message("a query was abandoned mid-result"));
-        }
-        if conn.transaction_status() != TransactionStatus::Idle {
-            return Err(RecycleError::message(
-                "connection left inside a transaction",
-            ));
+        if let Some(reason) = conn.unfit_reason() {
+            return Err(RecycleError::message(reason));
         }
         if !s.max_lifetime.is_zero() && conn.age() >= s.max_lifetime {
             return Err(RecycleError::message("connection reached max lifetime"));
@@ -66,8 +129,15 @@ impl managed::Manager for PgManager {
     }
 }
 
-/// A session on loan from a [`PgPool`]; it goes back when dropped.
+/// Opens and vets PostgreSQL sessions.
+pub type PgManager = SessionManager<PgConnection>;
+
+/// A PostgreSQL session on loan from a [`PgPool`]; it goes back when
+/// dropped.
 pub type PooledConnection = managed::Object<PgManager>;
+
+/// The connection pool of one PostgreSQL data source.
+pub type PgPool = SessionPool<PgConnection>;
 
 /// Counts for monitoring.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -81,16 +151,33 @@ pub struct PoolStatus {
     pub waiting: usize,
 }
 
-/// The connection pool of one PostgreSQL data source.
-#[derive(Debug, Clone)]
-pub struct PgPool {
-    inner: managed::Pool<PgManager>,
+/// The connection pool of one data source, for sessions of kind `S`.
+pub struct SessionPool<S: PoolSession> {
+    inner: managed::Pool<SessionManager<S>>,
     source: Arc<DataSource>,
 }
 
-impl PgPool {
-    /// Builds the pool; no session is opened until the first [`PgPool::get`].
-    pub fn new(source: DataSource) -> Result<PgPool> {
+impl<S: PoolSession> Clone for SessionPool<S> {
+    fn clone(&self) -> Self {
+        SessionPool {
+            inner: self.inner.clone(),
+            source: Arc::clone(&self.source),
+        }
+    }
+}
+
+impl<S: PoolSession> fmt::Debug for SessionPool<S> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SessionPool")
+            .field("source", &self.source.name)
+            .field("status", &self.status())
+            .finish()
+    }
+}
+
+impl<S: PoolSession> SessionPool<S> {
+    /// Builds the pool; no session is opened until the first `get`.
+    pub fn new(source: DataSource) -> Result<Self> {
         let source = Arc::new(source);
         let config_err = |reason: String| BackendError::Config {
             name: source.name.clone(),
@@ -103,13 +190,14 @@ impl PgPool {
         }
         // No deadpool timeouts: they need a runtime feature and apply per
         // step; `get` bounds the whole acquire with one tokio timeout.
-        let inner = managed::Pool::builder(PgManager {
+        let inner = managed::Pool::builder(SessionManager {
             source: Arc::clone(&source),
+            _session: PhantomData,
         })
         .max_size(max)
         .build()
         .map_err(|e| config_err(format!("cannot build pool: {e}")))?;
-        Ok(PgPool { inner, source })
+        Ok(SessionPool { inner, source })
     }
 
     pub fn data_source(&self) -> &DataSource {
@@ -120,7 +208,7 @@ impl PgPool {
     /// full. Fails with [`BackendError::PoolTimeout`] when none is ready
     /// within the data source's `connection_timeout` (zero: wait forever),
     /// and with the connect error when opening a session fails.
-    pub async fn get(&self) -> Result<PooledConnection> {
+    pub async fn get(&self) -> Result<managed::Object<SessionManager<S>>> {
         let limit = self.source.connection_timeout;
         let got = if limit.is_zero() {
             self.inner.get().await
@@ -154,7 +242,7 @@ impl PgPool {
         Ok(())
     }
 
-    /// Takes a session and runs `SELECT 1` on it.
+    /// Takes a session and runs its health check (`SELECT 1`, COM_PING).
     pub async fn health_check(&self) -> Result<()> {
         let mut conn = self.get().await?;
         conn.health_check().await
