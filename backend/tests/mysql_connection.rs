@@ -418,3 +418,33 @@ async fn large_rows_pass_with_a_raised_limit_and_fail_clearly_without() {
     assert!(err.to_string().contains("exceeds the maximum"), "{err}");
     assert!(small.is_broken());
 }
+
+#[tokio::test]
+async fn an_idle_session_hands_over_its_socket() {
+    use futures::{SinkExt, StreamExt};
+    use shardwire_protocol::mysql::{Command, MySqlCodec, OkPacket};
+
+    let db = MariaDbInstance::start().unwrap();
+    let mut conn = MySqlConnection::connect(&data_source(&db)).await.unwrap();
+    let caps = conn.capabilities();
+    let mut q = conn.query("SELECT seq FROM seq_1_to_100").await.unwrap();
+    q.next_row().await.unwrap();
+    drop(q);
+    // Mid-result: refused, the session would be out of step.
+    let conn = match conn.into_socket() {
+        Err(BackendError::Broken) => MySqlConnection::connect(&data_source(&db)).await.unwrap(),
+        other => panic!("{other:?}"),
+    };
+    let (socket, leftover) = conn.into_socket().unwrap();
+    assert!(leftover.is_empty());
+    // The raw socket still speaks to the same logged-in session.
+    let mut framed = tokio_util::codec::Framed::new(socket, MySqlCodec::new());
+    let mut buf = bytes::BytesMut::new();
+    Command::Ping.encode(caps, &mut buf).unwrap();
+    framed
+        .send(shardwire_protocol::mysql::Packet::new(0, buf.freeze()))
+        .await
+        .unwrap();
+    let reply = framed.next().await.unwrap().unwrap();
+    OkPacket::decode(reply.payload, caps).unwrap();
+}

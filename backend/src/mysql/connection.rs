@@ -230,6 +230,18 @@ impl MySqlConnection {
             .map(drop)
     }
 
+    /// Gives up the session's socket and any bytes already read from it,
+    /// so the caller can relay the session raw (passthrough sessions, the
+    /// eBPF splice). Only an idle session with nothing in flight can be
+    /// handed over: anything else would leave the two ends out of step.
+    pub fn into_socket(self) -> Result<(TcpStream, Bytes)> {
+        if self.broken || self.has_pending_results() {
+            return Err(BackendError::Broken);
+        }
+        let parts = self.framed.into_parts();
+        Ok((parts.io, parts.read_buf.freeze()))
+    }
+
     /// Ends the session politely (COM_QUIT); errors are ignored.
     pub async fn close(mut self) {
         if !self.broken && !self.has_pending_results() {
