@@ -63,7 +63,10 @@ pub enum Command {
 
 impl Command {
     /// Decodes a command packet. `caps` are the session's negotiated
-    /// capabilities (COM_CHANGE_USER's layout depends on them).
+    /// capabilities (COM_CHANGE_USER's layout depends on them). A server
+    /// using this decoder must not offer CLIENT_QUERY_ATTRIBUTES: with it,
+    /// COM_QUERY and COM_STMT_EXECUTE carry attribute blocks this decoder
+    /// does not read.
     pub fn decode(payload: Bytes, caps: u32) -> Result<Command> {
         let mut r = Reader::new("command", payload);
         let code = r.u8("command byte")?;
