@@ -33,6 +33,11 @@ have_mariadb_server() {
 have_mariadb_client() { command -v mariadb >/dev/null; }
 have_procps() { [ -x /bin/kill ] || [ -x /usr/bin/kill ]; }
 have_getent() { command -v getent >/dev/null; }
+# The eBPF fast path: ebpf-fastpath/build.rs compiles bpf/*.c with clang
+# against the kernel UAPI headers (<linux/bpf.h>). Without them the crate
+# still builds, with the kernel splice reported unavailable.
+have_clang() { command -v clang >/dev/null; }
+have_bpf_headers() { [ -e /usr/include/linux/bpf.h ]; }
 
 missing=()
 have_pg_server || missing+=(postgresql)
@@ -41,6 +46,8 @@ have_mariadb_server || missing+=(mariadb-server)
 have_mariadb_client || missing+=(mariadb-client)
 have_procps || missing+=(procps)      # `kill`: the harness signals its servers
 have_getent || missing+=(libc-bin)    # `getent`: finds the postgres account
+have_clang || missing+=(clang)        # builds the sk_skb programs
+have_bpf_headers || missing+=(linux-libc-dev)
 # cargo-nextest is not needed yet: `cargo test` runs every tier today.
 
 if [ "${#missing[@]}" -eq 0 ]; then
