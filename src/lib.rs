@@ -6,6 +6,8 @@
 //!   describe the expanded rules as JSON.
 //! - [`preview`]: `shardctl preview`: the route units and rewritten SQL of
 //!   one statement, as JSON.
+//! - [`serve`]: `shardwire serve --config <dir>`: the proxy itself.
 
 pub mod check;
 pub mod preview;
+pub mod serve;

@@ -1,7 +1,23 @@
 //! Listeners, TLS and the per-connection session state machines for MySQL,
-//! PostgreSQL and openGauss clients; kernel errors are mapped to the wire here,
-//! in one place per protocol.
+//! PostgreSQL and openGauss clients; kernel and backend errors are mapped to
+//! the wire here, in one place per protocol.
 //!
 //! # Layout
-//! Empty until the PostgreSQL and MySQL end-to-end issues fill it.
+//! - [`server`]: [`Frontend`], what all sessions share (rules, pools, parse
+//!   cache, cancel keys, TLS), the listeners and the connection limit.
+//! - [`pg`]: PostgreSQL sessions: login, simple and extended query,
+//!   transactions across shards, passthrough relay.
+//! - [`cancel`]: cancel keys and the backend queries they reach.
+//! - [`tls`]: certificate loading and the plain-or-TLS client stream.
+//! - [`error`]: statement and session errors, and their SQLSTATEs.
+//!
+//! MySQL sessions are the MySQL issue's.
 #![deny(clippy::print_stdout)]
+
+pub mod cancel;
+pub mod error;
+pub mod pg;
+pub mod server;
+pub mod tls;
+
+pub use server::{Database, Frontend};

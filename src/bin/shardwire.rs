@@ -25,6 +25,13 @@ enum Command {
         #[arg(long)]
         config: PathBuf,
     },
+    /// Run the proxy: bind the listeners of global.yaml and serve until
+    /// SIGINT or SIGTERM. Logs go to stderr (RUST_LOG=debug for more).
+    Serve {
+        /// The conf directory (global.yaml and database-*.yaml).
+        #[arg(long)]
+        config: PathBuf,
+    },
 }
 
 fn main() -> ExitCode {
@@ -40,5 +47,21 @@ fn main() -> ExitCode {
                 ExitCode::FAILURE
             }
         },
+        Command::Serve { config } => {
+            let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+            tracing_subscriber::fmt()
+                .with_env_filter(filter)
+                .with_writer(std::io::stderr)
+                .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+                .init();
+            match shardwire::serve::serve(&config) {
+                Ok(()) => ExitCode::SUCCESS,
+                Err(e) => {
+                    eprintln!("error: {e:#}");
+                    ExitCode::FAILURE
+                }
+            }
+        }
     }
 }

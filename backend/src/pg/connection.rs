@@ -337,6 +337,18 @@ impl PgConnection {
         Query::new(self).collect().await.map(drop)
     }
 
+    /// Gives up the session's socket, and any bytes already read from it,
+    /// so the caller can relay the session raw (passthrough sessions, the
+    /// eBPF splice). Only an idle session with nothing in flight can be
+    /// handed over: anything else would leave the two ends out of step.
+    pub fn into_socket(self) -> Result<(TcpStream, Bytes)> {
+        if self.broken || self.pending > 0 {
+            return Err(BackendError::Broken);
+        }
+        let parts = self.framed.into_parts();
+        Ok((parts.io, parts.read_buf.freeze()))
+    }
+
     /// Ends the session politely. Errors are ignored: the session is gone
     /// either way.
     pub async fn close(mut self) {

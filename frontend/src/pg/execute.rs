@@ -1,0 +1,580 @@
+//! Running one statement for the client: the kernel plans it, the
+//! executor runs its units, and the answers go back in the client's
+//! protocol: forwarded as they are when one unit answers, merged when
+//! several do.
+
+use std::sync::Arc;
+
+use bytes::Bytes;
+use futures::future::join_all;
+use futures::{SinkExt, StreamExt};
+use shardwire_backend::executor::{dispatch, Request, UnitEvents};
+use shardwire_backend::pg::QueryEvent;
+use shardwire_kernel::merge::{merge, ColumnKind, MergeError, MergePlan, Row, RowStream, Value};
+use shardwire_kernel::{plan_statement, Dialect, PlanOptions, StatementContext};
+use shardwire_protocol::pg::{BackendMessage, DataRow, RowDescription};
+use shardwire_rules::ShardingValue;
+use sqlparser::ast::Statement;
+
+use super::session::{session_to_statement, Described, Portal, Prepared, Session};
+use super::txn::TxnState;
+use super::values::{column_kind, result_format, sharding_value, to_binary, to_text};
+use crate::error::StatementError;
+
+/// What the client expects to hear about the rows' shape.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Shape {
+    /// Simple query: a RowDescription before rows, nothing otherwise.
+    Simple,
+    /// Extended query after a Describe of the portal: RowDescription or
+    /// NoData, before anything else.
+    Described,
+    /// Extended query without Describe: rows only.
+    Silent,
+}
+
+impl Session {
+    /// Runs one statement; `portal` carries the extended protocol's values.
+    pub(super) async fn execute(
+        &mut self,
+        sql: &str,
+        ast: &Statement,
+        portal: Option<&Portal>,
+        describe: bool,
+    ) -> Result<(), StatementError> {
+        let shape = match (portal, describe) {
+            (None, _) => Shape::Simple,
+            (Some(_), true) => Shape::Described,
+            (Some(_), false) => Shape::Silent,
+        };
+        if let Some(result) = self.local(sql, ast, shape).await {
+            return result;
+        }
+        if self.txn.state == TxnState::Failed {
+            return Err(StatementError::refused(
+                "25P02",
+                "current transaction is aborted, commands ignored until end of transaction block",
+            ));
+        }
+        let params: Vec<ShardingValue> = match portal {
+            None => Vec::new(),
+            Some(p) => {
+                let types = self.param_types(&p.statement);
+                p.params
+                    .iter()
+                    .enumerate()
+                    .map(|(i, v)| {
+                        sharding_value(
+                            v.as_ref(),
+                            result_format(&p.param_formats, i),
+                            types.get(i).copied().unwrap_or(0),
+                        )
+                    })
+                    .collect()
+            }
+        };
+        let plan = plan_statement(
+            ast,
+            &self.db.rules,
+            Dialect::PostgreSql,
+            &params,
+            &PlanOptions::default(),
+        )?;
+        let merged = plan.merge.is_some();
+        // Several units may not all use every `$n`; the server must then be
+        // told the types, or it cannot infer the unused ones.
+        let param_types: Arc<[u32]> = match portal {
+            Some(p) if plan.units.len() > 1 => self.described(&p.statement).await?.params.into(),
+            Some(p) => p.statement.param_types.clone().into(),
+            None => Arc::from([]),
+        };
+        let units: Vec<(String, Request)> = plan
+            .units
+            .into_iter()
+            .map(|u| {
+                let request = match portal {
+                    None => Request::Simple(u.sql),
+                    Some(p) => Request::Extended {
+                        sql: u.sql,
+                        param_types: Arc::clone(&param_types),
+                        params: Arc::clone(&p.params),
+                        param_formats: Arc::clone(&p.param_formats),
+                        // The merge reads text; it writes the client's
+                        // formats itself.
+                        result_formats: if merged {
+                            Arc::from([])
+                        } else {
+                            Arc::clone(&p.result_formats)
+                        },
+                    },
+                };
+                (u.data_source, request)
+            })
+            .collect();
+        let result_formats: Arc<[i16]> =
+            portal.map_or_else(|| Arc::from([]), |p| Arc::clone(&p.result_formats));
+        match plan.merge {
+            Some(merge_plan) => {
+                self.run_merged(units, &merge_plan, shape, &result_formats)
+                    .await
+            }
+            None if units.len() == 1 => {
+                let Some((ds, request)) = units.into_iter().next() else {
+                    return Err(StatementError::refused("XX000", "a plan without units"));
+                };
+                self.run_single(ds, request, shape).await
+            }
+            None => self.run_concatenated(units, shape).await,
+        }
+    }
+
+    fn param_types(&self, statement: &Prepared) -> Vec<u32> {
+        match statement.described.get() {
+            Some(d) => d.params.clone(),
+            None => statement.param_types.clone(),
+        }
+    }
+
+    /// The fast path: one unit, its answers forwarded as they come.
+    async fn run_single(
+        &mut self,
+        ds: String,
+        request: Request,
+        shape: Shape,
+    ) -> Result<(), StatementError> {
+        let mut conn = self.acquire(&ds).await?;
+        self.cancel
+            .set_running(conn.cancel_token().into_iter().collect());
+        let result = async {
+            let mut query = request.start(&mut conn).await?;
+            let mut out = Forwarder::new(shape);
+            loop {
+                match query.next_event().await {
+                    Ok(Some(event)) => out.event(&mut self.conn, event).await?,
+                    Ok(None) => return Ok(()),
+                    Err(e) => return Err(StatementError::Backend(e)),
+                }
+            }
+        }
+        .await;
+        self.cancel.set_running(Vec::new());
+        self.release(ds, conn);
+        result
+    }
+
+    /// Several units whose answers are simply added up: writes, DDL, and
+    /// their RETURNING rows.
+    async fn run_concatenated(
+        &mut self,
+        units: Vec<(String, Request)>,
+        shape: Shape,
+    ) -> Result<(), StatementError> {
+        let count = units.len();
+        let (jobs, sources) = self.jobs(units).await?;
+        let mut running = dispatch(jobs, count)?;
+        self.cancel.set_running(running.cancel_tokens.clone());
+        let streams = std::mem::take(&mut running.units);
+        let mut out = Forwarder::new(shape);
+        let mut tags = TagSum::default();
+        let mut first_error = None;
+        for mut unit in streams {
+            while let Some(event) = unit.next().await {
+                match event {
+                    Ok(QueryEvent::RowDescription(rd)) => {
+                        if !out.described {
+                            out.event(&mut self.conn, QueryEvent::RowDescription(rd))
+                                .await?;
+                        }
+                    }
+                    Ok(QueryEvent::CommandComplete(tag)) => tags.add(&tag),
+                    Ok(QueryEvent::Row(row)) if first_error.is_none() => {
+                        out.event(&mut self.conn, QueryEvent::Row(row)).await?
+                    }
+                    Ok(QueryEvent::Notice(n)) => {
+                        out.event(&mut self.conn, QueryEvent::Notice(n)).await?
+                    }
+                    Ok(_) => {}
+                    Err(e) => {
+                        first_error.get_or_insert(StatementError::Backend(e));
+                    }
+                }
+            }
+        }
+        self.cancel.set_running(Vec::new());
+        let conns = running.finish().await?;
+        for (conn, ds) in conns.into_iter().zip(sources) {
+            self.release(ds, conn);
+        }
+        if let Some(e) = first_error {
+            return Err(e);
+        }
+        out.no_rows(&mut self.conn).await?;
+        let tag = tags.finish();
+        self.conn
+            .feed(BackendMessage::CommandComplete(tag))
+            .await
+            .map_err(session_to_statement)
+    }
+
+    /// Several units answering one query: their rows merged by the plan.
+    async fn run_merged(
+        &mut self,
+        units: Vec<(String, Request)>,
+        plan: &MergePlan,
+        shape: Shape,
+        result_formats: &[i16],
+    ) -> Result<(), StatementError> {
+        let count = units.len();
+        let (jobs, sources) = self.jobs(units).await?;
+        let mut running = dispatch(jobs, count)?;
+        self.cancel.set_running(running.cancel_tokens.clone());
+        let streams = std::mem::take(&mut running.units);
+        let result = self
+            .merge_and_send(streams, plan, shape, result_formats)
+            .await;
+        self.cancel.set_running(Vec::new());
+        let conns = running.finish().await?;
+        for (conn, ds) in conns.into_iter().zip(sources) {
+            self.release(ds, conn);
+        }
+        result
+    }
+
+    async fn merge_and_send(
+        &mut self,
+        mut units: Vec<UnitEvents>,
+        plan: &MergePlan,
+        shape: Shape,
+        result_formats: &[i16],
+    ) -> Result<(), StatementError> {
+        let firsts = join_all(units.iter_mut().map(first_description)).await;
+        let mut description = None;
+        for first in firsts {
+            match first {
+                Err(e) => return Err(StatementError::Backend(e)),
+                Ok(Some(rd)) if description.is_none() => description = Some(rd),
+                Ok(_) => {}
+            }
+        }
+        let Some(description) = description else {
+            return Err(StatementError::refused(
+                "XX000",
+                "the shards answered a query without describing its rows",
+            ));
+        };
+        let kinds: Arc<[ColumnKind]> = description
+            .fields
+            .iter()
+            .map(|f| column_kind(f.type_oid))
+            .collect();
+        let width = description.fields.len();
+        let visible = match &plan.wildcard {
+            Some(w) => width.saturating_sub(w.derived),
+            None => plan.output_columns.min(width),
+        };
+        let mut shown = RowDescription {
+            fields: description.fields.iter().take(visible).cloned().collect(),
+        };
+        for (i, field) in shown.fields.iter_mut().enumerate() {
+            field.format = result_format(result_formats, i);
+        }
+        let type_oids: Vec<u32> = shown.fields.iter().map(|f| f.type_oid).collect();
+        let streams: Vec<RowStream> = units
+            .into_iter()
+            .map(|unit| -> RowStream {
+                let kinds = Arc::clone(&kinds);
+                Box::pin(unit.into_stream().filter_map(move |event| {
+                    let item = match event {
+                        Ok(QueryEvent::Row(row)) => Some(decode_row(&row, &kinds)),
+                        Ok(_) => None,
+                        Err(e) => Some(Err(MergeError::Source(Box::new(e)))),
+                    };
+                    std::future::ready(item)
+                }))
+            })
+            .collect();
+        let mut merged = merge(plan, streams);
+        if shape != Shape::Silent {
+            self.conn
+                .feed(BackendMessage::RowDescription(shown))
+                .await
+                .map_err(session_to_statement)?;
+        }
+        let all_text = type_oids
+            .iter()
+            .enumerate()
+            .all(|(i, _)| result_format(result_formats, i) == 0);
+        let mut rows = 0u64;
+        while let Some(row) = merged.next().await {
+            let row = row?;
+            let data = encode_row(&row, &type_oids, result_formats, all_text)?;
+            self.conn
+                .feed(BackendMessage::DataRow(data))
+                .await
+                .map_err(session_to_statement)?;
+            rows += 1;
+        }
+        self.conn
+            .feed(BackendMessage::CommandComplete(format!("SELECT {rows}")))
+            .await
+            .map_err(session_to_statement)
+    }
+
+    /// Describes a prepared statement on one backend: the statement routed
+    /// with placeholder values and rewritten for one data node, without
+    /// the cross-shard derivations, so the shape is the client's own.
+    pub(super) async fn describe_on_backend(
+        &mut self,
+        statement: &Prepared,
+    ) -> Result<Described, StatementError> {
+        let context = StatementContext::new(&statement.ast);
+        let n = max_placeholder(&statement.sql).max(statement.param_types.len());
+        let route = [ShardingValue::Int(0), ShardingValue::Int(1)]
+            .into_iter()
+            .map(|v| shardwire_kernel::route(&self.db.rules, &context, &vec![v; n]))
+            .find_map(Result::ok);
+        let (ds, sql) = match route.as_ref().and_then(|r| r.units.first()) {
+            Some(unit) => (
+                unit.data_source.clone(),
+                shardwire_kernel::rewrite::rewrite_unit(&statement.ast, unit)?,
+            ),
+            // An INSERT that leaves its generated key out routes only once
+            // the key is added: plan it whole, then take one unit (the
+            // derivations of a cross-shard SELECT never get here, since a
+            // SELECT routes without them).
+            None => {
+                let plan = plan_statement(
+                    &statement.ast,
+                    &self.db.rules,
+                    Dialect::PostgreSql,
+                    &vec![ShardingValue::Int(0); n],
+                    &PlanOptions::default(),
+                )?;
+                let unit = plan.units.into_iter().next().ok_or_else(|| {
+                    StatementError::refused("XX000", "no route to describe the statement")
+                })?;
+                (unit.data_source, unit.sql)
+            }
+        };
+        let mut conn = self.acquire(&ds).await?;
+        let result = conn.prepare("", &sql, &statement.param_types).await;
+        self.release(ds, conn);
+        let prepared = result?;
+        Ok(Described {
+            params: prepared.param_types().to_vec(),
+            row: prepared.columns().cloned(),
+        })
+    }
+}
+
+/// Reads a unit's events up to its RowDescription.
+async fn first_description(
+    unit: &mut UnitEvents,
+) -> Result<Option<Arc<RowDescription>>, shardwire_backend::BackendError> {
+    while let Some(event) = unit.next().await {
+        match event? {
+            QueryEvent::RowDescription(rd) => return Ok(Some(rd)),
+            QueryEvent::CommandComplete(_) | QueryEvent::EmptyQuery => return Ok(None),
+            _ => {}
+        }
+    }
+    Ok(None)
+}
+
+fn decode_row(row: &DataRow, kinds: &[ColumnKind]) -> Result<Row, MergeError> {
+    let values = row
+        .columns()
+        .enumerate()
+        .map(|(i, cell)| {
+            let kind = kinds.get(i).copied().unwrap_or(ColumnKind::Unknown);
+            Value::parse_text(kind, cell.as_deref())
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(Row::with_raw(values, row.body().to_vec()))
+}
+
+fn encode_row(
+    row: &Row,
+    type_oids: &[u32],
+    formats: &[i16],
+    all_text: bool,
+) -> Result<DataRow, StatementError> {
+    let bad =
+        |e: shardwire_protocol::ProtocolError| StatementError::refused("XX000", e.to_string());
+    if all_text {
+        if let Some(raw) = row.raw() {
+            return DataRow::decode(Bytes::copy_from_slice(raw)).map_err(bad);
+        }
+    }
+    let mut cells: Vec<Option<Vec<u8>>> = Vec::with_capacity(type_oids.len());
+    for (i, value) in row.values().iter().enumerate().take(type_oids.len()) {
+        let oid = type_oids.get(i).copied().unwrap_or(0);
+        cells.push(if result_format(formats, i) == 1 {
+            to_binary(value, oid).map_err(|e| StatementError::refused("XX000", e))?
+        } else {
+            to_text(value, oid)
+        });
+    }
+    DataRow::from_values(cells.iter().map(|c| c.as_deref())).map_err(bad)
+}
+
+/// The highest `$n` in `sql` (outside nothing: a `$n` in a string literal
+/// only makes the count too high, which the server then reports).
+fn max_placeholder(sql: &str) -> usize {
+    let bytes = sql.as_bytes();
+    let mut max = 0;
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'$' {
+            let digits = bytes[i + 1..]
+                .iter()
+                .take_while(|b| b.is_ascii_digit())
+                .count();
+            if digits > 0 {
+                let n = sql[i + 1..i + 1 + digits].parse::<usize>().unwrap_or(0);
+                max = max.max(n.min(u16::MAX as usize));
+            }
+            i += 1 + digits;
+        } else {
+            i += 1;
+        }
+    }
+    max
+}
+
+/// Sends a unit's answers to the client the way `shape` asks.
+struct Forwarder {
+    shape: Shape,
+    /// Whether the RowDescription (or NoData) went out.
+    described: bool,
+}
+
+impl Forwarder {
+    fn new(shape: Shape) -> Self {
+        Forwarder {
+            shape,
+            described: false,
+        }
+    }
+
+    async fn event(
+        &mut self,
+        conn: &mut super::startup::ClientConn,
+        event: QueryEvent,
+    ) -> Result<(), StatementError> {
+        let msg = match event {
+            QueryEvent::RowDescription(rd) => {
+                let first = !self.described;
+                self.described = true;
+                if self.shape == Shape::Silent || !first {
+                    if self.shape == Shape::Simple {
+                        // Simple query: one description per result set.
+                        conn.feed(BackendMessage::RowDescription((*rd).clone()))
+                            .await
+                            .map_err(session_to_statement)?;
+                    }
+                    return Ok(());
+                }
+                BackendMessage::RowDescription((*rd).clone())
+            }
+            QueryEvent::Row(row) => BackendMessage::DataRow(row),
+            QueryEvent::CommandComplete(tag) => {
+                self.no_rows(conn).await?;
+                if self.shape == Shape::Simple {
+                    self.described = false;
+                }
+                BackendMessage::CommandComplete(tag)
+            }
+            QueryEvent::EmptyQuery => {
+                self.no_rows(conn).await?;
+                BackendMessage::EmptyQueryResponse
+            }
+            QueryEvent::Notice(n) => BackendMessage::NoticeResponse(n),
+            QueryEvent::CopyOut(_) | QueryEvent::CopyData(_) | QueryEvent::CopyDone => {
+                return Err(StatementError::refused(
+                    "0A000",
+                    "COPY through a sharded database is not supported yet",
+                ))
+            }
+        };
+        conn.feed(msg).await.map_err(session_to_statement)
+    }
+
+    /// A Described statement that produced no rows still owes NoData.
+    async fn no_rows(
+        &mut self,
+        conn: &mut super::startup::ClientConn,
+    ) -> Result<(), StatementError> {
+        if self.shape == Shape::Described && !self.described {
+            self.described = true;
+            conn.feed(BackendMessage::NoData)
+                .await
+                .map_err(session_to_statement)?;
+        }
+        Ok(())
+    }
+}
+
+/// Adds up the CommandComplete tags of the units of one statement.
+#[derive(Debug, Default)]
+struct TagSum {
+    verb: Option<String>,
+    rows: u64,
+    counted: bool,
+}
+
+impl TagSum {
+    fn add(&mut self, tag: &str) {
+        let (verb, count) = match tag.rsplit_once(' ') {
+            Some((verb, n)) => match n.parse::<u64>() {
+                Ok(n) => (verb, Some(n)),
+                Err(_) => (tag, None),
+            },
+            None => (tag, None),
+        };
+        if self.verb.is_none() {
+            self.verb = Some(verb.to_owned());
+        }
+        if let Some(n) = count {
+            self.rows += n;
+            self.counted = true;
+        }
+    }
+
+    fn finish(self) -> String {
+        let verb = self.verb.unwrap_or_default();
+        if self.counted {
+            format!("{verb} {}", self.rows)
+        } else {
+            verb
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tags_add_up_per_verb() {
+        let mut t = TagSum::default();
+        t.add("INSERT 0 2");
+        t.add("INSERT 0 3");
+        assert_eq!(t.finish(), "INSERT 0 5");
+        let mut t = TagSum::default();
+        t.add("CREATE TABLE");
+        t.add("CREATE TABLE");
+        assert_eq!(t.finish(), "CREATE TABLE");
+        let mut t = TagSum::default();
+        t.add("UPDATE 1");
+        t.add("UPDATE 0");
+        assert_eq!(t.finish(), "UPDATE 1");
+    }
+
+    #[test]
+    fn finds_the_highest_placeholder() {
+        assert_eq!(max_placeholder("select $1, $12 from t where a = $3"), 12);
+        assert_eq!(max_placeholder("select 1"), 0);
+        assert_eq!(max_placeholder("select $$x$$"), 0);
+    }
+}

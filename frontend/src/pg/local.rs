@@ -1,0 +1,252 @@
+//! Statements the proxy answers itself, because they are about the
+//! session rather than the data: transaction control, SET, SHOW of the
+//! session's settings, DISCARD / RESET.
+//!
+//! SET is recorded for SHOW and reported back with ParameterStatus where
+//! drivers expect it; it is not replayed on the shards' pooled
+//! connections (those keep the data source's settings).
+
+use futures::SinkExt;
+use shardwire_protocol::pg::{
+    BackendMessage, DataRow, ErrorFields, FieldDescription, RowDescription,
+};
+use sqlparser::ast::{Expr, Set, Statement, Value as SqlValue};
+
+use super::execute::Shape;
+use super::session::{session_to_statement, Session};
+use super::values::oid;
+use crate::error::StatementError;
+
+/// Settings a server reports with ParameterStatus when they change.
+pub const REPORTED: &[&str] = &[
+    "application_name",
+    "client_encoding",
+    "DateStyle",
+    "IntervalStyle",
+    "TimeZone",
+    "standard_conforming_strings",
+    "integer_datetimes",
+    "is_superuser",
+    "server_encoding",
+    "server_version",
+    "session_authorization",
+    "default_transaction_read_only",
+    "in_hot_standby",
+    "search_path",
+];
+
+impl Session {
+    /// Answers `ast` if it is one of the session's own statements.
+    pub(super) async fn local(
+        &mut self,
+        sql: &str,
+        ast: &Statement,
+        shape: Shape,
+    ) -> Option<Result<(), StatementError>> {
+        let result = match ast {
+            Statement::StartTransaction { .. } => if let Some(warning) = self.begin(sql) {
+                self.notice(warning).await
+            } else {
+                Ok(())
+            }
+            .map(|()| "BEGIN".to_owned()),
+            Statement::Commit { .. } => {
+                if !self.txn.in_block() {
+                    self.notice("there is no transaction in progress")
+                        .await
+                        .map(|()| "COMMIT".to_owned())
+                } else {
+                    match self.end_transaction(true).await {
+                        (tag, None) => Ok(tag.to_owned()),
+                        (_, Some(e)) => Err(e),
+                    }
+                }
+            }
+            Statement::Rollback {
+                savepoint: None, ..
+            } => {
+                if !self.txn.in_block() {
+                    self.notice("there is no transaction in progress")
+                        .await
+                        .map(|()| "ROLLBACK".to_owned())
+                } else {
+                    match self.end_transaction(false).await {
+                        (tag, None) => Ok(tag.to_owned()),
+                        (_, Some(e)) => Err(e),
+                    }
+                }
+            }
+            Statement::Rollback {
+                savepoint: Some(_), ..
+            }
+            | Statement::Savepoint { .. }
+            | Statement::ReleaseSavepoint { .. } => Err(StatementError::refused(
+                "0A000",
+                "savepoints are not supported across shards yet: a shard that joins the \
+                 transaction later would not have the savepoint",
+            )),
+            Statement::Set(set) => self.set(set).await.map(|()| "SET".to_owned()),
+            Statement::ShowVariable { variable } => {
+                let name = variable
+                    .iter()
+                    .map(|i| i.value.clone())
+                    .collect::<Vec<_>>()
+                    .join(" ");
+                return self.show(&name, shape).await;
+            }
+            Statement::Discard { .. } => {
+                self.settings_reset();
+                Ok(sql
+                    .split_whitespace()
+                    .take(2)
+                    .collect::<Vec<_>>()
+                    .join(" ")
+                    .to_uppercase())
+            }
+            Statement::Reset(_) => Ok("RESET".to_owned()),
+            _ => return None,
+        };
+        Some(match result {
+            Ok(tag) => self.complete(&tag, shape).await,
+            Err(e) => Err(e),
+        })
+    }
+
+    async fn complete(&mut self, tag: &str, shape: Shape) -> Result<(), StatementError> {
+        if shape == Shape::Described {
+            self.conn
+                .feed(BackendMessage::NoData)
+                .await
+                .map_err(session_to_statement)?;
+        }
+        self.conn
+            .feed(BackendMessage::CommandComplete(tag.to_owned()))
+            .await
+            .map_err(session_to_statement)
+    }
+
+    async fn notice(&mut self, message: &str) -> Result<(), StatementError> {
+        self.conn
+            .feed(BackendMessage::NoticeResponse(ErrorFields::new(
+                "WARNING", "25001", message,
+            )))
+            .await
+            .map_err(session_to_statement)
+    }
+
+    async fn set(&mut self, set: &Set) -> Result<(), StatementError> {
+        let (name, value) = match set {
+            Set::SingleAssignment {
+                variable, values, ..
+            } => {
+                let value = values.iter().map(expr_text).collect::<Vec<_>>().join(", ");
+                (variable.to_string(), value)
+            }
+            Set::SetTimeZone { value, .. } => ("TimeZone".to_owned(), expr_text(value)),
+            // Transaction characteristics and the like: accepted, nothing to record.
+            _ => return Ok(()),
+        };
+        if name.eq_ignore_ascii_case("client_encoding") {
+            let v = value.to_ascii_lowercase().replace(['-', '_'], "");
+            if v != "utf8" && v != "unicode" {
+                return Err(StatementError::refused(
+                    "0A000",
+                    format!("client_encoding \"{value}\" is not supported: Shardwire serves UTF8 clients only"),
+                ));
+            }
+        }
+        let reported = REPORTED
+            .iter()
+            .find(|r| r.eq_ignore_ascii_case(&name))
+            .copied();
+        let key = reported.map_or_else(|| name.to_ascii_lowercase(), str::to_owned);
+        let value = if value.eq_ignore_ascii_case("default") {
+            self.settings
+                .get(&format!("default:{key}"))
+                .cloned()
+                .unwrap_or_default()
+        } else {
+            value
+        };
+        self.settings.insert(key.clone(), value.clone());
+        if reported.is_some() {
+            self.conn
+                .feed(BackendMessage::ParameterStatus { name: key, value })
+                .await
+                .map_err(session_to_statement)?;
+        }
+        Ok(())
+    }
+
+    /// SHOW of a setting the session knows; others go to a shard.
+    async fn show(&mut self, name: &str, shape: Shape) -> Option<Result<(), StatementError>> {
+        let key = REPORTED
+            .iter()
+            .find(|r| r.eq_ignore_ascii_case(name))
+            .map_or_else(|| name.to_ascii_lowercase(), |r| (*r).to_owned());
+        let value = match key.as_str() {
+            "transaction_isolation" | "transaction isolation level" => self
+                .settings
+                .get("transaction_isolation")
+                .cloned()
+                .unwrap_or_else(|| "read committed".into()),
+            _ => self.settings.get(&key).cloned()?,
+        };
+        let result = async {
+            if shape != Shape::Silent {
+                let field = FieldDescription {
+                    name: name.to_owned(),
+                    type_oid: oid::TEXT,
+                    type_size: -1,
+                    type_modifier: -1,
+                    ..FieldDescription::default()
+                };
+                self.conn
+                    .feed(BackendMessage::RowDescription(RowDescription {
+                        fields: vec![field],
+                    }))
+                    .await
+                    .map_err(session_to_statement)?;
+            }
+            let row = DataRow::from_values([Some(value.as_bytes())])
+                .map_err(|e| StatementError::refused("XX000", e.to_string()))?;
+            self.conn
+                .feed(BackendMessage::DataRow(row))
+                .await
+                .map_err(session_to_statement)?;
+            self.conn
+                .feed(BackendMessage::CommandComplete("SHOW".into()))
+                .await
+                .map_err(session_to_statement)
+        }
+        .await;
+        Some(result)
+    }
+
+    /// DISCARD ALL / RESET ALL: settings back to their login values.
+    fn settings_reset(&mut self) {
+        let defaults: Vec<(String, String)> = self
+            .settings
+            .iter()
+            .filter_map(|(k, v)| {
+                k.strip_prefix("default:")
+                    .map(|k| (k.to_owned(), v.clone()))
+            })
+            .collect();
+        for (k, v) in defaults {
+            self.settings.insert(k, v);
+        }
+    }
+}
+
+/// A SET value as SHOW prints it: literals without their quotes.
+fn expr_text(expr: &Expr) -> String {
+    match expr {
+        Expr::Value(v) => match &v.value {
+            SqlValue::SingleQuotedString(s) | SqlValue::DoubleQuotedString(s) => s.clone(),
+            other => other.to_string(),
+        },
+        Expr::Identifier(i) => i.value.clone(),
+        other => other.to_string(),
+    }
+}

@@ -1,0 +1,159 @@
+//! The PostgreSQL (and openGauss) frontend: login, then either a routed
+//! session ([`session`]) or, for a passthrough database, a relay of the
+//! whole session to one backend connection ([`passthrough`]).
+//!
+//! - [`startup`]: encryption negotiation, startup packet, cancel requests,
+//!   SCRAM-SHA-256 authentication.
+//! - [`session`]: the message loop; simple and extended query protocol.
+//! - [`execute`]: one statement through kernel, executor and merge.
+//! - [`txn`]: transactions across shards and the connections they hold.
+//! - [`local`]: statements the proxy answers itself (BEGIN, SET, SHOW...).
+//! - [`values`]: type OIDs, text / binary encoding of merged cells.
+//! - [`split`]: splitting multi-statement query strings.
+
+mod execute;
+mod local;
+mod passthrough;
+mod session;
+mod split;
+pub mod startup;
+mod txn;
+pub mod values;
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use futures::SinkExt;
+use shardwire_protocol::pg::{BackendMessage, ErrorFields, PgServerCodec, TransactionStatus};
+use tokio::net::TcpStream;
+use tokio_util::codec::Framed;
+
+use crate::error::SessionError;
+use crate::server::{Database, Frontend};
+use crate::tls::ClientStream;
+
+pub use split::split_statements;
+
+/// Serves one client connection to its end.
+pub async fn run(fe: Arc<Frontend>, stream: TcpStream, peer: SocketAddr, admitted: bool) {
+    if !admitted {
+        let mut conn = Framed::new(ClientStream::Plain(stream), PgServerCodec::new());
+        let _ = conn
+            .send(BackendMessage::ErrorResponse(ErrorFields::new(
+                "FATAL",
+                "53300",
+                "sorry, too many clients already",
+            )))
+            .await;
+        return;
+    }
+    match serve(&fe, stream, peer).await {
+        Ok(()) => {}
+        Err(SessionError::Io(e)) => tracing::debug!(%peer, "session ended: {e}"),
+        Err(e) => tracing::info!(%peer, "session ended: {e}"),
+    }
+}
+
+async fn serve(
+    fe: &Arc<Frontend>,
+    stream: TcpStream,
+    peer: SocketAddr,
+) -> Result<(), SessionError> {
+    let Some(login) = startup::login(fe, stream, peer).await? else {
+        return Ok(());
+    };
+    let startup::Login {
+        mut conn,
+        user,
+        database,
+        params,
+    } = login;
+    if database.rules.is_passthrough() {
+        return passthrough::relay(fe, conn, &database, &user, params).await;
+    }
+    let mut settings = server_parameters(&database).await;
+    settings.insert("session_authorization".into(), user.clone());
+    settings.insert("is_superuser".into(), "off".into());
+    for (name, value) in params {
+        let key = local::REPORTED
+            .iter()
+            .find(|r| r.eq_ignore_ascii_case(&name))
+            .map_or_else(|| name.to_ascii_lowercase(), |r| (*r).to_owned());
+        settings.insert(key, value);
+    }
+    settings.insert("client_encoding".into(), "UTF8".into());
+    let defaults: Vec<(String, String)> = settings
+        .iter()
+        .map(|(k, v)| (format!("default:{k}"), v.clone()))
+        .collect();
+    for name in local::REPORTED {
+        if let Some(value) = settings.get(*name) {
+            conn.feed(BackendMessage::ParameterStatus {
+                name: (*name).to_owned(),
+                value: value.clone(),
+            })
+            .await?;
+        }
+    }
+    settings.extend(defaults);
+    let cancel = fe.cancels.register();
+    conn.feed(BackendMessage::BackendKeyData {
+        pid: cancel.pid,
+        secret: cancel.secret,
+    })
+    .await?;
+    conn.send(BackendMessage::ReadyForQuery(TransactionStatus::Idle))
+        .await?;
+    session::Session::new(Arc::clone(fe), database, conn, user, settings, cancel)
+        .run()
+        .await
+}
+
+/// The first data source's server parameters (server_version, TimeZone,
+/// ...), learned once per database, so clients see the real server's
+/// values. Falls back to PostgreSQL's defaults while no backend answers.
+async fn server_parameters(db: &Database) -> HashMap<String, String> {
+    if let Some(params) = db.server_params.get() {
+        return params.clone();
+    }
+    let fetched = match &db.pg {
+        Some(cluster) => match cluster.pool(cluster.first()) {
+            Ok(pool) => match pool.get().await {
+                Ok(conn) => Some(conn.parameters().clone()),
+                Err(e) => {
+                    tracing::warn!(database = %db.rules.name, "cannot read server parameters: {e}");
+                    None
+                }
+            },
+            Err(_) => None,
+        },
+        None => None,
+    };
+    match fetched {
+        Some(mut params) => {
+            for drop in [
+                "application_name",
+                "session_authorization",
+                "is_superuser",
+                "client_encoding",
+            ] {
+                params.remove(drop);
+            }
+            let _ = db.server_params.set(params.clone());
+            params
+        }
+        None => [
+            ("server_version", "15.0"),
+            ("server_encoding", "UTF8"),
+            ("DateStyle", "ISO, MDY"),
+            ("IntervalStyle", "postgres"),
+            ("TimeZone", "UTC"),
+            ("integer_datetimes", "on"),
+            ("standard_conforming_strings", "on"),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_owned(), v.to_owned()))
+        .collect(),
+    }
+}

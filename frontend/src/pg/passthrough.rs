@@ -1,0 +1,116 @@
+//! A passthrough database (one data source, no rules): after the proxy's
+//! own login, the client is joined to one backend session and every byte
+//! is relayed both ways, catalog queries and COPY included.
+//!
+//! The backend session comes from the pool and does not go back to it:
+//! the client may have changed anything in it (SET, temp tables,
+//! prepared statements), and resetting it is future work.
+
+use std::sync::Arc;
+
+use bytes::Bytes;
+use futures::SinkExt;
+use shardwire_backend::pool::PooledConnection;
+use shardwire_protocol::pg::{BackendMessage, ErrorFields, TransactionStatus};
+use tokio::io::AsyncWriteExt;
+
+use super::startup::ClientConn;
+use crate::error::SessionError;
+use crate::server::{Database, Frontend};
+
+/// Startup parameters that describe the connection, not the session: not
+/// replayed on the backend.
+const NOT_REPLAYED: &[&str] = &["replication", "options"];
+
+pub async fn relay(
+    fe: &Arc<Frontend>,
+    mut conn: ClientConn,
+    db: &Database,
+    user: &str,
+    params: Vec<(String, String)>,
+) -> Result<(), SessionError> {
+    let backend = match backend_session(db, &params).await {
+        Ok(b) => b,
+        Err(message) => {
+            conn.send(BackendMessage::ErrorResponse(ErrorFields::new(
+                "FATAL", "08006", &message,
+            )))
+            .await?;
+            return Err(SessionError::Refused(message));
+        }
+    };
+    let mut reported = backend.parameters().clone();
+    reported.insert("session_authorization".into(), user.to_owned());
+    for (name, value) in &reported {
+        conn.feed(BackendMessage::ParameterStatus {
+            name: name.clone(),
+            value: value.clone(),
+        })
+        .await?;
+    }
+    // Cancel requests go to the backend session the client is joined to.
+    let cancel = fe.cancels.register();
+    cancel.set_running(backend.cancel_token().into_iter().collect());
+    conn.feed(BackendMessage::BackendKeyData {
+        pid: cancel.pid,
+        secret: cancel.secret,
+    })
+    .await?;
+    conn.send(BackendMessage::ReadyForQuery(TransactionStatus::Idle))
+        .await?;
+    let (mut server, server_pending) = PooledConnection::take(backend)
+        .into_socket()
+        .map_err(|e| SessionError::Refused(format!("taking the backend socket: {e}")))?;
+    let parts = conn.into_parts();
+    let mut client = parts.io;
+    let client_pending: Bytes = parts.read_buf.freeze();
+    // Bytes either side sent before the hand-off were read by the codecs;
+    // they go first.
+    if !client_pending.is_empty() {
+        server.write_all(&client_pending).await?;
+    }
+    if !server_pending.is_empty() {
+        client.write_all(&server_pending).await?;
+    }
+    let result = tokio::io::copy_bidirectional(&mut client, &mut server).await;
+    drop(cancel);
+    match result {
+        Ok(_) => Ok(()),
+        Err(e) => Err(SessionError::Io(e)),
+    }
+}
+
+/// A pooled backend session with the client's startup settings applied.
+async fn backend_session(
+    db: &Database,
+    params: &[(String, String)],
+) -> Result<PooledConnection, String> {
+    let cluster = db
+        .pg
+        .as_ref()
+        .ok_or_else(|| "this database is not stored on PostgreSQL".to_owned())?;
+    let pool = cluster.pool(cluster.first()).map_err(|e| e.to_string())?;
+    let mut conn = pool
+        .get()
+        .await
+        .map_err(|e| format!("backend unavailable: {e}"))?;
+    let sets: Vec<String> = params
+        .iter()
+        .filter(|(k, _)| !NOT_REPLAYED.contains(&k.as_str()))
+        .map(|(k, v)| format!("SET {} = {}", quote_ident(k), quote_literal(v)))
+        .collect();
+    if !sets.is_empty() {
+        conn.simple_query(&sets.join("; "))
+            .await
+            .map_err(|e| format!("applying the client's startup parameters: {e}"))?;
+    }
+    Ok(conn)
+}
+
+fn quote_ident(s: &str) -> String {
+    format!("\"{}\"", s.replace('"', "\"\""))
+}
+
+fn quote_literal(s: &str) -> String {
+    format!("'{}'", s.replace('\'', "''"))
+}

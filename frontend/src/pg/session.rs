@@ -1,0 +1,450 @@
+//! One PostgreSQL client session after login: the message loop, the
+//! extended protocol's statements and portals, and batching of answers
+//! (one write per Sync, per simple Query, or per Flush).
+
+use std::collections::HashMap;
+use std::sync::{Arc, OnceLock};
+
+use bytes::Bytes;
+use futures::{SinkExt, StreamExt};
+use shardwire_backend::cluster::PgCluster;
+use shardwire_protocol::pg::{
+    BackendMessage, Bind, ErrorFields, FrontendMessage, Parse, RowDescription, TargetKind,
+};
+use shardwire_protocol::ProtocolError;
+use sqlparser::ast::Statement;
+
+use super::startup::ClientConn;
+use super::txn::Txn;
+use crate::cancel::CancelHandle;
+use crate::error::{pg_error, SessionError, StatementError};
+use crate::server::{Database, Frontend};
+
+/// What a Describe of a statement learned from a backend.
+#[derive(Debug, Clone)]
+pub struct Described {
+    pub params: Vec<u32>,
+    pub row: Option<Arc<RowDescription>>,
+}
+
+/// A statement made by Parse.
+#[derive(Debug)]
+pub struct Prepared {
+    pub sql: String,
+    pub ast: Arc<Statement>,
+    /// Types the client declared (0 = let the server infer).
+    pub param_types: Vec<u32>,
+    pub described: OnceLock<Described>,
+}
+
+/// A portal made by Bind.
+#[derive(Debug, Clone)]
+pub struct Portal {
+    pub statement: Arc<Prepared>,
+    pub params: Arc<[Option<Bytes>]>,
+    pub param_formats: Arc<[i16]>,
+    pub result_formats: Arc<[i16]>,
+}
+
+#[derive(Debug)]
+pub struct Session {
+    pub(super) fe: Arc<Frontend>,
+    pub(super) db: Arc<Database>,
+    pub(super) conn: ClientConn,
+    pub(super) user: String,
+    /// SET values and startup parameters, for SHOW.
+    pub(super) settings: HashMap<String, String>,
+    pub(super) cancel: CancelHandle,
+    pub(super) txn: Txn,
+    statements: HashMap<String, Arc<Prepared>>,
+    portals: HashMap<String, Portal>,
+    /// After an error in the extended protocol, everything up to Sync is
+    /// skipped.
+    skip_to_sync: bool,
+    /// A Describe of this portal waits for the Execute that follows it, so
+    /// the description comes from the same backend answer as the rows.
+    pending_describe: Option<String>,
+}
+
+impl Session {
+    pub fn new(
+        fe: Arc<Frontend>,
+        db: Arc<Database>,
+        conn: ClientConn,
+        user: String,
+        settings: HashMap<String, String>,
+        cancel: CancelHandle,
+    ) -> Session {
+        Session {
+            fe,
+            db,
+            conn,
+            user,
+            settings,
+            cancel,
+            txn: Txn::default(),
+            statements: HashMap::new(),
+            portals: HashMap::new(),
+            skip_to_sync: false,
+            pending_describe: None,
+        }
+    }
+
+    pub(super) fn cluster(&self) -> Result<&PgCluster, StatementError> {
+        self.db.pg.as_ref().ok_or_else(|| {
+            StatementError::refused("0A000", "this database is not stored on PostgreSQL")
+        })
+    }
+
+    /// Runs the session until the client leaves.
+    pub async fn run(mut self) -> Result<(), SessionError> {
+        let result = self.message_loop().await;
+        self.abandon_transaction().await;
+        tracing::debug!(user = %self.user, database = %self.db.rules.name, "session closed");
+        result
+    }
+
+    async fn message_loop(&mut self) -> Result<(), SessionError> {
+        loop {
+            let msg = match self.conn.next().await {
+                None => return Ok(()),
+                Some(Ok(msg)) => msg,
+                Some(Err(e)) => return self.protocol_failure(e).await,
+            };
+            if self.skip_to_sync
+                && !matches!(msg, FrontendMessage::Sync | FrontendMessage::Terminate)
+            {
+                continue;
+            }
+            match msg {
+                FrontendMessage::Query(sql) => {
+                    self.flush_pending_describe().await?;
+                    self.simple_query(&sql).await?;
+                    self.ready().await?;
+                }
+                FrontendMessage::Parse(parse) => {
+                    self.flush_pending_describe().await?;
+                    let result = self.parse(parse);
+                    self.extended_step(result, BackendMessage::ParseComplete)
+                        .await?;
+                }
+                FrontendMessage::Bind(bind) => {
+                    self.flush_pending_describe().await?;
+                    let result = self.bind(bind);
+                    self.extended_step(result, BackendMessage::BindComplete)
+                        .await?;
+                }
+                FrontendMessage::Describe { kind, name } => {
+                    self.flush_pending_describe().await?;
+                    let result = self.describe(kind, name).await;
+                    if let Err(e) = result {
+                        self.extended_error(e).await?;
+                    }
+                }
+                FrontendMessage::Execute { portal, .. } => {
+                    let describe = self.pending_describe.take();
+                    if describe.as_ref().is_some_and(|d| *d != portal) {
+                        // Not the portal described: answer that Describe
+                        // on its own first.
+                        self.describe_portal_now(describe.unwrap_or_default())
+                            .await?;
+                        self.execute_portal(&portal, false).await?;
+                    } else {
+                        self.execute_portal(&portal, describe.is_some()).await?;
+                    }
+                }
+                FrontendMessage::Close { kind, name } => {
+                    self.flush_pending_describe().await?;
+                    match kind {
+                        TargetKind::Statement => {
+                            self.statements.remove(&name);
+                        }
+                        TargetKind::Portal => {
+                            self.portals.remove(&name);
+                        }
+                    }
+                    self.conn.feed(BackendMessage::CloseComplete).await?;
+                }
+                FrontendMessage::Sync => {
+                    self.flush_pending_describe().await?;
+                    self.skip_to_sync = false;
+                    // The unnamed portal lives until the end of the
+                    // implicit transaction a Sync closes.
+                    self.portals.remove("");
+                    self.ready().await?;
+                }
+                FrontendMessage::Flush => {
+                    self.flush_pending_describe().await?;
+                    self.conn.flush().await?;
+                }
+                FrontendMessage::Terminate => return Ok(()),
+                // Copy messages outside COPY are ignored, as the server does.
+                FrontendMessage::CopyData(_)
+                | FrontendMessage::CopyDone
+                | FrontendMessage::CopyFail(_) => {}
+                FrontendMessage::FunctionCall(_) => {
+                    let e = StatementError::refused(
+                        "0A000",
+                        "the fast-path function call interface is not supported by Shardwire",
+                    );
+                    self.send_error(&e).await?;
+                    self.ready().await?;
+                }
+                other => {
+                    return self
+                        .fatal(
+                            "08P01",
+                            format!("unexpected message in a session: {other:?}"),
+                        )
+                        .await
+                }
+            }
+        }
+    }
+
+    /// Framing errors end the session with a FATAL the client can read.
+    async fn protocol_failure(&mut self, e: ProtocolError) -> Result<(), SessionError> {
+        let code = match &e {
+            ProtocolError::Io(_) => return Err(SessionError::Protocol(e)),
+            _ => "08P01",
+        };
+        let _ = self.fatal(code, e.to_string()).await;
+        Err(SessionError::Protocol(e))
+    }
+
+    async fn fatal(&mut self, code: &str, message: String) -> Result<(), SessionError> {
+        self.conn
+            .send(BackendMessage::ErrorResponse(ErrorFields::new(
+                "FATAL", code, &message,
+            )))
+            .await?;
+        Err(SessionError::Refused(message))
+    }
+
+    pub(super) async fn ready(&mut self) -> Result<(), SessionError> {
+        self.conn
+            .send(BackendMessage::ReadyForQuery(self.txn.status()))
+            .await?;
+        Ok(())
+    }
+
+    pub(super) async fn send_error(&mut self, e: &StatementError) -> Result<(), SessionError> {
+        self.statement_failed();
+        self.conn
+            .feed(BackendMessage::ErrorResponse(pg_error(e)))
+            .await?;
+        Ok(())
+    }
+
+    async fn extended_error(&mut self, e: StatementError) -> Result<(), SessionError> {
+        self.send_error(&e).await?;
+        self.skip_to_sync = true;
+        Ok(())
+    }
+
+    async fn extended_step(
+        &mut self,
+        result: Result<(), StatementError>,
+        ok: BackendMessage,
+    ) -> Result<(), SessionError> {
+        match result {
+            Ok(()) => Ok(self.conn.feed(ok).await?),
+            Err(e) => self.extended_error(e).await,
+        }
+    }
+
+    /// A simple Query: each statement in turn; the first error ends the
+    /// string, as in PostgreSQL.
+    async fn simple_query(&mut self, sql: &str) -> Result<(), SessionError> {
+        let statements = super::split::split_statements(sql);
+        if statements.is_empty() {
+            self.conn.feed(BackendMessage::EmptyQueryResponse).await?;
+            return Ok(());
+        }
+        for statement in statements {
+            let result = match self
+                .fe
+                .parse_cache
+                .parse(shardwire_kernel::Dialect::PostgreSql, statement)
+            {
+                Ok(ast) => self.execute(statement, &ast, None, true).await,
+                Err(e) => Err(StatementError::Kernel(e)),
+            };
+            if let Err(e) = result {
+                self.send_error(&e).await?;
+                break;
+            }
+        }
+        Ok(())
+    }
+
+    fn parse(&mut self, parse: Parse) -> Result<(), StatementError> {
+        let Parse {
+            name,
+            query,
+            param_types,
+        } = parse;
+        if !name.is_empty() && self.statements.contains_key(&name) {
+            return Err(StatementError::refused(
+                "42P05",
+                format!("prepared statement \"{name}\" already exists"),
+            ));
+        }
+        let ast = self
+            .fe
+            .parse_cache
+            .parse(shardwire_kernel::Dialect::PostgreSql, &query)?;
+        self.statements.insert(
+            name,
+            Arc::new(Prepared {
+                sql: query,
+                ast,
+                param_types,
+                described: OnceLock::new(),
+            }),
+        );
+        Ok(())
+    }
+
+    fn bind(&mut self, bind: Bind) -> Result<(), StatementError> {
+        let Some(statement) = self.statements.get(&bind.statement) else {
+            return Err(StatementError::refused(
+                "26000",
+                format!("prepared statement \"{}\" does not exist", bind.statement),
+            ));
+        };
+        if !bind.portal.is_empty() && self.portals.contains_key(&bind.portal) {
+            return Err(StatementError::refused(
+                "42P03",
+                format!("portal \"{}\" already exists", bind.portal),
+            ));
+        }
+        let formats_ok =
+            bind.param_formats.len() <= 1 || bind.param_formats.len() == bind.params.len();
+        if !formats_ok {
+            return Err(StatementError::refused(
+                "08P01",
+                format!(
+                    "bind message has {} parameter formats but {} parameters",
+                    bind.param_formats.len(),
+                    bind.params.len()
+                ),
+            ));
+        }
+        let portal = Portal {
+            statement: Arc::clone(statement),
+            params: bind.params.into(),
+            param_formats: bind.param_formats.into(),
+            result_formats: bind.result_formats.into(),
+        };
+        self.portals.insert(bind.portal, portal);
+        Ok(())
+    }
+
+    async fn describe(&mut self, kind: TargetKind, name: String) -> Result<(), StatementError> {
+        match kind {
+            TargetKind::Statement => {
+                let Some(statement) = self.statements.get(&name).cloned() else {
+                    return Err(StatementError::refused(
+                        "26000",
+                        format!("prepared statement \"{name}\" does not exist"),
+                    ));
+                };
+                let described = self.described(&statement).await?;
+                self.conn
+                    .feed(BackendMessage::ParameterDescription(
+                        described.params.clone(),
+                    ))
+                    .await
+                    .map_err(session_to_statement)?;
+                self.send_description(described.row.as_deref(), &[]).await
+            }
+            TargetKind::Portal => {
+                if !self.portals.contains_key(&name) {
+                    return Err(StatementError::refused(
+                        "34000",
+                        format!("portal \"{name}\" does not exist"),
+                    ));
+                }
+                // Answered together with the Execute that normally follows.
+                self.pending_describe = Some(name);
+                Ok(())
+            }
+        }
+    }
+
+    /// A Describe of a portal that no Execute followed: ask a backend.
+    async fn flush_pending_describe(&mut self) -> Result<(), SessionError> {
+        if let Some(name) = self.pending_describe.take() {
+            self.describe_portal_now(name).await?;
+        }
+        Ok(())
+    }
+
+    async fn describe_portal_now(&mut self, name: String) -> Result<(), SessionError> {
+        let Some(portal) = self.portals.get(&name).cloned() else {
+            return Ok(());
+        };
+        let result = async {
+            let described = self.described(&portal.statement).await?;
+            self.send_description(described.row.as_deref(), &portal.result_formats)
+                .await
+        }
+        .await;
+        if let Err(e) = result {
+            self.extended_error(e).await?;
+        }
+        Ok(())
+    }
+
+    /// RowDescription with the client's result formats, or NoData.
+    pub(super) async fn send_description(
+        &mut self,
+        row: Option<&RowDescription>,
+        result_formats: &[i16],
+    ) -> Result<(), StatementError> {
+        let msg = match row {
+            Some(rd) => {
+                let mut rd = rd.clone();
+                for (i, field) in rd.fields.iter_mut().enumerate() {
+                    field.format = super::values::result_format(result_formats, i);
+                }
+                BackendMessage::RowDescription(rd)
+            }
+            None => BackendMessage::NoData,
+        };
+        self.conn.feed(msg).await.map_err(session_to_statement)
+    }
+
+    async fn execute_portal(&mut self, name: &str, describe: bool) -> Result<(), SessionError> {
+        let Some(portal) = self.portals.get(name).cloned() else {
+            let e = StatementError::refused("34000", format!("portal \"{name}\" does not exist"));
+            return self.extended_error(e).await;
+        };
+        let sql = portal.statement.sql.clone();
+        let ast = Arc::clone(&portal.statement.ast);
+        if let Err(e) = self.execute(&sql, &ast, Some(&portal), describe).await {
+            self.extended_error(e).await?;
+        }
+        Ok(())
+    }
+
+    /// The statement's parameter types and row shape, asked of a backend
+    /// once per prepared statement.
+    pub(super) async fn described(
+        &mut self,
+        statement: &Arc<Prepared>,
+    ) -> Result<Described, StatementError> {
+        if let Some(d) = statement.described.get() {
+            return Ok(d.clone());
+        }
+        let described = self.describe_on_backend(statement).await?;
+        let _ = statement.described.set(described.clone());
+        Ok(described)
+    }
+}
+
+/// Writing to the client failed while answering a statement.
+pub(super) fn session_to_statement(e: ProtocolError) -> StatementError {
+    StatementError::refused("08006", format!("writing to the client failed: {e}"))
+}

@@ -1,0 +1,172 @@
+//! Transactions of one session over the shards it touches (LOCAL: each
+//! shard commits on its own), and the backend connections a statement
+//! runs on.
+//!
+//! BEGIN opens nothing on the backends: a shard joins the transaction the
+//! first time a statement reaches it, with the client's own BEGIN text (so
+//! isolation level and access mode carry over), and its connection is held
+//! until COMMIT or ROLLBACK. Outside a transaction every statement takes
+//! connections from the pools and gives them back when it is done.
+
+use std::collections::BTreeMap;
+
+use shardwire_backend::executor::{Job, Request};
+use shardwire_backend::pool::PooledConnection;
+use shardwire_protocol::pg::TransactionStatus;
+
+use super::session::Session;
+use crate::error::StatementError;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TxnState {
+    Idle,
+    Open,
+    /// A statement failed inside the transaction: everything but COMMIT
+    /// and ROLLBACK is refused until it ends, as PostgreSQL does.
+    Failed,
+}
+
+#[derive(Debug)]
+pub struct Txn {
+    pub state: TxnState,
+    begin_sql: String,
+    held: Vec<(String, PooledConnection)>,
+}
+
+impl Default for Txn {
+    fn default() -> Self {
+        Txn {
+            state: TxnState::Idle,
+            begin_sql: String::new(),
+            held: Vec::new(),
+        }
+    }
+}
+
+impl Txn {
+    pub fn status(&self) -> TransactionStatus {
+        match self.state {
+            TxnState::Idle => TransactionStatus::Idle,
+            TxnState::Open => TransactionStatus::InTransaction,
+            TxnState::Failed => TransactionStatus::Failed,
+        }
+    }
+
+    pub fn in_block(&self) -> bool {
+        self.state != TxnState::Idle
+    }
+}
+
+impl Session {
+    /// A connection to `ds` for the next statement: the transaction's own,
+    /// joining it to the transaction first if needed, or a pooled one.
+    pub(super) async fn acquire(&mut self, ds: &str) -> Result<PooledConnection, StatementError> {
+        if self.txn.state == TxnState::Open {
+            if let Some(pos) = self.txn.held.iter().position(|(name, _)| name == ds) {
+                return Ok(self.txn.held.swap_remove(pos).1);
+            }
+        }
+        let cluster = self.cluster()?;
+        let mut conn = cluster.pool(ds)?.get().await?;
+        if self.txn.state == TxnState::Open {
+            conn.simple_query(&self.txn.begin_sql).await?;
+        }
+        Ok(conn)
+    }
+
+    /// Gives a connection back after a statement: to the transaction, or
+    /// to its pool.
+    pub(super) fn release(&mut self, ds: String, conn: PooledConnection) {
+        if self.txn.in_block() {
+            self.txn.held.push((ds, conn));
+        }
+    }
+
+    /// One job per connection for `units` (data source, request), at most
+    /// `max-connections-size-per-query` connections per data source, and
+    /// exactly one inside a transaction. Data sources are taken in name
+    /// order so that two sessions never wait on each other's pools in a
+    /// cycle.
+    pub(super) async fn jobs(
+        &mut self,
+        units: Vec<(String, Request)>,
+    ) -> Result<(Vec<Job>, Vec<String>), StatementError> {
+        let mut by_source: BTreeMap<String, Vec<(usize, Request)>> = BTreeMap::new();
+        for (i, (ds, request)) in units.into_iter().enumerate() {
+            by_source.entry(ds).or_default().push((i, request));
+        }
+        let limit = (self.fe.snapshot.global.max_connections_size_per_query as usize).max(1);
+        let mut jobs = Vec::new();
+        let mut sources = Vec::new();
+        for (ds, units) in by_source {
+            let shared = self.txn.in_block() || units.len() > limit;
+            let groups: Vec<Vec<(usize, Request)>> = if shared {
+                vec![units]
+            } else {
+                units.into_iter().map(|u| vec![u]).collect()
+            };
+            for units in groups {
+                match self.acquire(&ds).await {
+                    Ok(conn) => {
+                        jobs.push(Job { conn, units });
+                        sources.push(ds.clone());
+                    }
+                    Err(e) => {
+                        for (job, ds) in jobs.into_iter().zip(sources) {
+                            self.release(ds, job.conn);
+                        }
+                        return Err(e);
+                    }
+                }
+            }
+        }
+        Ok((jobs, sources))
+    }
+
+    /// `BEGIN` / `START TRANSACTION`, kept to be replayed on each shard.
+    pub(super) fn begin(&mut self, sql: &str) -> Option<&'static str> {
+        if self.txn.in_block() {
+            // PostgreSQL warns and carries on.
+            return Some("there is already a transaction in progress");
+        }
+        self.txn.state = TxnState::Open;
+        self.txn.begin_sql = sql.to_owned();
+        None
+    }
+
+    /// Ends the transaction on every shard it reached: COMMIT when it is
+    /// open and `commit` is asked, ROLLBACK otherwise. Returns the command
+    /// tag and the first error; every shard is told even after one fails.
+    pub(super) async fn end_transaction(
+        &mut self,
+        commit: bool,
+    ) -> (&'static str, Option<StatementError>) {
+        let commit = commit && self.txn.state == TxnState::Open;
+        let sql = if commit { "COMMIT" } else { "ROLLBACK" };
+        let held = std::mem::take(&mut self.txn.held);
+        self.txn.state = TxnState::Idle;
+        let mut first_error = None;
+        for (ds, mut conn) in held {
+            if let Err(e) = conn.simple_query(sql).await {
+                tracing::warn!(data_source = %ds, "{sql} failed: {e}");
+                first_error.get_or_insert(StatementError::Backend(e));
+            }
+        }
+        (if commit { "COMMIT" } else { "ROLLBACK" }, first_error)
+    }
+
+    /// A statement failed: inside a transaction block, the block fails.
+    pub(super) fn statement_failed(&mut self) {
+        if self.txn.state == TxnState::Open {
+            self.txn.state = TxnState::Failed;
+        }
+    }
+
+    /// The client left: roll back what it left open, so no shard keeps
+    /// its locks until the pool happens to look at the connection again.
+    pub(super) async fn abandon_transaction(&mut self) {
+        if self.txn.in_block() {
+            let _ = self.end_transaction(false).await;
+        }
+    }
+}

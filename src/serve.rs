@@ -1,0 +1,66 @@
+//! `shardwire serve --config <dir>`: load the rules, bind the listeners,
+//! and serve until SIGINT / SIGTERM.
+
+use std::path::Path;
+use std::sync::Arc;
+
+use anyhow::Context;
+use shardwire_frontend::Frontend;
+use shardwire_rules::load_dir;
+
+/// Runs the proxy. Returns when a shutdown signal arrives, or with the
+/// reason it could not start.
+pub fn serve(config: &Path) -> anyhow::Result<()> {
+    let snapshot = load_dir(config).map_err(|e| anyhow::anyhow!("{e}"))?;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("starting the async runtime")?;
+    runtime.block_on(async move {
+        let frontend = Frontend::new(Arc::new(snapshot), config).map_err(anyhow::Error::msg)?;
+        let listeners = frontend.bind().await?;
+        if listeners.is_empty() {
+            anyhow::bail!("no listener configured");
+        }
+        for (protocol, listener) in &listeners {
+            tracing::info!(?protocol, address = %listener.local_addr()?, "accepting connections");
+        }
+        for (name, db) in &frontend.databases {
+            let mode = if db.rules.is_passthrough() { "passthrough" } else { "sharded" };
+            tracing::info!(database = %name, mode, data_sources = db.rules.data_sources.len(), "serving");
+        }
+        let serving = tokio::spawn(Arc::clone(&frontend).serve(listeners));
+        shutdown_signal().await;
+        tracing::info!("shutting down");
+        serving.abort();
+        for db in frontend.databases.values() {
+            if let Some(cluster) = &db.pg {
+                cluster.close();
+            }
+        }
+        Ok(())
+    })
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        let mut term =
+            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                Ok(s) => s,
+                Err(_) => {
+                    let _ = ctrl_c.await;
+                    return;
+                }
+            };
+        tokio::select! {
+            _ = ctrl_c => {}
+            _ = term.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = ctrl_c.await;
+    }
+}
