@@ -14,6 +14,9 @@
 //!   every ReadyForQuery, runs simple and extended queries and cancels them
 //!   ([`pg::CancelToken`]); [`pg::Query`] streams the answers one message
 //!   at a time, rows kept raw.
+//! - [`cluster`]: [`cluster::PgCluster`], the pools of one logical database.
+//! - [`executor`]: runs a statement's route units in parallel, one task per
+//!   connection, and streams each unit's answers to the caller.
 //! - [`mysql`]: the MySQL / MariaDB client. [`mysql::MySqlConnection`]
 //!   logs in (mysql_native_password, caching_sha2_password, auth switch),
 //!   tracks status flags, streams text and binary rows raw
@@ -24,7 +27,9 @@
 //!   too old, idle too long: discard).
 #![deny(clippy::print_stdout)]
 
+pub mod cluster;
 pub mod error;
+pub mod executor;
 pub mod mysql;
 pub mod pg;
 pub mod pool;
