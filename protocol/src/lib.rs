@@ -1,8 +1,8 @@
 //! Wire formats of the protocols Shardwire speaks, for both directions, with
 //! `tokio_util::codec` framing and the authentication crypto. No sockets and
 //! no kernel types live here, so that the frontend (server side) and the
-//! backend (client side) share one codec. PostgreSQL is implemented; MySQL
-//! and the openGauss deltas come next and plug into the same shapes.
+//! backend (client side) share one codec. PostgreSQL and MySQL are
+//! implemented; the openGauss deltas plug into the PostgreSQL shapes.
 //!
 //! # Layout
 //! - [`error`]: [`ProtocolError`], the one error type of the crate.
@@ -13,8 +13,15 @@
 //!   bytes; dialects extend the decoder through
 //!   [`pg::PgServerCodec::allow_extension`] and
 //!   [`pg::PgClientCodec::with_raw_auth_codes`].
+//! - [`mysql`]: the MySQL 4.1+ protocol (MySQL and MariaDB).
+//!   [`mysql::MySqlCodec`] frames packets (sequence ids, 16 MiB
+//!   continuation, a size limit checked on the header); typed messages
+//!   are decoded and encoded by the session, because the command phase is
+//!   stateful. Its own docs list the phases of a MySQL connection.
 //! - [`auth`]: SCRAM-SHA-256 for both sides ([`auth::scram`]), PostgreSQL MD5
-//!   ([`auth::md5`]) and cleartext checks.
+//!   ([`auth::md5`]) and cleartext checks; MySQL's mysql_native_password
+//!   ([`auth::mysql_native`]) and caching_sha2_password
+//!   ([`auth::caching_sha2`]), both sides.
 //!
 //! # Phases of a PostgreSQL connection
 //! 1. **Startup / encryption negotiation.** The client's first packet has no

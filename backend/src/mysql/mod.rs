@@ -3,8 +3,11 @@
 //! and [`MySqlPool`], its pool per data source.
 //!
 //! # Layout
-//! - `connection`: connect (handshake, auth), state (status flags,
-//!   transaction, broken), the answer state machine, simple commands.
+//! - `connection`: connect, session state (status flags, transaction,
+//!   broken), the one place packets are sent and received, simple commands.
+//! - `results`: the answer state machine (OK / ERR / result sets, text or
+//!   binary rows, multi-results), kept in the connection so an abandoned
+//!   answer can be read away.
 //! - `login`: the auth exchange (mysql_native_password,
 //!   caching_sha2_password with RSA full auth, AuthSwitchRequest).
 //! - `query`: [`MySqlQuery`], the streaming handle, and its events.
@@ -19,6 +22,7 @@ mod login;
 mod options;
 mod pool;
 mod query;
+mod results;
 mod server_error;
 mod statement;
 

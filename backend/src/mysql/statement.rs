@@ -11,8 +11,9 @@ use shardwire_protocol::mysql::{
 };
 use shardwire_protocol::ProtocolError;
 
-use super::connection::{MySqlConnection, ReadState};
+use super::connection::MySqlConnection;
 use super::query::MySqlQuery;
+use super::results::ReadState;
 use crate::error::{BackendError, Result};
 
 /// A statement prepared on one connection; its id means nothing on any

@@ -1,5 +1,6 @@
 //! Authentication crypto for PostgreSQL: SCRAM-SHA-256 (both sides), MD5
-//! and cleartext. Pure functions and small state machines: no I/O, so the
+//! and cleartext; and for MySQL: mysql_native_password and
+//! caching_sha2_password (both sides, RSA full auth included). Pure functions and small state machines: no I/O, so the
 //! frontend (verifying clients) and the backend (logging in to servers)
 //! drive them from their own session loops.
 
