@@ -60,7 +60,7 @@ async fn login_unbounded(
 ) -> Result<Option<Login>, SessionError> {
     let mut conn = Framed::new(ClientStream::Plain(stream), codec(fe));
     let (version, params) = loop {
-        let Some(msg) = conn.next().await.transpose()? else {
+        let Some(msg) = recv(&mut conn).await? else {
             return Ok(None);
         };
         match msg {
@@ -232,7 +232,7 @@ async fn scram_exchange(
         mechanisms: vec![SCRAM_SHA_256.into()],
     }))
     .await?;
-    let Some(msg) = conn.next().await.transpose()? else {
+    let Some(msg) = recv(conn).await? else {
         return Ok(false);
     };
     let FrontendMessage::SaslInitialResponse { mechanism, data } = msg else {
@@ -248,7 +248,7 @@ async fn scram_exchange(
         Authentication::SaslContinue(first.into_bytes().into()),
     ))
     .await?;
-    let Some(msg) = conn.next().await.transpose()? else {
+    let Some(msg) = recv(conn).await? else {
         return Ok(false);
     };
     let FrontendMessage::SaslResponse(data) = msg else {
@@ -263,6 +263,27 @@ async fn scram_exchange(
             Ok(true)
         }
         Err(_) => Ok(false),
+    }
+}
+
+/// The next client message; a malformed one is answered with a FATAL
+/// error the client can show, then ends the login.
+async fn recv(conn: &mut ClientConn) -> Result<Option<FrontendMessage>, SessionError> {
+    match conn.next().await {
+        None => Ok(None),
+        Some(Ok(msg)) => Ok(Some(msg)),
+        Some(Err(e)) => {
+            if !matches!(e, shardwire_protocol::ProtocolError::Io(_)) {
+                let _ = conn
+                    .send(BackendMessage::ErrorResponse(ErrorFields::new(
+                        "FATAL",
+                        "08P01",
+                        e.to_string(),
+                    )))
+                    .await;
+            }
+            Err(SessionError::Protocol(e))
+        }
     }
 }
 
