@@ -6,6 +6,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 scripts/install-deps.sh
+# The client drivers of tests/pg_drivers.rs (apt, PyPI, npm).
+scripts/install-drivers.sh
 
 echo "== cargo fmt --check"
 cargo fmt --all --check
