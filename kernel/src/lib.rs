@@ -10,7 +10,11 @@
 //!   INSERT rows read off the AST.
 //! - [`route`]: [`RouteResult`]: the data sources and actual tables a
 //!   statement reaches under a logical database's rules.
-//! - [`rewrite`]: the SQL each route unit runs.
+//! - [`rewrite`]: the SQL each route unit runs, printed from the AST;
+//!   `splice`: the same by copying the client's text with the table names
+//!   replaced, for statements whose text needs nothing else changed.
+//! - `prepared`: what the cache keeps per statement text besides the AST
+//!   (the context, the splice template), so repeats skip that work.
 //! - `derive`: for a SELECT answered by several units, the shards' extra
 //!   columns and LIMIT, and the [`merge::MergePlan`].
 //! - `keygen`: generated keys added to INSERTs before routing.
@@ -31,8 +35,10 @@ pub mod error;
 mod keygen;
 pub mod merge;
 pub mod parse;
+mod prepared;
 pub mod rewrite;
 pub mod route;
+mod splice;
 
 pub use context::{StatementContext, StatementKind};
 pub use derive::default_nulls_first;
@@ -95,8 +101,26 @@ pub fn plan_with(
     params: &[ShardingValue],
     options: &PlanOptions<'_>,
 ) -> Result<Plan, KernelError> {
-    let statement = cache.parse(dialect, sql)?;
-    plan_statement(&statement, db, dialect, params, options)
+    let prepared = cache.prepare(dialect, sql)?;
+    let statement = prepared.statement();
+    if let Some((statement, keys)) =
+        keygen::add_generated_keys(statement, db, options.key_generator)?
+    {
+        // The statement changed: nothing cached about its text applies.
+        let context = StatementContext::new(&statement);
+        return plan_parts(&statement, &context, None, db, dialect, params, options)
+            .map(|plan| plan.with_generated_keys(keys));
+    }
+    let splice = prepared.splice().map(|t| (t, prepared.sql()));
+    plan_parts(
+        statement,
+        prepared.context(),
+        splice,
+        db,
+        dialect,
+        params,
+        options,
+    )
 }
 
 /// [`plan_with`] for a statement already parsed.
@@ -107,25 +131,69 @@ pub fn plan_statement(
     params: &[ShardingValue],
     options: &PlanOptions<'_>,
 ) -> Result<Plan, KernelError> {
-    let generated = keygen::add_generated_keys(statement, db, options.key_generator)?;
-    let (statement, generated_keys) = match generated {
-        Some((statement, keys)) => (std::borrow::Cow::Owned(statement), Some(keys)),
-        None => (std::borrow::Cow::Borrowed(statement), None),
-    };
-    let context = StatementContext::new(&statement);
-    let route = route_with_hints(db, &context, params, options.hints)?;
-    // One unit's rows are the answer as they are: its SQL stays untouched.
-    let (units, merge) = if route.units.len() > 1 {
-        match derive::derive(&statement, dialect, &context.tables)? {
-            Some((derived, merge)) => (rewrite(&derived, &route)?, Some(merge)),
-            None => (rewrite(&statement, &route)?, None),
+    if let Some((statement, keys)) =
+        keygen::add_generated_keys(statement, db, options.key_generator)?
+    {
+        let context = StatementContext::new(&statement);
+        return plan_parts(&statement, &context, None, db, dialect, params, options)
+            .map(|plan| plan.with_generated_keys(keys));
+    }
+    let context = StatementContext::new(statement);
+    plan_parts(statement, &context, None, db, dialect, params, options)
+}
+
+impl Plan {
+    fn with_generated_keys(mut self, keys: GeneratedKeys) -> Self {
+        self.generated_keys = Some(keys);
+        self
+    }
+}
+
+/// Route, rewrite and derive the merge of a statement whose context is
+/// known. `splice`: the statement's text and where it names tables, when the
+/// units' SQL may be spliced from the text instead of printed from the AST.
+fn plan_parts(
+    statement: &Statement,
+    context: &StatementContext,
+    splice: Option<(&splice::SpliceTemplate, &str)>,
+    db: &LogicalDatabase,
+    dialect: Dialect,
+    params: &[ShardingValue],
+    options: &PlanOptions<'_>,
+) -> Result<Plan, KernelError> {
+    let route = route_with_hints(db, context, params, options.hints)?;
+    if route.units.len() > 1 {
+        if let Some((derived, merge)) = derive::derive(statement, dialect, &context.tables)? {
+            return Ok(Plan {
+                units: rewrite(&derived, &route)?,
+                merge: Some(merge),
+                generated_keys: None,
+            });
         }
-    } else {
-        (rewrite(&statement, &route)?, None)
+    }
+    // One unit's rows are the answer as they are, and a statement that is
+    // not a query needs no merge: only table names (and an INSERT's rows)
+    // change.
+    let units = match splice {
+        Some((template, sql)) => route
+            .units
+            .iter()
+            .map(|unit| {
+                let sql = match unit.insert_rows {
+                    None => template.render(sql, &unit.table_map),
+                    Some(_) => rewrite::rewrite_unit(statement, unit)?,
+                };
+                Ok(SqlUnit {
+                    data_source: unit.data_source.clone(),
+                    sql,
+                })
+            })
+            .collect::<Result<Vec<_>, KernelError>>()?,
+        None => rewrite(statement, &route)?,
     };
     Ok(Plan {
         units,
-        merge,
-        generated_keys,
+        merge: None,
+        generated_keys: None,
     })
 }

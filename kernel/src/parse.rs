@@ -12,6 +12,7 @@ use sqlparser::dialect::{MySqlDialect, PostgreSqlDialect};
 use sqlparser::parser::{Parser, ParserError};
 
 use crate::error::KernelError;
+use crate::prepared::Prepared;
 
 /// The SQL dialect a frontend speaks. openGauss speaks PostgreSQL's.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -103,7 +104,7 @@ fn parse_error(e: ParserError) -> KernelError {
 }
 
 struct Entry {
-    statement: Arc<Statement>,
+    prepared: Arc<Prepared>,
     /// CLOCK's second-chance bit: set on every hit, cleared as the hand passes.
     referenced: bool,
 }
@@ -161,16 +162,28 @@ impl ParseCache {
     /// The parsed statement for `sql`, from the cache or freshly parsed.
     /// Errors are not cached: bad SQL is rare and cheap to re-reject.
     pub fn parse(&self, dialect: Dialect, sql: &str) -> Result<Arc<Statement>, KernelError> {
+        self.prepare(dialect, sql)
+            .map(|p| Arc::clone(p.statement()))
+    }
+
+    /// The cached [`Prepared`] form of `sql`: the parse and what derives
+    /// from it alone.
+    pub(crate) fn prepare(
+        &self,
+        dialect: Dialect,
+        sql: &str,
+    ) -> Result<Arc<Prepared>, KernelError> {
         if let Some(entry) = self.lock().maps[dialect.index()].get_mut(sql) {
             entry.referenced = true;
-            return Ok(Arc::clone(&entry.statement));
+            return Ok(Arc::clone(&entry.prepared));
         }
         // Parse outside the lock so one slow parse does not stall every session.
-        let statement = Arc::new(parse_one(dialect, sql)?);
+        let key: Arc<str> = Arc::from(sql);
+        let prepared = Arc::new(Prepared::new(Arc::clone(&key), parse_one(dialect, sql)?));
         let mut inner = self.lock();
         if let Some(entry) = inner.maps[dialect.index()].get(sql) {
             // Another session parsed it meanwhile: share its copy.
-            return Ok(Arc::clone(&entry.statement));
+            return Ok(Arc::clone(&entry.prepared));
         }
         while inner.ring.len() >= self.capacity {
             let Some((d, key)) = inner.ring.pop_front() else {
@@ -189,16 +202,15 @@ impl ParseCache {
                 inner.maps[d.index()].remove(&key);
             }
         }
-        let key: Arc<str> = Arc::from(sql);
         inner.maps[dialect.index()].insert(
             Arc::clone(&key),
             Entry {
-                statement: Arc::clone(&statement),
+                prepared: Arc::clone(&prepared),
                 referenced: false,
             },
         );
         inner.ring.push_back((dialect, key));
-        Ok(statement)
+        Ok(prepared)
     }
 }
 

@@ -34,7 +34,7 @@ use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::Arc;
 
 use shardwire_kernel::merge::{AggregateKind, MergePlan, ALL_COLUMNS};
-use shardwire_kernel::{plan_with, Dialect, ParseCache, PlanOptions};
+use shardwire_kernel::{parse_one, plan_statement, plan_with, Dialect, ParseCache, PlanOptions};
 use shardwire_rules::keygen::{GeneratedKey, KeyGenerator};
 use shardwire_rules::{AlgorithmError, RuleSnapshot, ShardingValue};
 
@@ -266,6 +266,7 @@ fn run(
     };
     match plan_with(cache, db, case.dialect, &case.sql, &case.params, &options) {
         Ok(plan) => {
+            same_as_printed(case, db, &plan)?;
             let mut lines: Vec<String> = plan
                 .units
                 .iter()
@@ -288,6 +289,44 @@ fn run(
             Ok(lines.join("\n"))
         }
         Err(e) => Err(format!("error: {e}")),
+    }
+}
+
+/// `plan_with` splices the client's text where it can; `plan_statement`
+/// always prints the AST. Their units must be the same statements: equal
+/// once parsed and printed again.
+fn same_as_printed(
+    case: &Case,
+    db: &shardwire_rules::snapshot::LogicalDatabase,
+    spliced: &shardwire_kernel::Plan,
+) -> Result<(), String> {
+    let generator = Sequence {
+        next: AtomicI64::new(case.keygen.0),
+        prefix: case.keygen.1.clone(),
+    };
+    let options = PlanOptions {
+        hints: &case.hints,
+        key_generator: Some(&generator),
+    };
+    let statement = parse_one(case.dialect, &case.sql).map_err(|e| e.to_string())?;
+    let printed = plan_statement(&statement, db, case.dialect, &case.params, &options)
+        .map_err(|e| format!("plan_statement fails where plan_with does not: {e}"))?;
+    let normal = |sql: &str| {
+        parse_one(case.dialect, sql)
+            .map(|s| s.to_string())
+            .map_err(|e| format!("unit SQL `{sql}` does not parse: {e}"))
+    };
+    let mut same = spliced.units.len() == printed.units.len();
+    for (a, b) in spliced.units.iter().zip(&printed.units) {
+        same &= a.data_source == b.data_source && normal(&a.sql)? == normal(&b.sql)?;
+    }
+    if same {
+        Ok(())
+    } else {
+        Err(format!(
+            "spliced units {:?} differ from printed units {:?}",
+            spliced.units, printed.units
+        ))
     }
 }
 

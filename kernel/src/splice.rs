@@ -1,0 +1,245 @@
+//! Rewriting by splicing the client's SQL text: the byte ranges of the table
+//! names the rewrite may rename are found once per statement text (from the
+//! AST's spans) and cached with the parsed statement; each execution then
+//! copies the text with the actual names put in, instead of cloning the AST
+//! and printing it again (a point select's rewrite drops from microseconds
+//! to tens of nanoseconds, and the backend sees the client's own text,
+//! comments included).
+//!
+//! The ranges come from the same visit as [`crate::rewrite`]'s renamer, so
+//! both rename the same identifiers. Any doubt (an identifier without a
+//! span, text at the span that is not the identifier) gives no template,
+//! and the caller prints the AST as before.
+
+use std::ops::ControlFlow;
+
+use sqlparser::ast::{
+    Expr, Ident, ObjectName, ObjectNamePart, Select, SelectItem, SelectItemQualifiedWildcardKind,
+    Statement, Visit, Visitor,
+};
+use sqlparser::tokenizer::Location;
+
+/// Where the statement text names tables, in text order.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct SpliceTemplate {
+    /// Byte range of a name (inside its quotes, if quoted) and the
+    /// identifier's value there.
+    names: Vec<(usize, usize, Box<str>)>,
+}
+
+impl SpliceTemplate {
+    /// The template of `statement`, parsed from `sql`; `None` when a name's
+    /// position cannot be trusted.
+    pub(crate) fn new(statement: &Statement, sql: &str) -> Option<Self> {
+        let mut collect = Collect {
+            idents: Vec::new(),
+            complete: true,
+        };
+        if let Statement::Drop { names, table, .. } = statement {
+            for name in names.iter().chain(table.iter()) {
+                collect.object(name);
+            }
+        }
+        let _ = statement.visit(&mut collect);
+        if !collect.complete {
+            return None;
+        }
+        let lines = LineStarts::new(sql);
+        let mut names = Vec::with_capacity(collect.idents.len());
+        for ident in collect.idents {
+            let start = lines.byte_offset(sql, ident.span.start)?;
+            let end = lines.byte_offset(sql, ident.span.end)?;
+            let (start, end) = inner_range(sql.get(start..end)?, &ident, start)?;
+            names.push((start, end, ident.value.into_boxed_str()));
+        }
+        names.sort_unstable_by_key(|(start, _, _)| *start);
+        // One identifier reached twice by the visit is one range.
+        names.dedup_by_key(|(start, _, _)| *start);
+        if names.windows(2).any(|w| w[0].1 > w[1].0) {
+            return None;
+        }
+        Some(Self { names })
+    }
+
+    /// `sql` (the text this template was made from) with every name that
+    /// `table_map` lists (logical, lower-cased -> actual) replaced.
+    pub(crate) fn render(&self, sql: &str, table_map: &[(String, String)]) -> String {
+        let mut out = String::with_capacity(sql.len() + 8 * self.names.len());
+        let mut copied = 0;
+        for (start, end, name) in &self.names {
+            let Some((_, actual)) = table_map
+                .iter()
+                .find(|(logical, _)| logical.eq_ignore_ascii_case(name))
+            else {
+                continue;
+            };
+            out.push_str(sql.get(copied..*start).unwrap_or_default());
+            out.push_str(actual);
+            copied = *end;
+        }
+        out.push_str(sql.get(copied..).unwrap_or_default());
+        out
+    }
+}
+
+/// The byte range of the identifier's value within its token `text` (which
+/// starts at byte `start`): the token itself, or the part inside its
+/// quotes. `None` when the token is not exactly the identifier (an escaped
+/// quote inside, a span that points elsewhere).
+fn inner_range(text: &str, ident: &Ident, start: usize) -> Option<(usize, usize)> {
+    let inner = match ident.quote_style {
+        None => text,
+        Some(open) => {
+            let close = match open {
+                '[' => ']',
+                c => c,
+            };
+            text.strip_prefix(open)?.strip_suffix(close)?
+        }
+    };
+    if !inner.eq_ignore_ascii_case(&ident.value) {
+        return None;
+    }
+    let offset = if ident.quote_style.is_some() {
+        ident.quote_style.map_or(0, char::len_utf8)
+    } else {
+        0
+    };
+    Some((start + offset, start + offset + inner.len()))
+}
+
+/// Byte offsets of the lines of a text, for sqlparser's 1-based line and
+/// (character) column locations.
+struct LineStarts(Vec<usize>);
+
+impl LineStarts {
+    fn new(sql: &str) -> Self {
+        let mut starts = vec![0];
+        starts.extend(sql.match_indices('\n').map(|(i, _)| i + 1));
+        Self(starts)
+    }
+
+    fn byte_offset(&self, sql: &str, at: Location) -> Option<usize> {
+        let line_start = *self.0.get(usize::try_from(at.line).ok()?.checked_sub(1)?)?;
+        let column = usize::try_from(at.column).ok()?.checked_sub(1)?;
+        let line = sql.get(line_start..)?;
+        // The location just past the last character of the text is valid.
+        let within = line
+            .char_indices()
+            .map(|(i, _)| i)
+            .chain(std::iter::once(line.len()))
+            .nth(column)?;
+        Some(line_start + within)
+    }
+}
+
+/// The identifiers [`crate::rewrite`]'s renamer would rename, in the same
+/// places: a relation's last part, a compound identifier's qualifier, a
+/// qualified wildcard's last part.
+struct Collect {
+    idents: Vec<Ident>,
+    /// False once a name part is not a plain identifier: its renaming
+    /// cannot be reproduced here.
+    complete: bool,
+}
+
+impl Collect {
+    fn object(&mut self, name: &ObjectName) {
+        match name.0.last() {
+            Some(ObjectNamePart::Identifier(ident)) => self.idents.push(ident.clone()),
+            Some(_) => self.complete = false,
+            None => {}
+        }
+    }
+}
+
+impl Visitor for Collect {
+    type Break = ();
+
+    fn pre_visit_relation(&mut self, relation: &ObjectName) -> ControlFlow<()> {
+        self.object(relation);
+        ControlFlow::Continue(())
+    }
+
+    fn pre_visit_expr(&mut self, expr: &Expr) -> ControlFlow<()> {
+        match expr {
+            Expr::CompoundIdentifier(idents) if idents.len() >= 2 => {
+                if let Some(ident) = idents.get(idents.len() - 2) {
+                    self.idents.push(ident.clone());
+                }
+            }
+            Expr::QualifiedWildcard(name, _) => self.object(name),
+            _ => {}
+        }
+        ControlFlow::Continue(())
+    }
+
+    fn pre_visit_select(&mut self, select: &Select) -> ControlFlow<()> {
+        for item in &select.projection {
+            if let SelectItem::QualifiedWildcard(
+                SelectItemQualifiedWildcardKind::ObjectName(name),
+                _,
+            ) = item
+            {
+                self.object(name);
+            }
+        }
+        ControlFlow::Continue(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::parse::{parse_one, Dialect};
+
+    fn render(dialect: Dialect, sql: &str, map: &[(&str, &str)]) -> Option<String> {
+        let statement = parse_one(dialect, sql).unwrap();
+        let map: Vec<(String, String)> = map
+            .iter()
+            .map(|(l, a)| ((*l).to_owned(), (*a).to_owned()))
+            .collect();
+        SpliceTemplate::new(&statement, sql).map(|t| t.render(sql, &map))
+    }
+
+    #[test]
+    fn renames_tables_qualifiers_and_wildcards_keeping_the_text() {
+        let sql = "select /* keep */ o.*, T_Order.id\nFROM `T_Order` o JOIN t_item ON t_order.id = t_item.oid -- tail";
+        assert_eq!(
+            render(Dialect::MySql, sql, &[("t_order", "t_order_1"), ("t_item", "t_item_1")])
+                .unwrap(),
+            "select /* keep */ o.*, t_order_1.id\nFROM `t_order_1` o JOIN t_item_1 ON t_order_1.id = t_item_1.oid -- tail"
+        );
+    }
+
+    #[test]
+    fn multibyte_text_before_a_name_keeps_offsets_right() {
+        let sql = "SELECT 'Größe €' AS \"ü\", t.a FROM \"t\" WHERE b = 'é'";
+        assert_eq!(
+            render(Dialect::PostgreSql, sql, &[("t", "t_0")]).unwrap(),
+            "SELECT 'Größe €' AS \"ü\", t_0.a FROM \"t_0\" WHERE b = 'é'"
+        );
+    }
+
+    #[test]
+    fn names_not_in_the_map_and_schemas_stay() {
+        let sql = "UPDATE db.t SET a = 1 WHERE db.t.id IN (SELECT id FROM other)";
+        assert_eq!(
+            render(Dialect::MySql, sql, &[("t", "t_3")]).unwrap(),
+            "UPDATE db.t_3 SET a = 1 WHERE db.t_3.id IN (SELECT id FROM other)"
+        );
+        let drop = "DROP TABLE IF EXISTS t, u";
+        assert_eq!(
+            render(Dialect::PostgreSql, drop, &[("u", "u_1")]).unwrap(),
+            "DROP TABLE IF EXISTS t, u_1"
+        );
+    }
+
+    #[test]
+    fn an_escaped_quote_in_a_name_gives_no_template() {
+        assert_eq!(
+            render(Dialect::PostgreSql, "SELECT * FROM \"a\"\"b\"", &[]),
+            None
+        );
+    }
+}
