@@ -19,6 +19,8 @@
 //! - `binary`: [`Value`], [`BinaryType`], [`BinaryRow`] (binary protocol).
 //! - `command`: [`Command`] with [`StmtExecute`] and [`ChangeUser`].
 //! - `prepare`: [`StmtPrepareOk`].
+//! - `writer`: [`PacketWriter`], a batch of numbered answer packets built
+//!   in place in one output buffer (server side).
 //!
 //! # Phases of a MySQL connection
 //! 1. **Handshake.** The server speaks first: [`HandshakeV10`] with its
@@ -55,6 +57,7 @@ mod response;
 mod result_set;
 mod text_row;
 mod wire;
+mod writer;
 
 pub use auth_switch::{AuthMoreData, AuthPacket, AuthSwitchRequest, AUTH_MORE_DATA_HEADER};
 pub use binary::{BinaryRow, BinaryType, Value};
@@ -75,3 +78,4 @@ pub use response::{
 pub use result_set::{decode_column_count, encode_column_count, MAX_COLUMNS};
 pub use text_row::TextRow;
 pub use wire::{lenenc_int_len, put_lenenc_bytes, put_lenenc_int};
+pub use writer::PacketWriter;

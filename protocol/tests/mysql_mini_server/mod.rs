@@ -14,8 +14,8 @@ use shardwire_protocol::mysql::constants::capability::*;
 use shardwire_protocol::mysql::constants::column_type::*;
 use shardwire_protocol::mysql::constants::status::SERVER_STATUS_AUTOCOMMIT;
 use shardwire_protocol::mysql::{
-    encode_column_count, AuthSwitchRequest, ClientHandshake, ColumnDefinition, Command, ErrPacket,
-    HandshakeResponse41, HandshakeV10, MySqlCodec, OkPacket, Packet, ResultEnd, TextRow,
+    AuthSwitchRequest, ClientHandshake, ColumnDefinition, Command, ErrPacket, HandshakeResponse41,
+    HandshakeV10, MySqlCodec, OkPacket, Packet, PacketWriter, TextRow,
 };
 use tokio::net::TcpStream;
 use tokio_util::codec::Framed;
@@ -163,37 +163,23 @@ pub async fn serve(stream: TcpStream, v: Variant) -> Seen {
 
 /// A two-column, two-row result set, in one write.
 async fn answer_rows(conn: &mut Framed<TcpStream, MySqlCodec>, caps: u32) {
-    let mut packets: Vec<BytesMut> = Vec::new();
-    let mut b = BytesMut::new();
-    encode_column_count(2, &mut b);
-    packets.push(b);
-    for (name, ty) in [
-        ("greeting", MYSQL_TYPE_VAR_STRING),
-        ("n", MYSQL_TYPE_LONGLONG),
-    ] {
-        let mut b = BytesMut::new();
-        ColumnDefinition::new(name, ty).encode(&mut b);
-        packets.push(b);
-    }
-    if caps & CLIENT_DEPRECATE_EOF == 0 {
-        let mut b = BytesMut::new();
-        ResultEnd::encode(SERVER_STATUS_AUTOCOMMIT, 0, caps, &mut b);
-        packets.push(b);
-    }
-    for row in [
-        [Some(&b"hello from shardwire"[..]), Some(&b"1"[..])],
-        [Some(&b"second row"[..]), None],
-    ] {
-        let mut b = BytesMut::new();
-        TextRow::encode(row, &mut b);
-        packets.push(b);
-    }
-    let mut b = BytesMut::new();
-    ResultEnd::encode(SERVER_STATUS_AUTOCOMMIT, 0, caps, &mut b);
-    packets.push(b);
-    for p in packets {
-        let p = conn.codec().packet(p.freeze());
-        conn.feed(p).await.unwrap();
-    }
-    conn.flush().await.unwrap();
+    // Built with PacketWriter straight into the write buffer, the way a
+    // session batches answers, then flushed once.
+    let seq = conn.codec().next_seq();
+    let out = conn.write_buffer_mut();
+    let mut w = PacketWriter::new(out, seq);
+    let columns = [
+        ColumnDefinition::new("greeting", MYSQL_TYPE_VAR_STRING),
+        ColumnDefinition::new("n", MYSQL_TYPE_LONGLONG),
+    ];
+    w.columns(&columns, SERVER_STATUS_AUTOCOMMIT, caps).unwrap();
+    w.text_row([Some(&b"hello from shardwire"[..]), Some(&b"1"[..])])
+        .unwrap();
+    let mut raw = BytesMut::new();
+    TextRow::encode([Some(&b"second row"[..]), None], &mut raw);
+    w.raw(&raw).unwrap();
+    w.result_end(SERVER_STATUS_AUTOCOMMIT, 0, caps).unwrap();
+    let next = w.next_seq();
+    conn.codec_mut().set_next_seq(next);
+    SinkExt::<Packet>::flush(conn).await.unwrap();
 }
