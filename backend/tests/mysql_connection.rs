@@ -320,6 +320,9 @@ async fn login_failures_are_clear() {
     ds.database = "no_such_db".into();
     let err = MySqlConnection::connect(&ds).await.unwrap_err();
     assert!(err.to_string().contains("no_such_db"), "{err}");
+    // Not a credentials problem: the server's own error, code and state.
+    let e = err.mysql_server_error().unwrap();
+    assert_eq!((e.code, e.sql_state.as_str()), (1049, "42000"));
 
     // A listener that accepts and never speaks: the timeout bounds the
     // whole handshake.

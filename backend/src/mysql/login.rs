@@ -55,11 +55,27 @@ fn capabilities(server: u32, source: &DataSource, opts: &ConnectOptions) -> u32 
     want & server
 }
 
+/// Errors that mean "these credentials are refused"; any other ERR during
+/// login (unknown database, too many connections) is the server's error
+/// as such, so callers can tell a bad password from a bad schema name.
+const AUTH_ERROR_CODES: &[u16] = &[
+    1044, // ER_DBACCESS_DENIED_ERROR
+    1045, // ER_ACCESS_DENIED_ERROR
+    1251, // ER_NOT_SUPPORTED_AUTH_MODE
+    1698, // ER_ACCESS_DENIED_NO_PASSWORD_ERROR
+    1820, // ER_MUST_CHANGE_PASSWORD
+    1862, // ER_MUST_CHANGE_PASSWORD_LOGIN
+];
+
 fn auth_failed(e: ErrPacket) -> BackendError {
     let e = MySqlServerError::from(e);
-    BackendError::Auth {
-        reason: e.to_string(),
-        source: None,
+    if AUTH_ERROR_CODES.contains(&e.code) {
+        BackendError::Auth {
+            reason: e.to_string(),
+            source: None,
+        }
+    } else {
+        BackendError::from(e)
     }
 }
 
