@@ -46,10 +46,23 @@ fi
 
 # stamp_ok <dir> <manifest>: the dir was built from exactly this manifest.
 stamp_ok() { [ -f "$1/.installed-from" ] && cmp -s "$1/.installed-from" "$2"; }
+# ...and still loads: an interpreter upgraded under the venv breaks it
+# without touching the stamp.
+python_ok() {
+    stamp_ok "$venv" "$requirements" &&
+        "$venv/bin/python" -c 'from psycopg import connect; from psycopg2 import connect; from asyncpg import connect; from pg8000.native import Connection' >/dev/null 2>&1
+}
+node_ok() {
+    stamp_ok "$node_dir/node_modules" "$lock" &&
+        (cd "$node_dir" && node -e 'require("pg"); require("postgres")') >/dev/null 2>&1
+}
 
 venv=$drivers/.venv
 requirements=$drivers/python/requirements.txt
-if stamp_ok "$venv" "$requirements"; then
+node_dir=$drivers/node
+lock=$node_dir/package-lock.json
+
+if python_ok; then
     echo "install-drivers: Python drivers up to date"
 else
     echo "install-drivers: creating $venv"
@@ -63,9 +76,7 @@ else
     cp "$requirements" "$venv/.installed-from"
 fi
 
-node_dir=$drivers/node
-lock=$node_dir/package-lock.json
-if stamp_ok "$node_dir/node_modules" "$lock"; then
+if node_ok; then
     echo "install-drivers: Node drivers up to date"
 else
     echo "install-drivers: npm ci in $node_dir"
