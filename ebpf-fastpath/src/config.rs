@@ -20,6 +20,11 @@ pub struct FastPathConfig {
     /// before tearing the pair down anyway (a peer that stopped reading can
     /// hold them back for ever). Default: 5 s.
     pub drain_timeout: Duration,
+    /// Most bytes the kernel may hold for a side that reads slower than the
+    /// other side sends. Redirected bytes get no TCP backpressure, so past
+    /// this the session moves to the user-space copy, which has it.
+    /// Default: 4 MiB.
+    pub max_in_flight: u64,
 }
 
 impl Default for FastPathConfig {
@@ -29,6 +34,7 @@ impl Default for FastPathConfig {
             mount_bpffs: false,
             max_kernel_sessions: 65536,
             drain_timeout: Duration::from_secs(5),
+            max_in_flight: 4 << 20,
         }
     }
 }

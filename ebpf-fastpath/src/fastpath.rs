@@ -101,7 +101,8 @@ impl FastPath {
         {
             return failed;
         }
-        let (to_backend, to_client) = (client_pending.len() as u64, backend_pending.len() as u64);
+        let (mut to_backend, mut to_client) =
+            (client_pending.len() as u64, backend_pending.len() as u64);
 
         let mut reason = None;
         let (client, backend) = match &self.kernel {
@@ -113,11 +114,18 @@ impl FastPath {
                     pending_to_client: to_client,
                     keep_backend,
                 };
-                match kernel::splice(k, &self.counters, prepared, self.config.drain_timeout).await {
+                let limits = kernel::Limits {
+                    drain_timeout: self.config.drain_timeout,
+                    max_in_flight: self.config.max_in_flight,
+                };
+                match kernel::splice(k, &self.counters, prepared, limits).await {
                     Ok(outcome) => return outcome,
                     Err((e, prepared)) => {
                         Counters::add(&self.counters.kernel_setup_failures, 1);
                         reason = Some(format!("kernel set-up failed: {e}"));
+                        // Set-up may have forwarded queued bytes by hand.
+                        to_backend = prepared.pending_to_backend;
+                        to_client = prepared.pending_to_client;
                         (prepared.client, prepared.backend)
                     }
                 }
@@ -129,23 +137,8 @@ impl FastPath {
             Mode::Kernel => None,
         });
 
-        Counters::add(&self.counters.user_space_active, 1);
-        let (mut cr, mut cw) = client.into_split();
-        let (mut br, mut bw) = backend.into_split();
-        let ended = userspace::copy(&mut cr, &mut cw, &mut br, &mut bw, &self.counters).await;
-        Counters::sub(&self.counters.user_space_active, 1);
-        let keep = keep_backend && ended.side == Side::Client && ended.end == EndKind::Eof;
-        let backend = if keep {
-            br.reunite(bw).ok()
-        } else {
-            // Dropping a write half sends FIN; drop the survivor's explicitly
-            // before the other side so it sees the end promptly.
-            match ended.side {
-                Side::Client => drop(bw),
-                Side::Backend => drop(cw),
-            }
-            None
-        };
+        let (ended, backend) =
+            userspace::copy_tcp(client, backend, keep_backend, &self.counters).await;
         SpliceOutcome {
             path: Path::UserSpace,
             user_space_reason: reason,
@@ -270,6 +263,7 @@ impl FastPath {
             user_space_active: Counters::get(&c.user_space_active),
             sessions_total: Counters::get(&c.sessions_total),
             kernel_setup_failures: Counters::get(&c.kernel_setup_failures),
+            demoted: Counters::get(&c.demoted),
             client_to_backend: Counters::get(&c.client_to_backend) + live_to_backend,
             backend_to_client: Counters::get(&c.backend_to_client) + live_to_client,
         }

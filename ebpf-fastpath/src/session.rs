@@ -14,6 +14,8 @@ pub enum Side {
 pub enum Path {
     Kernel,
     UserSpace,
+    /// Started in the kernel, moved to user space when one side fell behind.
+    KernelThenUserSpace,
 }
 
 /// How a session ended.

@@ -14,6 +14,8 @@ pub(crate) struct Counters {
     /// Sessions meant for the kernel that were copied in user space because
     /// setting up the pair failed (map full, socket state).
     pub(crate) kernel_setup_failures: AtomicU64,
+    /// Kernel sessions moved to user space because a side fell behind.
+    pub(crate) demoted: AtomicU64,
     pub(crate) client_to_backend: AtomicU64,
     pub(crate) backend_to_client: AtomicU64,
 }
@@ -43,6 +45,9 @@ pub struct Stats {
     pub sessions_total: u64,
     /// Sessions that fell back to user space because the kernel set-up failed.
     pub kernel_setup_failures: u64,
+    /// Kernel sessions moved to user space because one side read slower than
+    /// the other sent (see `FastPathConfig::max_in_flight`).
+    pub demoted: u64,
     /// Bytes forwarded client -> backend since start-up, live sessions included.
     pub client_to_backend: u64,
     /// Bytes forwarded backend -> client since start-up, live sessions included.

@@ -5,6 +5,7 @@
 use std::io;
 
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+use tokio::net::TcpStream;
 
 use crate::session::{EndKind, Side};
 use crate::stats::Counters;
@@ -81,6 +82,35 @@ where
         *moved += n;
         Counters::add(total, n);
     }
+}
+
+/// Copies between two sockets until one side ends, then closes the other
+/// side's sending direction, or hands the backend back when asked and the
+/// client left cleanly.
+pub(crate) async fn copy_tcp(
+    client: TcpStream,
+    backend: TcpStream,
+    keep_backend: bool,
+    counters: &Counters,
+) -> (Ended, Option<TcpStream>) {
+    Counters::add(&counters.user_space_active, 1);
+    let (mut cr, mut cw) = client.into_split();
+    let (mut br, mut bw) = backend.into_split();
+    let ended = copy(&mut cr, &mut cw, &mut br, &mut bw, counters).await;
+    Counters::sub(&counters.user_space_active, 1);
+    let keep = keep_backend && ended.side == Side::Client && ended.end == EndKind::Eof;
+    let backend = if keep {
+        br.reunite(bw).ok()
+    } else {
+        // Dropping a write half sends FIN: drop the survivor's first so it
+        // sees the end promptly.
+        match ended.side {
+            Side::Client => drop(bw),
+            Side::Backend => drop(cw),
+        }
+        None
+    };
+    (ended, backend)
 }
 
 /// Writes and flushes: a TLS stream holds records back until flushed.

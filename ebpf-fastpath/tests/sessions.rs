@@ -6,8 +6,8 @@ mod common;
 
 use std::sync::Arc;
 
-use common::{backend, echo_backend, fast_path, proxy, within, ProxyOptions, Want};
-use shardwire_fastpath::{EndKind, FastPath, MapEntries, Path, Side};
+use common::{backend, echo_backend, fast_path, fast_path_with, proxy, within, ProxyOptions, Want};
+use shardwire_fastpath::{EndKind, FastPath, FastPathConfig, MapEntries, Path, Side};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
@@ -108,13 +108,25 @@ async fn bytes_queued_before_the_splice_are_forwarded(fast: Arc<FastPath>, path:
     assert_eq!(got, msg);
     client.shutdown().await.unwrap();
     let outcome = within("outcome", proxy.outcomes.recv()).await.unwrap();
-    assert_eq!(outcome.path, path);
+    assert_eq!(outcome.path, path, "{outcome:?}");
     assert_eq!(outcome.client_to_backend, 100);
     assert_no_entries(&fast);
 }
 
-/// 8 MiB each way at once: backpressure on both sockets, order kept.
-async fn bulk_both_ways_arrives_intact(fast: Arc<FastPath>, path: Path) {
+/// 8 MiB each way at once: backpressure on both sockets, order kept. The
+/// in-flight limit is raised so the whole transfer stays in the kernel
+/// (tests/backpressure.rs covers the limit).
+async fn bulk_both_ways_arrives_intact(_: Arc<FastPath>, path: Path) {
+    let want = if path == Path::Kernel {
+        Want::Kernel
+    } else {
+        Want::UserSpace
+    };
+    let config = FastPathConfig {
+        max_in_flight: u64::MAX,
+        ..FastPathConfig::default()
+    };
+    let fast = fast_path_with(want, config).unwrap();
     const LEN: usize = 8 << 20;
     let echo = echo_backend().await;
     let mut proxy = proxy(fast.clone(), echo, ProxyOptions::default()).await;
@@ -133,7 +145,7 @@ async fn bulk_both_ways_arrives_intact(fast: Arc<FastPath>, path: Path) {
     drop(w);
     drop(r);
     let outcome = within("outcome", proxy.outcomes.recv()).await.unwrap();
-    assert_eq!(outcome.path, path);
+    assert_eq!(outcome.path, path, "{outcome:?}");
     assert_eq!(outcome.client_to_backend, LEN as u64);
     assert_eq!(outcome.backend_to_client, LEN as u64);
     assert_no_entries(&fast);
@@ -165,7 +177,7 @@ async fn client_killed_mid_stream_frees_backend(fast: Arc<FastPath>, path: Path)
     drop(client);
     within("backend freed", streamer).await.unwrap();
     let outcome = within("outcome", proxy.outcomes.recv()).await.unwrap();
-    assert_eq!(outcome.path, path);
+    assert_eq!(outcome.path, path, "{outcome:?}");
     assert_eq!(outcome.ended_by, Side::Client);
     assert!(outcome.backend_to_client >= 4096);
     assert_no_entries(&fast);
@@ -201,7 +213,7 @@ async fn backend_killed_mid_stream_closes_client(fast: Arc<FastPath>, path: Path
     closed.await;
     within("client writes fail", streamer).await.unwrap();
     let outcome = within("outcome", proxy.outcomes.recv()).await.unwrap();
-    assert_eq!(outcome.path, path);
+    assert_eq!(outcome.path, path, "{outcome:?}");
     assert_eq!(outcome.ended_by, Side::Backend);
     assert!(outcome.client_to_backend >= 4096);
     assert_no_entries(&fast);
@@ -235,7 +247,7 @@ async fn clean_client_close_can_return_the_backend(fast: Arc<FastPath>, path: Pa
     drop(client);
 
     let outcome = within("outcome", proxy.outcomes.recv()).await.unwrap();
-    assert_eq!(outcome.path, path);
+    assert_eq!(outcome.path, path, "{outcome:?}");
     assert_eq!(outcome.ended_by, Side::Client);
     assert_eq!(outcome.client_to_backend, 14);
     let mut returned = outcome.backend.expect("backend handed back");

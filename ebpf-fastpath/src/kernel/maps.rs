@@ -117,6 +117,14 @@ impl Maps {
         self.pair_bytes.get(&key.client, 0).unwrap_or([0, 0])
     }
 
+    /// Stops running the programs on both sockets: new bytes stay in their
+    /// receive queues. They stay redirect targets, keeping what the kernel
+    /// queued for them.
+    pub(crate) fn stop_intercept(&mut self, key: PairKey) {
+        best_effort(self.intercept.remove(&key.client));
+        best_effort(self.intercept.remove(&key.backend));
+    }
+
     /// Takes a pair out of every map; returns its final byte counts.
     pub(crate) fn remove_pair(&mut self, key: PairKey) -> [u64; 2] {
         let bytes = self.bytes(key);

@@ -45,15 +45,15 @@ pub(crate) async fn closed(stream: &TcpStream) -> EndKind {
 /// Waits until `target` has accepted `expected` more bytes into its send
 /// queue than at `base` (bytes the verdict program redirected to it, which
 /// the kernel sends from a work queue after the verdict). Gives up when the
-/// socket is no longer able to send, or after `timeout`; returns whether
-/// everything arrived.
+/// socket is no longer able to send, or after `timeout` if any; returns
+/// whether everything arrived.
 pub(crate) async fn drained(
     target: &TcpStream,
     base: u64,
     expected: u64,
-    timeout: Duration,
+    timeout: Option<Duration>,
 ) -> bool {
-    let deadline = Instant::now() + timeout;
+    let deadline = timeout.map(|t| Instant::now() + t);
     let mut pause = Duration::from_micros(50);
     loop {
         let Ok(state) = sys::send_state(target) else {
@@ -65,7 +65,7 @@ pub(crate) async fn drained(
         if state.tcp_state != sys::TCP_ESTABLISHED && state.tcp_state != sys::TCP_CLOSE_WAIT {
             return false;
         }
-        if Instant::now() >= deadline {
+        if deadline.is_some_and(|d| Instant::now() >= d) {
             return false;
         }
         tokio::time::sleep(pause).await;

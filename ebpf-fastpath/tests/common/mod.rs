@@ -8,7 +8,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
-use shardwire_fastpath::{FastPath, Mode, SpliceOutcome, SplicePair};
+use shardwire_fastpath::{FastPath, FastPathConfig, Mode, SpliceOutcome, SplicePair};
 use tokio::net::{TcpListener, TcpStream};
 
 /// Generous bound for things that take microseconds: only a hang hits it.
@@ -37,14 +37,21 @@ fn is_root() -> bool {
 /// come up, so a broken kernel path fails the test instead of quietly
 /// testing the fallback.
 pub fn fast_path(want: Want) -> Option<Arc<FastPath>> {
+    fast_path_with(want, FastPathConfig::default())
+}
+
+pub fn fast_path_with(want: Want, config: FastPathConfig) -> Option<Arc<FastPath>> {
     match want {
         Want::UserSpace => {
-            let fast = FastPath::detect(true);
+            let fast = FastPath::detect_with(FastPathConfig {
+                force_user_space: true,
+                ..config
+            });
             assert!(matches!(fast.mode(), Mode::UserSpace { .. }));
             Some(Arc::new(fast))
         }
         Want::Kernel => {
-            let fast = FastPath::detect(false);
+            let fast = FastPath::detect_with(config);
             if !is_root() {
                 eprintln!("SKIPPED: the kernel splice needs root; {}", fast.describe());
                 return None;
