@@ -124,7 +124,21 @@ struct Target {
     // Field order is drop order: the proxy goes before its shards.
     proxy: Option<ShardwireProcess>,
     shards: Vec<PgInstance>,
-    _conf: Option<tempfile::TempDir>,
+    conf: Option<tempfile::TempDir>,
+}
+
+impl Drop for Target {
+    fn drop(&mut self) {
+        // The filled rules belong with the kept logs of a failed test.
+        if let Some(conf) = self.conf.take() {
+            if std::thread::panicking() {
+                eprintln!(
+                    "pg_drivers: kept the proxy's conf dir {}",
+                    conf.keep().display()
+                );
+            }
+        }
+    }
 }
 
 impl Target {
@@ -136,7 +150,7 @@ impl Target {
                 prefix,
                 proxy: None,
                 shards,
-                _conf: None,
+                conf: None,
             };
         }
         // Every statement in the shards' logs, so check_shards can see
@@ -152,7 +166,7 @@ impl Target {
             prefix,
             proxy: Some(proxy),
             shards,
-            _conf: Some(conf),
+            conf: Some(conf),
         }
     }
 
