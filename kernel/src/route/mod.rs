@@ -58,7 +58,9 @@ pub fn route_with_hints(
     let mut broadcast = Vec::new();
     let mut single = Vec::new();
     for name in &context.tables {
-        if let Some(table) = db.sharding.table(name) {
+        // The context's names are lower-cased already, as the rules' keys
+        // are: look them up without lower-casing them again.
+        if let Some(table) = db.sharding.tables.get(name.as_str()) {
             sharding.push(table);
         } else if db.is_broadcast(name) {
             broadcast.push(name.as_str());

@@ -190,12 +190,7 @@ fn route_table(
     conjunction: &Conjunction,
     hints: &[ShardingValue],
 ) -> Result<Vec<usize>, KernelError> {
-    let node_index: BTreeMap<(&str, &str), usize> = table
-        .data_nodes
-        .iter()
-        .enumerate()
-        .map(|(i, n)| ((n.data_source.as_str(), n.table.as_str()), i))
-        .collect();
+    let mut node_index = NodeIndex::new(table);
     let mut nodes = BTreeSet::new();
     if table.auto && matches!(table.database_strategy, Strategy::None) {
         // Auto tables shard once, over the whole list of actual tables;
@@ -237,13 +232,66 @@ fn route_table(
                 let actual = tables.get(t).ok_or_else(|| {
                     KernelError::Internal("algorithm answered out of range".into())
                 })?;
-                if let Some(i) = node_index.get(&(ds.as_str(), actual.as_str())) {
-                    nodes.insert(*i);
+                if let Some(i) = node_index.get(ds, actual) {
+                    nodes.insert(i);
                 }
             }
         }
     }
     Ok(nodes.into_iter().collect())
+}
+
+/// Data node numbers by (data source, actual table). A point query looks up
+/// one or two nodes: a scan of the list costs less than building a map, which
+/// is built only once a statement looks up many.
+struct NodeIndex<'a> {
+    table: &'a ShardingTable,
+    lookups: usize,
+    map: Option<BTreeMap<(&'a str, &'a str), usize>>,
+}
+
+impl<'a> NodeIndex<'a> {
+    const SCANS: usize = 4;
+
+    fn new(table: &'a ShardingTable) -> Self {
+        Self {
+            table,
+            lookups: 0,
+            map: None,
+        }
+    }
+
+    fn get(&mut self, data_source: &str, actual: &str) -> Option<usize> {
+        self.lookups += 1;
+        if self.map.is_none() && self.lookups <= Self::SCANS {
+            return self
+                .table
+                .data_nodes
+                .iter()
+                .position(|n| n.data_source == data_source && n.table == actual);
+        }
+        let table = self.table;
+        self.map
+            .get_or_insert_with(|| {
+                table
+                    .data_nodes
+                    .iter()
+                    .enumerate()
+                    .map(|(i, n)| ((n.data_source.as_str(), n.table.as_str()), i))
+                    .collect()
+            })
+            .get(&(data_source, actual))
+            .copied()
+    }
+}
+
+/// `column`'s entry in a conjunction, whose keys are lower-cased.
+fn column_values<'c>(conjunction: &'c Conjunction, column: &str) -> Option<&'c ColumnValues> {
+    if column.bytes().any(|b| b.is_ascii_uppercase()) {
+        conjunction.get(&column.to_ascii_lowercase())
+    } else {
+        conjunction.get(column)
+    }
 }
 
 /// One strategy over its targets: indices of the targets to reach.
@@ -258,7 +306,7 @@ fn route_level(
         Strategy::None => all(),
         Strategy::Standard {
             column, algorithm, ..
-        } => match conjunction.get(&column.to_ascii_lowercase()) {
+        } => match column_values(conjunction, column) {
             Some(ColumnValues {
                 values: Some(values),
                 ..
@@ -276,7 +324,7 @@ fn route_level(
         } => {
             let mut complex = ComplexValues::default();
             for column in columns {
-                if let Some(cv) = conjunction.get(&column.to_ascii_lowercase()) {
+                if let Some(cv) = column_values(conjunction, column) {
                     if let Some(values) = &cv.values {
                         complex.values.insert(column.clone(), values.clone());
                     } else if let Some(range) = &cv.range {
