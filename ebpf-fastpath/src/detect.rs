@@ -58,6 +58,10 @@ fn checks(config: &FastPathConfig, findings: &mut Findings) -> Result<KernelPath
 fn privileges() -> Result<(), String> {
     let status = fs::read_to_string("/proc/self/status")
         .map_err(|e| format!("cannot read /proc/self/status to check privileges: {e}"))?;
+    capabilities_allow(&status)
+}
+
+fn capabilities_allow(status: &str) -> Result<(), String> {
     let caps = status
         .lines()
         .find_map(|l| l.strip_prefix("CapEff:"))
@@ -95,5 +99,40 @@ fn bpffs(mount_allowed: bool) -> String {
     match sys::mount_bpffs(BPFFS) {
         Ok(()) => format!("bpffs mounted at {BPFFS} by us"),
         Err(e) => format!("bpffs not mounted at {BPFFS}: mounting failed: {e}"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn root_capabilities_allow_loading() {
+        assert!(capabilities_allow("Name:\tx\nCapEff:\t000001ffffffffff\n").is_ok());
+    }
+
+    #[test]
+    fn bpf_and_net_admin_are_enough_and_both_needed() {
+        let bpf_net = (1u64 << CAP_BPF) | (1u64 << CAP_NET_ADMIN);
+        assert!(capabilities_allow(&format!("CapEff:\t{bpf_net:016x}\n")).is_ok());
+        let only_bpf = 1u64 << CAP_BPF;
+        let err = capabilities_allow(&format!("CapEff:\t{only_bpf:016x}\n")).unwrap_err();
+        assert!(err.contains("not privileged"), "{err}");
+    }
+
+    #[test]
+    fn unreadable_status_is_an_error_not_a_pass() {
+        assert!(capabilities_allow("Name:\tx\n").is_err());
+        assert!(capabilities_allow("CapEff:\tzz\n").is_err());
+    }
+
+    #[test]
+    fn forcing_user_space_says_so() {
+        let config = FastPathConfig {
+            force_user_space: true,
+            ..FastPathConfig::default()
+        };
+        let (result, _) = detect(&config);
+        assert_eq!(result.err().as_deref(), Some("forced by configuration"));
     }
 }
