@@ -41,11 +41,47 @@ where
     BR: AsyncRead + Unpin,
     BW: AsyncWrite + Unpin,
 {
+    let open = || std::future::ready(());
+    copy_gated(
+        client_read,
+        client_write,
+        backend_read,
+        backend_write,
+        counters,
+        (open(), open()),
+    )
+    .await
+}
+
+/// [`copy`], where each direction first waits for its gate: (to backend,
+/// to client).
+pub(crate) async fn copy_gated<CR, CW, BR, BW, GB, GC>(
+    client_read: &mut CR,
+    client_write: &mut CW,
+    backend_read: &mut BR,
+    backend_write: &mut BW,
+    counters: &Counters,
+    (to_backend_gate, to_client_gate): (GB, GC),
+) -> Ended
+where
+    CR: AsyncRead + Unpin,
+    CW: AsyncWrite + Unpin,
+    BR: AsyncRead + Unpin,
+    BW: AsyncWrite + Unpin,
+    GB: std::future::Future<Output = ()>,
+    GC: std::future::Future<Output = ()>,
+{
     let mut to_backend = 0u64;
     let mut to_client = 0u64;
     let (side, end) = tokio::select! {
-        r = pump(client_read, backend_write, &mut to_backend, Side::Client, Side::Backend, &counters.client_to_backend) => r,
-        r = pump(backend_read, client_write, &mut to_client, Side::Backend, Side::Client, &counters.backend_to_client) => r,
+        r = async {
+            to_backend_gate.await;
+            pump(client_read, backend_write, &mut to_backend, Side::Client, Side::Backend, &counters.client_to_backend).await
+        } => r,
+        r = async {
+            to_client_gate.await;
+            pump(backend_read, client_write, &mut to_client, Side::Backend, Side::Client, &counters.backend_to_client).await
+        } => r,
     };
     Ended {
         side,
@@ -93,10 +129,26 @@ pub(crate) async fn copy_tcp(
     keep_backend: bool,
     counters: &Counters,
 ) -> (Ended, Option<TcpStream>) {
+    let open = || std::future::ready(());
+    copy_tcp_gated(client, backend, keep_backend, counters, (open(), open())).await
+}
+
+/// [`copy_tcp`] with a gate per direction, as in [`copy_gated`].
+pub(crate) async fn copy_tcp_gated<GB, GC>(
+    client: TcpStream,
+    backend: TcpStream,
+    keep_backend: bool,
+    counters: &Counters,
+    gates: (GB, GC),
+) -> (Ended, Option<TcpStream>)
+where
+    GB: std::future::Future<Output = ()>,
+    GC: std::future::Future<Output = ()>,
+{
     Counters::add(&counters.user_space_active, 1);
     let (mut cr, mut cw) = client.into_split();
     let (mut br, mut bw) = backend.into_split();
-    let ended = copy(&mut cr, &mut cw, &mut br, &mut bw, counters).await;
+    let ended = copy_gated(&mut cr, &mut cw, &mut br, &mut bw, counters, gates).await;
     Counters::sub(&counters.user_space_active, 1);
     let keep = keep_backend && ended.side == Side::Client && ended.end == EndKind::Eof;
     let backend = if keep {

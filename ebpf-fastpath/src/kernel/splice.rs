@@ -184,10 +184,8 @@ fn in_flight(
 /// Moves a session whose reader fell behind to the user-space copy, where
 /// TCP's own backpressure applies, without losing or reordering a byte:
 /// interception stops (bytes arriving from now on stay in the sender's
-/// receive queue, and its window closes when that fills), the kernel's
-/// queue drains into the receiver, the pair leaves the maps, and tokio
-/// copies the rest. The pair leaves `sw_targets` only after the drain,
-/// because a socket leaving its last map discards what is queued for it.
+/// receive queue, and its window closes when that fills), each direction's
+/// kernel queue drains into its receiver, then tokio copies that direction.
 async fn demote(
     kernel: &KernelPath,
     counters: &Counters,
@@ -199,17 +197,34 @@ async fn demote(
 ) -> SpliceOutcome {
     kernel.maps().stop_intercept(key);
     let [to_backend, to_client] = settled_bytes(kernel, key).await;
-    // No deadline: the receiver is slow, not gone; if it goes, its socket
-    // leaves ESTABLISHED and the wait ends.
-    watch::drained(&client, bases.client, to_client, None).await;
-    watch::drained(&backend, bases.backend, to_backend, None).await;
-    kernel.maps().remove_pair(key);
     Counters::sub(&counters.kernel_active, 1);
     Counters::add(&counters.demoted, 1);
     Counters::add(&counters.client_to_backend, to_backend);
     Counters::add(&counters.backend_to_client, to_client);
 
-    let (ended, backend) = userspace::copy_tcp(client, backend, keep_backend, counters).await;
+    // Each direction starts copying once the kernel's queue for its receiver
+    // has drained, independently: waiting for both first could deadlock a
+    // client that reads only after its own write completes. No deadline:
+    // the receiver is slow, not gone; if it goes, its socket leaves
+    // ESTABLISHED and the wait ends. The gates poll duplicates of the fds,
+    // since the copy owns the sockets.
+    let gate = |target: &TcpStream, base: u64, expected: u64| {
+        let fd = target.as_fd().try_clone_to_owned();
+        async move {
+            if let Ok(fd) = fd {
+                watch::drained(fd, base, expected, None).await;
+            }
+        }
+    };
+    let gates = (
+        gate(&backend, bases.backend, to_backend),
+        gate(&client, bases.client, to_client),
+    );
+    let (ended, backend) =
+        userspace::copy_tcp_gated(client, backend, keep_backend, counters, gates).await;
+    // Only now: a socket leaving its last map discards what the kernel still
+    // had queued for it.
+    kernel.maps().remove_pair(key);
     SpliceOutcome {
         path: Path::KernelThenUserSpace,
         user_space_reason: None,

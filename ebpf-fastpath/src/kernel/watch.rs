@@ -9,6 +9,7 @@
 //! segment the parser has not yet taken) are filtered with a non-blocking
 //! MSG_PEEK: 0 is the end of the stream, WouldBlock clears tokio's readiness.
 use std::io;
+use std::os::fd::AsFd;
 use std::time::{Duration, Instant};
 
 use tokio::io::Interest;
@@ -48,7 +49,7 @@ pub(crate) async fn closed(stream: &TcpStream) -> EndKind {
 /// socket is no longer able to send, or after `timeout` if any; returns
 /// whether everything arrived.
 pub(crate) async fn drained(
-    target: &TcpStream,
+    target: impl AsFd,
     base: u64,
     expected: u64,
     timeout: Option<Duration>,
@@ -56,7 +57,7 @@ pub(crate) async fn drained(
     let deadline = timeout.map(|t| Instant::now() + t);
     let mut pause = Duration::from_micros(50);
     loop {
-        let Ok(state) = sys::send_state(target) else {
+        let Ok(state) = sys::send_state(&target) else {
             return false;
         };
         if state.written.wrapping_sub(base) >= expected {
