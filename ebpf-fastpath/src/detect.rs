@@ -61,6 +61,12 @@ fn privileges() -> Result<(), String> {
     capabilities_allow(&status)
 }
 
+/// For tests elsewhere in the crate that need the kernel path.
+#[cfg(test)]
+pub(crate) fn tests_privileged() -> Result<(), String> {
+    privileges()
+}
+
 fn capabilities_allow(status: &str) -> Result<(), String> {
     let caps = status
         .lines()

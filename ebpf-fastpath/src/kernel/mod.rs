@@ -69,3 +69,47 @@ pub(crate) fn probe_pair(
         .map_err(|e| e.to_string())?;
     Ok(key)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::{Read, Write};
+    use std::net::{TcpListener, TcpStream};
+    use std::time::Duration;
+
+    fn connected() -> (TcpStream, TcpStream) {
+        let l = TcpListener::bind("127.0.0.1:0").unwrap();
+        let outer = TcpStream::connect(l.local_addr().unwrap()).unwrap();
+        let (inner, _) = l.accept().unwrap();
+        outer
+            .set_read_timeout(Some(Duration::from_secs(2)))
+            .unwrap();
+        (outer, inner)
+    }
+
+    /// Bytes already waiting in a socket's receive queue when it joins the
+    /// sockmap must cross once the receive queue is kicked, without the
+    /// sender sending anything more. Needs root and the BPF object.
+    #[test]
+    fn kick_forwards_bytes_queued_before_the_insert() {
+        if !object_built() || crate::detect::tests_privileged().is_err() {
+            eprintln!("SKIPPED: needs root and the BPF object");
+            return;
+        }
+        let kernel = KernelPath::load(4).unwrap();
+        let (mut app, proxy_client) = connected();
+        let (proxy_backend, mut server) = connected();
+        app.write_all(b"sent before the splice").unwrap();
+        // Let the bytes land in proxy_client's receive queue.
+        std::thread::sleep(Duration::from_millis(50));
+        let key = probe_pair(&kernel, &proxy_client, &proxy_backend).unwrap();
+        sys::kick_receive_queue(&proxy_client).unwrap();
+        let mut got = [0u8; 22];
+        let read = (&mut server)
+            .set_read_timeout(Some(Duration::from_secs(2)))
+            .and_then(|()| server.read_exact(&mut got));
+        kernel.maps().remove_pair(key);
+        read.unwrap();
+        assert_eq!(&got, b"sent before the splice");
+    }
+}
