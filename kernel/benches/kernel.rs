@@ -1,7 +1,9 @@
 //! Criterion micro-benchmarks of the kernel's hot path: parse (cold and
-//! cached), statement context, route and rewrite of a point select over the
-//! quickstart rules, and the order-by merge of 4 shards. Inputs are fixed or
-//! seeded, so runs differ only by the machine's noise.
+//! cached), statement context, route and rewrite (AST printing) of a point
+//! select over the quickstart rules, the whole `plan_with` of it (cached
+//! parse, cached context, route, spliced rewrite), and the order-by merge of
+//! 4 shards. Inputs are fixed or seeded, so runs differ only by the
+//! machine's noise.
 //!
 //! `cargo bench -p shardwire-kernel --bench kernel`
 
@@ -12,7 +14,9 @@ use criterion::{criterion_group, criterion_main, Criterion};
 use futures::executor::block_on;
 use futures::stream::{self, StreamExt};
 use shardwire_kernel::merge::{merge, MergePlan, Row, RowStream, SortKey, Value};
-use shardwire_kernel::{parse_one, plan, rewrite, route, Dialect, ParseCache, StatementContext};
+use shardwire_kernel::{
+    parse_one, plan, plan_with, rewrite, route, Dialect, ParseCache, PlanOptions, StatementContext,
+};
 use shardwire_rules::{load_dir, ShardingValue};
 
 const POINT_SELECT: &str =
@@ -60,6 +64,18 @@ fn point_select(c: &mut Criterion) {
                 Dialect::MySql,
                 black_box(POINT_SELECT),
                 &params,
+            )
+        })
+    });
+    g.bench_function("plan_with", |b| {
+        b.iter(|| {
+            plan_with(
+                &cache,
+                &db,
+                Dialect::MySql,
+                black_box(POINT_SELECT),
+                &params,
+                &PlanOptions::default(),
             )
         })
     });

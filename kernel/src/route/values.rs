@@ -104,10 +104,20 @@ pub(crate) fn disjuncts(
                     // Dropping a conjunct only widens the route.
                     continue;
                 }
+                if let ([a], [_]) = (acc.as_mut_slice(), d.as_slice()) {
+                    // The common case (`a = 1 AND b = 2`): one conjunction
+                    // each, merged in place instead of copied.
+                    if let Some(b) = d.into_iter().next() {
+                        merge_into(a, b);
+                    }
+                    continue;
+                }
                 let mut next = Vec::with_capacity(acc.len() * d.len());
                 for a in &acc {
                     for b in &d {
-                        next.push(merge(a, b));
+                        let mut m = a.clone();
+                        merge_into(&mut m, b.clone());
+                        next.push(m);
                     }
                 }
                 acc = next;
@@ -117,26 +127,25 @@ pub(crate) fn disjuncts(
     })
 }
 
-fn merge(a: &Conjunction, b: &Conjunction) -> Conjunction {
-    let mut out = a.clone();
+/// `out AND b`.
+fn merge_into(out: &mut Conjunction, b: Conjunction) {
     for (column, vb) in b {
-        match out.get_mut(column) {
+        match out.get_mut(&column) {
             None => {
-                out.insert(column.clone(), vb.clone());
+                out.insert(column, vb);
             }
             Some(va) => {
-                va.values = match (va.values.take(), &vb.values) {
-                    (Some(x), Some(y)) => Some(intersect(x, y)),
-                    (x, y) => x.or_else(|| y.clone()),
+                va.values = match (va.values.take(), vb.values) {
+                    (Some(x), Some(y)) => Some(intersect(x, &y)),
+                    (x, y) => x.or(y),
                 };
-                va.range = match (va.range.take(), &vb.range) {
-                    (Some(x), Some(y)) => Some(intersect_ranges(x, y)),
-                    (x, y) => x.or_else(|| y.clone()),
+                va.range = match (va.range.take(), vb.range) {
+                    (Some(x), Some(y)) => Some(intersect_ranges(x, &y)),
+                    (x, y) => x.or(y),
                 };
             }
         }
     }
-    out
 }
 
 /// `a AND b` on one column's value lists. Only integers are compared: text
