@@ -40,7 +40,8 @@ use sqlparser::ast::{
 
 use crate::error::KernelError;
 use crate::merge::{
-    Aggregate, AggregateKind, AvgScale, Collation, MergePlan, SortKey, Wildcard, ALL_COLUMNS, DEFAULT_MEMORY_LIMIT_BYTES,
+    Aggregate, AggregateKind, AvgScale, Collation, MergePlan, SortKey, Wildcard, ALL_COLUMNS,
+    DEFAULT_MEMORY_LIMIT_BYTES,
 };
 use crate::parse::Dialect;
 

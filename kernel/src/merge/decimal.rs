@@ -4,9 +4,9 @@
 use std::cmp::Ordering;
 use std::fmt;
 
-/// Digits AVG adds past the sum's scale. MySQL's `div_precision_increment`
-/// defaults to 4; PostgreSQL shows more, so a PostgreSQL frontend that must
-/// match byte for byte rescales.
+/// Digits AVG adds past the sum's scale on MySQL / MariaDB
+/// (`div_precision_increment` defaults to 4). PostgreSQL's rule is
+/// [`Decimal::pg_div_scale`]; the plan's `AvgScale` picks one.
 pub const AVG_EXTRA_SCALE: u32 = 4;
 
 /// `mantissa * 10^-scale`. The scale is kept as the backend sent it (a

@@ -102,7 +102,11 @@ async fn collect_groups(
     mut input: RowStream,
     plan: Arc<MergePlan>,
 ) -> Result<Vec<Row>, MergeError> {
-    let collations: Arc<[Collation]> = plan.group_by.iter().map(|&c| plan.collation_of(c)).collect();
+    let collations: Arc<[Collation]> = plan
+        .group_by
+        .iter()
+        .map(|&c| plan.collation_of(c))
+        .collect();
     let mut index: HashMap<Key, usize> = HashMap::new();
     let mut groups: Vec<Group> = Vec::new();
     let mut used = 0usize;

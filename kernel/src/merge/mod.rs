@@ -49,7 +49,8 @@ pub use collation::Collation;
 pub use decimal::{Decimal, AVG_EXTRA_SCALE};
 pub use error::MergeError;
 pub use plan::{
-    Aggregate, AggregateKind, AvgScale, MergePlan, SortKey, Wildcard, ALL_COLUMNS, DEFAULT_MEMORY_LIMIT_BYTES,
+    Aggregate, AggregateKind, AvgScale, MergePlan, SortKey, Wildcard, ALL_COLUMNS,
+    DEFAULT_MEMORY_LIMIT_BYTES,
 };
 pub use row::Row;
 pub use value::{ColumnKind, Value};
@@ -125,10 +126,7 @@ fn failed(error: Option<MergeError>) -> RowStream {
 fn pipeline(plan: Arc<MergePlan>, shards: Vec<RowStream>) -> RowStream {
     let combined = if !plan.group_by.is_empty() {
         if plan.groups_arrive_sorted() {
-            group::streaming(
-                sort::merge_sorted(shards, plan.ordering()),
-                plan.clone(),
-            )
+            group::streaming(sort::merge_sorted(shards, plan.ordering()), plan.clone())
         } else {
             group::hashed(iterate::concat(shards), plan.clone())
         }

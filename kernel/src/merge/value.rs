@@ -389,7 +389,10 @@ mod tests {
         let b = Key::new(vec![Value::Text("nEW".into()), one_dec.clone()], ci.clone());
         assert_eq!(a, b);
         assert_eq!(hash(&a), hash(&b));
-        let c = Key::new(vec![Value::Text("new".into()), Value::Text("X".into())], ci.clone());
+        let c = Key::new(
+            vec![Value::Text("new".into()), Value::Text("X".into())],
+            ci.clone(),
+        );
         let d = Key::new(vec![Value::Text("new".into()), Value::Text("x".into())], ci);
         assert_ne!(c, d);
     }
