@@ -12,9 +12,16 @@
 //! unit streams through a bounded channel instead, so a large result
 //! never sits in proxy memory ("memory strictly").
 //!
-//! Rows stay raw ([`DataRow`](shardwire_protocol::pg::DataRow)); only the
-//! merge decides whether to look inside them.
+//! Rows stay raw ([`DataRow`](shardwire_protocol::pg::DataRow), MySQL
+//! text and binary rows); only the merge decides whether to look inside
+//! them.
+//!
+//! Both protocols share this code through [`UnitConnection`]: a pooled
+//! connection that runs one request and hands over its answers one event at
+//! a time. The PostgreSQL types are the defaults of the generic parameters,
+//! so PostgreSQL callers name `Job`, `Dispatch` and `UnitEvents` bare.
 
+use std::future::Future;
 use std::sync::Arc;
 
 use bytes::Bytes;
@@ -24,6 +31,63 @@ use tokio::task::JoinHandle;
 use crate::error::{BackendError, Result};
 use crate::pg::{CancelToken, Formats, Query, QueryEvent};
 use crate::pool::PooledConnection;
+
+/// A connection the executor can run units on.
+pub trait UnitConnection: Send + 'static {
+    /// What one unit runs.
+    type Request: Send + Sync + 'static;
+    /// One answer of a running unit.
+    type Event: Send + 'static;
+    /// What interrupts the connection's running statement from elsewhere.
+    type CancelToken: Send + 'static;
+
+    fn cancel_token(&self) -> Option<Self::CancelToken>;
+
+    /// Runs `request` and hands each answer to `sink`, stopping at the
+    /// first error (handed over too) or when the sink's reader is gone.
+    fn run_unit(
+        &mut self,
+        request: &Self::Request,
+        sink: &EventSink<Self::Event>,
+    ) -> impl Future<Output = ()> + Send;
+}
+
+impl UnitConnection for PooledConnection {
+    type Request = Request;
+    type Event = QueryEvent;
+    type CancelToken = CancelToken;
+
+    fn cancel_token(&self) -> Option<CancelToken> {
+        crate::pg::PgConnection::cancel_token(self)
+    }
+
+    async fn run_unit(&mut self, request: &Request, sink: &EventSink<QueryEvent>) {
+        let mut query = match request.start(self).await {
+            Ok(q) => q,
+            Err(e) => {
+                sink.send(Err(e)).await;
+                return;
+            }
+        };
+        loop {
+            match query.next_event().await {
+                Ok(Some(event)) => {
+                    if !sink.send(Ok(event)).await {
+                        // The reader is gone (the client left, or the merge
+                        // needed no more rows): stop reading; the
+                        // connection knows it has answers in flight.
+                        return;
+                    }
+                }
+                Ok(None) => return,
+                Err(e) => {
+                    sink.send(Err(e)).await;
+                    return;
+                }
+            }
+        }
+    }
+}
 
 /// Rows a single-unit job may run ahead of its reader.
 const STREAM_AHEAD: usize = 64;
@@ -74,43 +138,49 @@ impl Request {
 /// One connection and the units it runs, each with its index in the
 /// statement's unit list.
 #[derive(Debug)]
-pub struct Job {
-    pub conn: PooledConnection,
-    pub units: Vec<(usize, Request)>,
+pub struct Job<C: UnitConnection = PooledConnection> {
+    pub conn: C,
+    pub units: Vec<(usize, C::Request)>,
 }
 
 /// The answers of one unit, in wire order. Ends after the unit's
 /// completion or its first error.
 #[derive(Debug)]
-pub struct UnitEvents {
-    rx: Receiver,
+pub struct UnitEvents<E = QueryEvent> {
+    rx: Receiver<E>,
 }
 
 #[derive(Debug)]
-enum Receiver {
-    Bounded(mpsc::Receiver<Result<QueryEvent>>),
-    Unbounded(mpsc::UnboundedReceiver<Result<QueryEvent>>),
+enum Receiver<E> {
+    Bounded(mpsc::Receiver<Result<E>>),
+    Unbounded(mpsc::UnboundedReceiver<Result<E>>),
 }
 
-#[derive(Debug, Clone)]
-enum Sender {
-    Bounded(mpsc::Sender<Result<QueryEvent>>),
-    Unbounded(mpsc::UnboundedSender<Result<QueryEvent>>),
+/// Where a running unit puts its answers.
+#[derive(Debug)]
+pub struct EventSink<E> {
+    tx: Sender<E>,
 }
 
-impl Sender {
+#[derive(Debug)]
+enum Sender<E> {
+    Bounded(mpsc::Sender<Result<E>>),
+    Unbounded(mpsc::UnboundedSender<Result<E>>),
+}
+
+impl<E: Send> EventSink<E> {
     /// False once the reader is gone: nobody wants the rest.
-    async fn send(&self, item: Result<QueryEvent>) -> bool {
-        match self {
+    pub async fn send(&self, item: Result<E>) -> bool {
+        match &self.tx {
             Sender::Bounded(tx) => tx.send(item).await.is_ok(),
             Sender::Unbounded(tx) => tx.send(item).is_ok(),
         }
     }
 }
 
-impl UnitEvents {
+impl<E: Send + 'static> UnitEvents<E> {
     /// The next event; `None` when the unit is complete.
-    pub async fn next(&mut self) -> Option<Result<QueryEvent>> {
+    pub async fn next(&mut self) -> Option<Result<E>> {
         match &mut self.rx {
             Receiver::Bounded(rx) => rx.recv().await,
             Receiver::Unbounded(rx) => rx.recv().await,
@@ -118,7 +188,7 @@ impl UnitEvents {
     }
 
     /// The events as a `futures::Stream`.
-    pub fn into_stream(self) -> impl futures::Stream<Item = Result<QueryEvent>> + Send {
+    pub fn into_stream(self) -> impl futures::Stream<Item = Result<E>> + Send {
         futures::stream::unfold(self, |mut events| async move {
             events.next().await.map(|item| (item, events))
         })
@@ -128,19 +198,19 @@ impl UnitEvents {
 /// Running jobs: the units' event streams, and the connections, which come
 /// back from [`Dispatch::finish`] once every job is done.
 #[derive(Debug)]
-pub struct Dispatch {
+pub struct Dispatch<C: UnitConnection = PooledConnection> {
     /// Indexed like the statement's units.
-    pub units: Vec<UnitEvents>,
+    pub units: Vec<UnitEvents<C::Event>>,
     /// Cancel tokens of the connections in use, for a client's CancelRequest.
-    pub cancel_tokens: Vec<CancelToken>,
-    tasks: Vec<JoinHandle<PooledConnection>>,
+    pub cancel_tokens: Vec<C::CancelToken>,
+    tasks: Vec<JoinHandle<C>>,
 }
 
-impl Dispatch {
+impl<C: UnitConnection> Dispatch<C> {
     /// Waits for every job and returns their connections. A job whose
     /// reader went away early leaves its connection with answers in flight;
     /// the pool discards such a connection when it comes back.
-    pub async fn finish(self) -> Result<Vec<PooledConnection>> {
+    pub async fn finish(self) -> Result<Vec<C>> {
         let mut conns = Vec::with_capacity(self.tasks.len());
         for task in self.tasks {
             conns.push(
@@ -155,8 +225,8 @@ impl Dispatch {
 
 /// Starts every job on its own task. `unit_count` is the statement's number
 /// of units; every index below it must appear in exactly one job.
-pub fn dispatch(jobs: Vec<Job>, unit_count: usize) -> Result<Dispatch> {
-    let mut receivers: Vec<Option<UnitEvents>> = (0..unit_count).map(|_| None).collect();
+pub fn dispatch<C: UnitConnection>(jobs: Vec<Job<C>>, unit_count: usize) -> Result<Dispatch<C>> {
+    let mut receivers: Vec<Option<UnitEvents<C::Event>>> = (0..unit_count).map(|_| None).collect();
     let mut cancel_tokens = Vec::new();
     let mut tasks = Vec::with_capacity(jobs.len());
     for job in jobs {
@@ -176,7 +246,7 @@ pub fn dispatch(jobs: Vec<Job>, unit_count: usize) -> Result<Dispatch> {
             if slot.replace(UnitEvents { rx }).is_some() {
                 return Err(BackendError::Internal("two jobs run the same unit"));
             }
-            senders.push(tx);
+            senders.push(EventSink { tx });
         }
         cancel_tokens.extend(job.conn.cancel_token());
         tasks.push(tokio::spawn(run_job(job, senders)));
@@ -192,33 +262,10 @@ pub fn dispatch(jobs: Vec<Job>, unit_count: usize) -> Result<Dispatch> {
     })
 }
 
-async fn run_job(job: Job, senders: Vec<Sender>) -> PooledConnection {
+async fn run_job<C: UnitConnection>(job: Job<C>, sinks: Vec<EventSink<C::Event>>) -> C {
     let Job { mut conn, units } = job;
-    for ((_, request), tx) in units.iter().zip(senders) {
-        let mut query = match request.start(&mut conn).await {
-            Ok(q) => q,
-            Err(e) => {
-                tx.send(Err(e)).await;
-                continue;
-            }
-        };
-        loop {
-            match query.next_event().await {
-                Ok(Some(event)) => {
-                    if !tx.send(Ok(event)).await {
-                        // The reader is gone (the client left, or the merge
-                        // needed no more rows): stop reading; the
-                        // connection knows it has answers in flight.
-                        break;
-                    }
-                }
-                Ok(None) => break,
-                Err(e) => {
-                    tx.send(Err(e)).await;
-                    break;
-                }
-            }
-        }
+    for ((_, request), sink) in units.iter().zip(sinks) {
+        conn.run_unit(request, &sink).await;
     }
     conn
 }

@@ -12,11 +12,14 @@
 //!   caching_sha2_password with RSA full auth, AuthSwitchRequest).
 //! - `query`: [`MySqlQuery`], the streaming handle, and its events.
 //! - `statement`: prepared statements with binary rows.
+//! - `exec`: [`MySqlRequest`] and the executor's view of a pooled
+//!   connection, so MySQL units run through [`crate::executor`] too.
 //! - `kill`: [`KillToken`], KILL QUERY over a second connection.
 //! - `pool`: [`MySqlPool`].
 //! - `server_error`: [`MySqlServerError`], a typed ERR packet.
 
 mod connection;
+mod exec;
 mod kill;
 mod login;
 mod options;
@@ -27,6 +30,7 @@ mod server_error;
 mod statement;
 
 pub use connection::MySqlConnection;
+pub use exec::MySqlRequest;
 pub use kill::KillToken;
 pub use options::ConnectOptions;
 pub use pool::{MySqlManager, MySqlPool, PooledMySqlConnection};
