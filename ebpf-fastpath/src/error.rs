@@ -15,14 +15,14 @@ pub enum FastPathError {
     #[error("loading the sk_skb programs: {0}")]
     Load(#[from] aya::EbpfError),
     /// The kernel refused a program (verifier, attach type, privilege).
-    #[error("{what}: {source}")]
+    #[error("{what}: {}", chain(source))]
     Program {
         what: &'static str,
         #[source]
         source: aya::programs::ProgramError,
     },
     /// A BPF map operation failed (map full, socket not in a usable state).
-    #[error("{what}: {source}")]
+    #[error("{what}: {}", chain(source))]
     Map {
         what: &'static str,
         #[source]
@@ -31,6 +31,19 @@ pub enum FastPathError {
     /// The BPF object does not have what this code expects: a Shardwire bug.
     #[error("internal error (a Shardwire bug): {0}")]
     Internal(String),
+}
+
+/// aya's errors say which call failed and keep the errno as their source:
+/// show both, since the errno is what tells a full map from a closed socket.
+fn chain(e: &dyn std::error::Error) -> String {
+    let mut text = e.to_string();
+    let mut next = e.source();
+    while let Some(inner) = next {
+        text.push_str(": ");
+        text.push_str(&inner.to_string());
+        next = inner.source();
+    }
+    text
 }
 
 impl FastPathError {

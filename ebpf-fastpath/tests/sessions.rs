@@ -6,7 +6,10 @@ mod common;
 
 use std::sync::Arc;
 
-use common::{backend, echo_backend, fast_path, fast_path_with, proxy, within, ProxyOptions, Want};
+use common::{
+    backend, echo_backend, fast_path, fast_path_with, proxy, wait_active, within, ProxyOptions,
+    Want,
+};
 use shardwire_fastpath::{EndKind, FastPath, FastPathConfig, MapEntries, Path, Side};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
@@ -58,6 +61,7 @@ async fn round_trips_with_pending_bytes(fast: Arc<FastPath>, path: Path) {
     let mut buf = [0u8; 64];
     client.read_exact(&mut buf[..5]).await.unwrap();
     assert_eq!(&buf[..5], b"hello");
+    wait_active(&fast, 1).await;
     for i in 0..1000u32 {
         let msg = [(i % 251) as u8; 64];
         client.write_all(&msg).await.unwrap();
@@ -106,6 +110,7 @@ async fn bytes_queued_before_the_splice_are_forwarded(fast: Arc<FastPath>, path:
         .await
         .unwrap();
     assert_eq!(got, msg);
+    wait_active(&fast, 1).await;
     client.shutdown().await.unwrap();
     let outcome = within("outcome", proxy.outcomes.recv()).await.unwrap();
     assert_eq!(outcome.path, path, "{outcome:?}");
@@ -131,6 +136,7 @@ async fn bulk_both_ways_arrives_intact(_: Arc<FastPath>, path: Path) {
     let echo = echo_backend().await;
     let mut proxy = proxy(fast.clone(), echo, ProxyOptions::default()).await;
     let client = TcpStream::connect(proxy.addr).await.unwrap();
+    wait_active(&fast, 1).await;
     let (mut r, mut w) = client.into_split();
     let data: Vec<u8> = (0..LEN).map(|i| (i * 7 + i / 4099) as u8).collect();
     let expected = data.clone();
@@ -159,6 +165,7 @@ async fn client_killed_mid_stream_frees_backend(fast: Arc<FastPath>, path: Path)
     let mut proxy = proxy(fast.clone(), addr, ProxyOptions::default()).await;
     let mut client = TcpStream::connect(proxy.addr).await.unwrap();
     let mut server = within("accept", accepted.recv()).await.unwrap();
+    wait_active(&fast, 1).await;
     let streamer = tokio::spawn(async move {
         let chunk = [b'x'; 4096];
         // Runs until the proxy lets go of the backend connection.
@@ -190,6 +197,7 @@ async fn backend_killed_mid_stream_closes_client(fast: Arc<FastPath>, path: Path
     let mut proxy = proxy(fast.clone(), addr, ProxyOptions::default()).await;
     let client = TcpStream::connect(proxy.addr).await.unwrap();
     let mut server = within("accept", accepted.recv()).await.unwrap();
+    wait_active(&fast, 1).await;
     let (mut cr, mut cw) = client.into_split();
     let streamer = tokio::spawn(async move {
         let chunk = [b'y'; 4096];
@@ -231,6 +239,7 @@ async fn clean_client_close_can_return_the_backend(fast: Arc<FastPath>, path: Pa
     let mut proxy = proxy(fast.clone(), addr, opts).await;
     let mut client = TcpStream::connect(proxy.addr).await.unwrap();
     let mut server = within("accept", accepted.recv()).await.unwrap();
+    wait_active(&fast, 1).await;
     client.write_all(b"query-1").await.unwrap();
     let mut buf = [0u8; 7];
     within("query reaches backend", server.read_exact(&mut buf))

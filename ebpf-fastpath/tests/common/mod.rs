@@ -168,3 +168,20 @@ pub async fn within<F: std::future::Future>(what: &str, f: F) -> F::Output {
 pub fn open_fds() -> usize {
     std::fs::read_dir("/proc/self/fd").unwrap().count()
 }
+
+/// Waits until the proxy has `n` sessions set up (on either path). A test
+/// that closes a socket while its session is still being set up sees the
+/// kernel refuse the closed socket and the copy take over, which is right
+/// but not what the test is about.
+pub async fn wait_active(fast: &FastPath, n: u64) {
+    within("session set up", async {
+        loop {
+            let s = fast.stats();
+            if s.kernel_active + s.user_space_active >= n {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(1)).await;
+        }
+    })
+    .await;
+}
