@@ -48,6 +48,7 @@ have_procps || missing+=(procps)      # `kill`: the harness signals its servers
 have_getent || missing+=(libc-bin)    # `getent`: finds the postgres account
 have_clang || missing+=(clang)        # builds the sk_skb programs
 have_bpf_headers || missing+=(linux-libc-dev)
+command -v openssl >/dev/null || missing+=(openssl)  # test certificates for frontend TLS
 # cargo-nextest is not needed yet: `cargo test` runs every tier today.
 
 if [ "${#missing[@]}" -eq 0 ]; then

@@ -9,7 +9,7 @@ mod support;
 
 use sqlx::postgres::PgConnectOptions;
 use sqlx::{Connection, Executor, PgConnection, Row};
-use support::{start, Deployment};
+use support::{start, start_with, Deployment};
 
 const SCHEMA: &str = "CREATE TABLE t_order (order_id BIGINT PRIMARY KEY, user_id INT NOT NULL, \
                       status VARCHAR(16), amount NUMERIC(10,2)); \
@@ -126,6 +126,30 @@ fn psql_runs_the_sharded_scenario() {
     );
     assert!(out.trim_end().ends_with('8'), "{out}");
 
+    // SQL-level PREPARE / EXECUTE, routed by the EXECUTE's arguments.
+    assert_eq!(
+        d.psql_ok(
+            "sharding_db",
+            "PREPARE by_user(int) AS SELECT order_id FROM t_order WHERE user_id = $1; \
+             EXECUTE by_user(3); EXECUTE by_user(4); DEALLOCATE by_user",
+        ),
+        "3\n4\n"
+    );
+    // Statements of one multi-statement query are one transaction: a
+    // failure rolls back the shards written before it.
+    let (ok, _, err) = d.psql(
+        "sharding_db",
+        "INSERT INTO t_order (order_id, user_id, status) VALUES (20, 20, 'atomic'), (21, 21, 'atomic'); SELECT 1/0",
+    );
+    assert!(!ok && err.contains("division by zero"), "{err}");
+    assert_eq!(
+        d.psql_ok(
+            "sharding_db",
+            "SELECT count(*) FROM t_order WHERE status = 'atomic'"
+        ),
+        "0\n"
+    );
+
     // Unsupported SQL names the construct.
     let (ok, _, err) = d.psql("sharding_db", "SAVEPOINT a");
     assert!(!ok && err.contains("savepoints are not supported"), "{err}");
@@ -227,5 +251,130 @@ fn passthrough_database_forwards_everything() {
     assert_eq!(
         d.psql_ok("direct", "SELECT current_setting('application_name')"),
         "psql\n"
+    );
+}
+
+#[test]
+fn catalog_queries_list_logical_tables() {
+    let d = start();
+    d.psql_ok("sharding_db", SCHEMA);
+    // psql's \dt reads pg_catalog: the logical tables, once each.
+    let out = d.psql_ok("sharding_db", "\\dt");
+    assert!(
+        out.contains("|t_order|") && out.contains("|t_region|"),
+        "{out}"
+    );
+    assert!(!out.contains("t_order_0"), "{out}");
+    assert_eq!(out.matches("|t_order|").count(), 1, "{out}");
+    // information_schema by logical name.
+    assert_eq!(
+        d.psql_ok(
+            "sharding_db",
+            "SELECT column_name FROM information_schema.columns WHERE table_name = 't_order' ORDER BY ordinal_position"
+        ),
+        "order_id\nuser_id\nstatus\namount\n"
+    );
+}
+
+#[test]
+fn tls_sessions_work_and_plaintext_still_does() {
+    let d = start_with(true);
+    let out = std::process::Command::new("psql")
+        .args([
+            "-X",
+            "-A",
+            "-t",
+            "-h",
+            "127.0.0.1",
+            "-p",
+            &d.port.to_string(),
+            "-U",
+            support::USER,
+            "-d",
+            "sharding_db",
+        ])
+        .args(["-c", "SELECT 1"])
+        .env("PGPASSWORD", support::PASSWORD)
+        .env("PGSSLMODE", "require")
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "1\n");
+    let out = std::process::Command::new("psql")
+        .args([
+            "-X",
+            "-A",
+            "-t",
+            "-h",
+            "127.0.0.1",
+            "-p",
+            &d.port.to_string(),
+            "-U",
+            support::USER,
+            "-d",
+            "direct",
+        ])
+        .args(["-c", "SELECT 1"])
+        .env("PGPASSWORD", support::PASSWORD)
+        .env("PGSSLMODE", "disable")
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cancel_requests_reach_the_running_shards() {
+    let d = start();
+    d.psql_ok("sharding_db", SCHEMA);
+    d.psql_ok(
+        "sharding_db",
+        "INSERT INTO t_order (order_id, user_id) VALUES (1, 1), (2, 2)",
+    );
+    let (client, connection) = tokio_postgres::connect(
+        &format!(
+            "host=127.0.0.1 port={} user={} password={} dbname=sharding_db",
+            d.port,
+            support::USER,
+            support::PASSWORD
+        ),
+        tokio_postgres::NoTls,
+    )
+    .await
+    .unwrap();
+    tokio::spawn(connection);
+    let token = client.cancel_token();
+    let started = std::time::Instant::now();
+    let query = tokio::spawn(async move {
+        client
+            .simple_query("SELECT pg_sleep(30), order_id FROM t_order")
+            .await
+    });
+    // A cancel that arrives before the query reached the shards cancels
+    // nothing, as in PostgreSQL; on a loaded machine that can take a
+    // moment, so keep asking until the query ends.
+    while !query.is_finished() && started.elapsed() < std::time::Duration::from_secs(10) {
+        tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+        token.cancel_query(tokio_postgres::NoTls).await.unwrap();
+    }
+    let result = query.await.unwrap();
+    let err = result.expect_err("the query was cancelled");
+    let code = err.as_db_error().map(|e| e.code().code().to_owned());
+    assert_eq!(
+        code.as_deref(),
+        Some("57014"),
+        "query_canceled expected: {err:?}"
+    );
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(10),
+        "{:?}",
+        started.elapsed()
     );
 }

@@ -57,8 +57,12 @@ impl CancelRegistry {
                 .lock()
                 .unwrap_or_else(PoisonError::into_inner)
                 .clone(),
-            _ => return,
+            _ => {
+                tracing::info!(pid, "cancel request with an unknown key ignored");
+                return;
+            }
         };
+        tracing::info!(pid, queries = tokens.len(), "cancel request");
         for token in tokens {
             if let Err(e) = token.cancel().await {
                 tracing::warn!(pid, "forwarding a cancel request failed: {e}");

@@ -56,11 +56,46 @@ pub fn write_conf(dir: &Path, ports: &[u16], proxy_port: u16) {
 }
 
 pub fn start() -> Deployment {
+    start_with(false)
+}
+
+/// With `tls`, the proxy gets a self-signed certificate (made with the
+/// openssl command) and accepts SSLRequest.
+pub fn start_with(tls: bool) -> Deployment {
     let shards = pg_shards(2).unwrap();
     let ports: Vec<u16> = shards.iter().map(PgInstance::port).collect();
     let conf = tempfile::tempdir().unwrap();
     let port = free_port().unwrap();
     write_conf(conf.path(), &ports, port);
+    if tls {
+        let status = Command::new("openssl")
+            .args([
+                "req",
+                "-x509",
+                "-newkey",
+                "rsa:2048",
+                "-nodes",
+                "-days",
+                "1",
+                "-subj",
+                "/CN=localhost",
+            ])
+            .args(["-keyout", "key.pem", "-out", "cert.pem"])
+            .current_dir(conf.path())
+            .output()
+            .unwrap();
+        assert!(
+            status.status.success(),
+            "{}",
+            String::from_utf8_lossy(&status.stderr)
+        );
+        let global = conf.path().join("global.yaml");
+        let text = std::fs::read_to_string(&global).unwrap().replace(
+            "props:\n",
+            "props:\n  proxy-frontend-ssl-cert: cert.pem\n  proxy-frontend-ssl-key: key.pem\n",
+        );
+        std::fs::write(&global, text).unwrap();
+    }
     let proxy =
         ShardwireProcess::start(Path::new(env!("CARGO_BIN_EXE_shardwire")), conf.path()).unwrap();
     Deployment {

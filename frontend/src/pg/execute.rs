@@ -73,6 +73,23 @@ impl Session {
                     .collect()
             }
         };
+        let catalog = if super::catalog::is_catalog_query(ast) {
+            let cluster = self.cluster()?;
+            let names = super::catalog::CatalogNames::new(&self.db.rules, cluster.first());
+            (!names.is_empty()).then_some(names)
+        } else {
+            None
+        };
+        let rewritten;
+        let ast = match &catalog {
+            Some(names) => {
+                let mut copy = ast.clone();
+                names.rewrite_literals(&mut copy);
+                rewritten = copy;
+                &rewritten
+            }
+            None => ast,
+        };
         let plan = plan_statement(
             ast,
             &self.db.rules,
@@ -122,9 +139,16 @@ impl Session {
                 let Some((ds, request)) = units.into_iter().next() else {
                     return Err(StatementError::refused("XX000", "a plan without units"));
                 };
-                self.run_single(ds, request, shape).await
+                self.run_single(ds, request, shape, catalog.as_ref()).await
             }
-            None => self.run_concatenated(units, shape).await,
+            None => {
+                // A write to broadcast tables runs once per data source,
+                // but the client asked for one change: count one copy.
+                let tables = StatementContext::new(ast).tables;
+                let one_copy =
+                    !tables.is_empty() && tables.iter().all(|t| self.db.rules.is_broadcast(t));
+                self.run_concatenated(units, shape, one_copy).await
+            }
         }
     }
 
@@ -141,6 +165,7 @@ impl Session {
         ds: String,
         request: Request,
         shape: Shape,
+        catalog: Option<&super::catalog::CatalogNames>,
     ) -> Result<(), StatementError> {
         let mut conn = self.acquire(&ds).await?;
         self.cancel
@@ -148,8 +173,15 @@ impl Session {
         let result = async {
             let mut query = request.start(&mut conn).await?;
             let mut out = Forwarder::new(shape);
+            let mut dedup = super::catalog::Dedup::default();
             loop {
                 match query.next_event().await {
+                    Ok(Some(QueryEvent::Row(row))) if catalog.is_some() => {
+                        let row = catalog.and_then(|c| c.map_row(&row)).unwrap_or(row);
+                        if dedup.first(&row) {
+                            out.event(&mut self.conn, QueryEvent::Row(row)).await?;
+                        }
+                    }
                     Ok(Some(event)) => out.event(&mut self.conn, event).await?,
                     Ok(None) => return Ok(()),
                     Err(e) => return Err(StatementError::Backend(e)),
@@ -168,6 +200,7 @@ impl Session {
         &mut self,
         units: Vec<(String, Request)>,
         shape: Shape,
+        one_copy: bool,
     ) -> Result<(), StatementError> {
         let count = units.len();
         let (jobs, sources) = self.jobs(units).await?;
@@ -177,7 +210,8 @@ impl Session {
         let mut out = Forwarder::new(shape);
         let mut tags = TagSum::default();
         let mut first_error = None;
-        for mut unit in streams {
+        for (i, mut unit) in streams.into_iter().enumerate() {
+            let counted = i == 0 || !one_copy;
             while let Some(event) = unit.next().await {
                 match event {
                     Ok(QueryEvent::RowDescription(rd)) => {
@@ -186,8 +220,8 @@ impl Session {
                                 .await?;
                         }
                     }
-                    Ok(QueryEvent::CommandComplete(tag)) => tags.add(&tag),
-                    Ok(QueryEvent::Row(row)) if first_error.is_none() => {
+                    Ok(QueryEvent::CommandComplete(tag)) if counted => tags.add(&tag),
+                    Ok(QueryEvent::Row(row)) if first_error.is_none() && counted => {
                         out.event(&mut self.conn, QueryEvent::Row(row)).await?
                     }
                     Ok(QueryEvent::Notice(n)) => {

@@ -6,11 +6,14 @@
 //! drivers expect it; it is not replayed on the shards' pooled
 //! connections (those keep the data source's settings).
 
+use std::ops::ControlFlow;
+use std::sync::Arc;
+
 use futures::SinkExt;
 use shardwire_protocol::pg::{
     BackendMessage, DataRow, ErrorFields, FieldDescription, RowDescription,
 };
-use sqlparser::ast::{Expr, Set, Statement, Value as SqlValue};
+use sqlparser::ast::{visit_expressions_mut, Expr, Set, Statement, Value as SqlValue};
 
 use super::execute::Shape;
 use super::session::{session_to_statement, Session};
@@ -104,12 +107,94 @@ impl Session {
                     .to_uppercase())
             }
             Statement::Reset(_) => Ok("RESET".to_owned()),
+            Statement::Prepare {
+                name, statement, ..
+            } => {
+                if self.sql_prepared.contains_key(&name.value) {
+                    Err(StatementError::refused(
+                        "42P05",
+                        format!("prepared statement \"{}\" already exists", name.value),
+                    ))
+                } else {
+                    self.sql_prepared
+                        .insert(name.value.clone(), Arc::new((**statement).clone()));
+                    Ok("PREPARE".to_owned())
+                }
+            }
+            Statement::Deallocate { name, .. } => {
+                if name.value.eq_ignore_ascii_case("all") {
+                    self.sql_prepared.clear();
+                    Ok("DEALLOCATE ALL".to_owned())
+                } else if self.sql_prepared.remove(&name.value).is_some() {
+                    Ok("DEALLOCATE".to_owned())
+                } else {
+                    Err(StatementError::refused(
+                        "26000",
+                        format!("prepared statement \"{}\" does not exist", name.value),
+                    ))
+                }
+            }
+            Statement::Execute {
+                name: Some(name),
+                parameters,
+                ..
+            } => {
+                return Some(
+                    self.execute_prepared(&name.to_string(), parameters, shape)
+                        .await,
+                )
+            }
             _ => return None,
         };
         Some(match result {
             Ok(tag) => self.complete(&tag, shape).await,
             Err(e) => Err(e),
         })
+    }
+
+    /// SQL-level EXECUTE: the PREPAREd statement with its `$n` replaced by
+    /// the EXECUTE's argument expressions (already parsed SQL, so nothing
+    /// is re-inlined as text), run like any other statement. Each shard
+    /// sees the final statement, so nothing is left prepared on the
+    /// pooled connections.
+    async fn execute_prepared(
+        &mut self,
+        name: &str,
+        parameters: &[Expr],
+        shape: Shape,
+    ) -> Result<(), StatementError> {
+        let Some(prepared) = self.sql_prepared.get(name).cloned() else {
+            return Err(StatementError::refused(
+                "26000",
+                format!("prepared statement \"{name}\" does not exist"),
+            ));
+        };
+        let mut statement = (*prepared).clone();
+        let mut missing = None;
+        let _ = visit_expressions_mut(&mut statement, |expr| {
+            if let Expr::Value(v) = expr {
+                if let SqlValue::Placeholder(p) = &v.value {
+                    let index = p.strip_prefix('$').and_then(|n| n.parse::<usize>().ok());
+                    match index
+                        .and_then(|n| n.checked_sub(1))
+                        .and_then(|i| parameters.get(i))
+                    {
+                        Some(arg) => *expr = Expr::Nested(Box::new(arg.clone())),
+                        None => missing = Some(p.clone()),
+                    }
+                }
+            }
+            ControlFlow::<()>::Continue(())
+        });
+        if let Some(p) = missing {
+            return Err(StatementError::refused(
+                "42P02",
+                format!("there is no parameter {p} in EXECUTE {name}"),
+            ));
+        }
+        let sql = statement.to_string();
+        let describe = shape == Shape::Described;
+        Box::pin(self.execute(&sql, &statement, None, describe)).await
     }
 
     async fn complete(&mut self, tag: &str, shape: Shape) -> Result<(), StatementError> {

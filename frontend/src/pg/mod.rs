@@ -9,8 +9,11 @@
 //! - [`txn`]: transactions across shards and the connections they hold.
 //! - [`local`]: statements the proxy answers itself (BEGIN, SET, SHOW...).
 //! - [`values`]: type OIDs, text / binary encoding of merged cells.
+//! - [`catalog`]: pg_catalog / information_schema queries answered with
+//!   logical table names.
 //! - [`split`]: splitting multi-statement query strings.
 
+mod catalog;
 mod execute;
 mod local;
 mod passthrough;

@@ -57,6 +57,8 @@ pub struct Session {
     pub(super) cancel: CancelHandle,
     pub(super) txn: Txn,
     statements: HashMap<String, Arc<Prepared>>,
+    /// SQL-level PREPARE: name -> statement with `$n` placeholders.
+    pub(super) sql_prepared: HashMap<String, Arc<Statement>>,
     portals: HashMap<String, Portal>,
     /// After an error in the extended protocol, everything up to Sync is
     /// skipped.
@@ -84,6 +86,7 @@ impl Session {
             cancel,
             txn: Txn::default(),
             statements: HashMap::new(),
+            sql_prepared: HashMap::new(),
             portals: HashMap::new(),
             skip_to_sync: false,
             pending_describe: None,
@@ -142,6 +145,9 @@ impl Session {
                     }
                 }
                 FrontendMessage::Execute { portal, .. } => {
+                    if self.batch_follows() {
+                        self.begin_implicit();
+                    }
                     let describe = self.pending_describe.take();
                     if describe.as_ref().is_some_and(|d| *d != portal) {
                         // Not the portal described: answer that Describe
@@ -168,6 +174,9 @@ impl Session {
                 FrontendMessage::Sync => {
                     self.flush_pending_describe().await?;
                     self.skip_to_sync = false;
+                    if let Some(e) = self.end_implicit().await {
+                        self.send_error(&e).await?;
+                    }
                     // The unnamed portal lives until the end of the
                     // implicit transaction a Sync closes.
                     self.portals.remove("");
@@ -261,6 +270,11 @@ impl Session {
             self.conn.feed(BackendMessage::EmptyQueryResponse).await?;
             return Ok(());
         }
+        // Several statements in one Query are one transaction, unless they
+        // manage transactions themselves.
+        if statements.len() > 1 {
+            self.begin_implicit();
+        }
         for statement in statements {
             let result = match self
                 .fe
@@ -275,7 +289,32 @@ impl Session {
                 break;
             }
         }
+        if let Some(e) = self.end_implicit().await {
+            self.send_error(&e).await?;
+        }
         Ok(())
+    }
+
+    /// Whether another Execute is already waiting before the next Sync: a
+    /// pipelined batch, which PostgreSQL runs as one transaction. Only
+    /// bytes already received are looked at, so a batch that arrives in
+    /// pieces may be missed; a batch cut short in the buffer counts as one.
+    fn batch_follows(&self) -> bool {
+        let buf = self.conn.read_buffer();
+        let mut i = 0;
+        while i < buf.len() {
+            match buf[i] {
+                b'E' => return true,
+                b'S' => return false,
+                _ => {}
+            }
+            let Some(len) = buf.get(i + 1..i + 5) else {
+                return true;
+            };
+            let len = u32::from_be_bytes([len[0], len[1], len[2], len[3]]) as usize;
+            i += 1 + len.max(4);
+        }
+        false
     }
 
     fn parse(&mut self, parse: Parse) -> Result<(), StatementError> {

@@ -29,6 +29,11 @@ pub enum TxnState {
 #[derive(Debug)]
 pub struct Txn {
     pub state: TxnState,
+    /// Opened by the proxy, not the client: the statements of one
+    /// multi-statement Query, or of a pipeline before one Sync, are one
+    /// transaction in PostgreSQL, so their shards must commit or roll back
+    /// together at its end.
+    pub implicit: bool,
     begin_sql: String,
     held: Vec<(String, PooledConnection)>,
 }
@@ -37,6 +42,7 @@ impl Default for Txn {
     fn default() -> Self {
         Txn {
             state: TxnState::Idle,
+            implicit: false,
             begin_sql: String::new(),
             held: Vec::new(),
         }
@@ -125,6 +131,11 @@ impl Session {
 
     /// `BEGIN` / `START TRANSACTION`, kept to be replayed on each shard.
     pub(super) fn begin(&mut self, sql: &str) -> Option<&'static str> {
+        if self.txn.implicit {
+            // BEGIN inside an implicit block makes it the client's own.
+            self.txn.implicit = false;
+            return None;
+        }
         if self.txn.in_block() {
             // PostgreSQL warns and carries on.
             return Some("there is already a transaction in progress");
@@ -132,6 +143,25 @@ impl Session {
         self.txn.state = TxnState::Open;
         self.txn.begin_sql = sql.to_owned();
         None
+    }
+
+    /// Opens an implicit transaction if none is open.
+    pub(super) fn begin_implicit(&mut self) {
+        if self.txn.state == TxnState::Idle {
+            self.txn.state = TxnState::Open;
+            self.txn.implicit = true;
+            self.txn.begin_sql = "BEGIN".to_owned();
+        }
+    }
+
+    /// Ends an implicit transaction: commit if nothing failed, else roll
+    /// back. A client's own transaction is left alone.
+    pub(super) async fn end_implicit(&mut self) -> Option<StatementError> {
+        if !self.txn.implicit {
+            return None;
+        }
+        let (_, error) = self.end_transaction(true).await;
+        error
     }
 
     /// Ends the transaction on every shard it reached: COMMIT when it is
@@ -145,6 +175,7 @@ impl Session {
         let sql = if commit { "COMMIT" } else { "ROLLBACK" };
         let held = std::mem::take(&mut self.txn.held);
         self.txn.state = TxnState::Idle;
+        self.txn.implicit = false;
         let mut first_error = None;
         for (ds, mut conn) in held {
             if let Err(e) = conn.simple_query(sql).await {
