@@ -183,11 +183,11 @@ impl FastPath {
                 ..failed
             };
         }
-        Counters::add(&self.counters.user_space_active, 1);
+        let active = userspace::Active::new(&self.counters.user_space_active);
         let (mut cr, mut cw) = tokio::io::split(client);
         let (mut br, mut bw) = tokio::io::split(backend);
         let ended = userspace::copy(&mut cr, &mut cw, &mut br, &mut bw, &self.counters).await;
-        Counters::sub(&self.counters.user_space_active, 1);
+        drop(active);
         let keep = keep_backend && ended.side == Side::Client && ended.end == EndKind::Eof;
         let backend = if keep {
             Some(br.unsplit(bw))

@@ -145,11 +145,11 @@ where
     GB: std::future::Future<Output = ()>,
     GC: std::future::Future<Output = ()>,
 {
-    Counters::add(&counters.user_space_active, 1);
+    let active = Active::new(&counters.user_space_active);
     let (mut cr, mut cw) = client.into_split();
     let (mut br, mut bw) = backend.into_split();
     let ended = copy_gated(&mut cr, &mut cw, &mut br, &mut bw, counters, gates).await;
-    Counters::sub(&counters.user_space_active, 1);
+    drop(active);
     let keep = keep_backend && ended.side == Side::Client && ended.end == EndKind::Eof;
     let backend = if keep {
         br.reunite(bw).ok()
@@ -163,6 +163,23 @@ where
         None
     };
     (ended, backend)
+}
+
+/// One session counted in an "active" gauge for as long as it lives, also
+/// when the future running it is dropped.
+pub(crate) struct Active<'a>(&'a std::sync::atomic::AtomicU64);
+
+impl<'a> Active<'a> {
+    pub(crate) fn new(gauge: &'a std::sync::atomic::AtomicU64) -> Self {
+        Counters::add(gauge, 1);
+        Self(gauge)
+    }
+}
+
+impl Drop for Active<'_> {
+    fn drop(&mut self) {
+        Counters::sub(self.0, 1);
+    }
 }
 
 /// Writes and flushes: a TLS stream holds records back until flushed.

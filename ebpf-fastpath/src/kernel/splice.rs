@@ -44,7 +44,7 @@ pub(crate) async fn splice(
         Ok(set) => set,
         Err(e) => return Err((e, pair)),
     };
-    Counters::add(&counters.kernel_active, 1);
+    let mut guard = PairGuard::new(kernel, counters, key);
     let Prepared {
         client,
         backend,
@@ -57,8 +57,16 @@ pub(crate) async fn splice(
     let (ended_by, end) = match phase {
         Phase::Ended(side, end) => (side, end),
         Phase::FellBehind(slow) => {
-            let mut outcome =
-                demote(kernel, counters, key, bases, client, backend, keep_backend).await;
+            let mut outcome = demote(
+                kernel,
+                counters,
+                &mut guard,
+                bases,
+                client,
+                backend,
+                keep_backend,
+            )
+            .await;
             outcome.user_space_reason = Some(format!(
                 "the {} read slower than the other side sent (more than {} bytes held in the kernel); moved to user space",
                 match slow {
@@ -84,8 +92,7 @@ pub(crate) async fn splice(
         Side::Backend => watch::drained(&client, bases.client, to_client, timeout).await,
     };
 
-    let [to_backend, to_client] = kernel.maps().remove_pair(key);
-    Counters::sub(&counters.kernel_active, 1);
+    let [to_backend, to_client] = guard.remove();
     Counters::add(&counters.client_to_backend, to_backend);
     Counters::add(&counters.backend_to_client, to_client);
 
@@ -113,6 +120,61 @@ pub(crate) async fn splice(
         backend_to_client: pending_to_client + to_client,
         backend,
     })
+}
+
+/// Owns a live pair's map entries and its place in `kernel_active`: if the
+/// caller drops the splice future (shutdown, a timeout around it), the pair
+/// still leaves the maps and the counters stay true.
+struct PairGuard<'a> {
+    kernel: &'a KernelPath,
+    counters: &'a Counters,
+    key: PairKey,
+    in_maps: bool,
+    kernel_active: bool,
+}
+
+impl<'a> PairGuard<'a> {
+    fn new(kernel: &'a KernelPath, counters: &'a Counters, key: PairKey) -> Self {
+        Counters::add(&counters.kernel_active, 1);
+        Self {
+            kernel,
+            counters,
+            key,
+            in_maps: true,
+            kernel_active: true,
+        }
+    }
+
+    fn not_kernel_active(&mut self) {
+        if std::mem::take(&mut self.kernel_active) {
+            Counters::sub(&self.counters.kernel_active, 1);
+        }
+    }
+
+    /// Takes the pair out of the maps; returns its final byte counts.
+    fn remove(&mut self) -> [u64; 2] {
+        self.not_kernel_active();
+        if std::mem::take(&mut self.in_maps) {
+            self.kernel.maps().remove_pair(self.key)
+        } else {
+            [0, 0]
+        }
+    }
+}
+
+impl Drop for PairGuard<'_> {
+    fn drop(&mut self) {
+        // A demoted session counted its kernel bytes when it left the kernel.
+        let uncounted = self.kernel_active;
+        if self.in_maps {
+            let [to_backend, to_client] = self.remove();
+            if uncounted {
+                Counters::add(&self.counters.client_to_backend, to_backend);
+                Counters::add(&self.counters.backend_to_client, to_client);
+            }
+        }
+        self.not_kernel_active();
+    }
 }
 
 /// How the kernel phase of a session ended.
@@ -189,15 +251,16 @@ fn in_flight(
 async fn demote(
     kernel: &KernelPath,
     counters: &Counters,
-    key: PairKey,
+    guard: &mut PairGuard<'_>,
     bases: Bases,
     client: TcpStream,
     backend: TcpStream,
     keep_backend: bool,
 ) -> SpliceOutcome {
+    let key = guard.key;
     kernel.maps().stop_intercept(key);
     let [to_backend, to_client] = settled_bytes(kernel, key).await;
-    Counters::sub(&counters.kernel_active, 1);
+    guard.not_kernel_active();
     Counters::add(&counters.demoted, 1);
     Counters::add(&counters.client_to_backend, to_backend);
     Counters::add(&counters.backend_to_client, to_client);
@@ -224,7 +287,7 @@ async fn demote(
         userspace::copy_tcp_gated(client, backend, keep_backend, counters, gates).await;
     // Only now: a socket leaving its last map discards what the kernel still
     // had queued for it.
-    kernel.maps().remove_pair(key);
+    guard.remove();
     SpliceOutcome {
         path: Path::KernelThenUserSpace,
         user_space_reason: None,
