@@ -25,6 +25,13 @@ pub struct FastPathConfig {
     /// this the session moves to the user-space copy, which has it.
     /// Default: 4 MiB.
     pub max_in_flight: u64,
+    /// How often a kernel session with nothing held back checks that
+    /// neither side fell behind (it checks every 5 ms while something is
+    /// held). Each check is a timer wake-up and three syscalls: with many
+    /// idle spliced sessions a longer interval saves CPU, at the price of a
+    /// sender running further past `max_in_flight` in a burst before it is
+    /// seen. Default: 100 ms.
+    pub idle_check: Duration,
 }
 
 impl Default for FastPathConfig {
@@ -35,6 +42,7 @@ impl Default for FastPathConfig {
             max_kernel_sessions: 65536,
             drain_timeout: Duration::from_secs(5),
             max_in_flight: 4 << 20,
+            idle_check: Duration::from_millis(100),
         }
     }
 }

@@ -117,6 +117,7 @@ impl FastPath {
                 let limits = kernel::Limits {
                     drain_timeout: self.config.drain_timeout,
                     max_in_flight: self.config.max_in_flight,
+                    idle_check: self.config.idle_check,
                 };
                 match kernel::splice(k, &self.counters, prepared, limits).await {
                     Ok(outcome) => return outcome,

@@ -29,6 +29,7 @@ pub(crate) struct Prepared {
 pub(crate) struct Limits {
     pub(crate) drain_timeout: Duration,
     pub(crate) max_in_flight: u64,
+    pub(crate) idle_check: Duration,
 }
 
 /// Runs the session in the kernel. When the set-up fails nothing is left in
@@ -53,7 +54,7 @@ pub(crate) async fn splice(
         keep_backend,
     } = pair;
 
-    let phase = watch_session(kernel, key, bases, &client, &backend, limits.max_in_flight).await;
+    let phase = watch_session(kernel, key, bases, &client, &backend, limits).await;
     let (ended_by, end) = match phase {
         Phase::Ended(side, end) => (side, end),
         Phase::FellBehind(slow) => {
@@ -185,9 +186,9 @@ enum Phase {
     FellBehind(Side),
 }
 
-/// While the kernel holds nothing back, a look every 100 ms; while it does,
-/// every 5 ms, so a fast sender cannot run far past the limit between looks.
-const IDLE_LOOK: Duration = Duration::from_millis(100);
+/// While the kernel holds anything back, a look every 5 ms, so a fast
+/// sender cannot run far past the limit between looks; otherwise every
+/// `FastPathConfig::idle_check`.
 const BUSY_LOOK: Duration = Duration::from_millis(5);
 
 /// Waits for either side to close, checking that neither side falls behind.
@@ -203,19 +204,20 @@ async fn watch_session(
     bases: Bases,
     client: &TcpStream,
     backend: &TcpStream,
-    max_in_flight: u64,
+    limits: Limits,
 ) -> Phase {
-    let mut pause = IDLE_LOOK;
+    let idle = limits.idle_check.max(BUSY_LOOK);
+    let mut pause = idle;
     loop {
         tokio::select! {
             end = watch::closed(client) => return Phase::Ended(Side::Client, end),
             end = watch::closed(backend) => return Phase::Ended(Side::Backend, end),
             () = tokio::time::sleep(pause) => {
                 let (held, slow) = in_flight(kernel, key, bases, client, backend);
-                if held > max_in_flight {
+                if held > limits.max_in_flight {
                     return Phase::FellBehind(slow);
                 }
-                pause = if held > 0 { BUSY_LOOK } else { IDLE_LOOK };
+                pause = if held > 0 { BUSY_LOOK } else { idle };
             }
         }
     }
