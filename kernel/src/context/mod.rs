@@ -14,7 +14,8 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::ops::Bound;
 
 use sqlparser::ast::{
-    Expr, FromTable, ObjectType, SetExpr, Statement, TableFactor, TableObject, UpdateTableFromKind,
+    Expr, FromTable, Join, JoinConstraint, JoinOperator, ObjectType, SetExpr, Statement,
+    TableFactor, TableObject, UpdateTableFromKind,
 };
 
 pub use condition::{ColumnRef, Condition, Operand};
@@ -114,6 +115,9 @@ impl StatementContext {
         };
         let mut scope = Scope::default();
         let mut selection: Option<&Expr> = None;
+        // ON conditions of inner joins: they filter the joined rows exactly
+        // as WHERE does, so they bound the route as WHERE does.
+        let mut join_conditions: Vec<&Expr> = Vec::new();
         match statement {
             Statement::Query(query) => {
                 context.kind = StatementKind::Select;
@@ -122,6 +126,7 @@ impl StatementContext {
                 if let SetExpr::Select(select) = query.body.as_ref() {
                     for from in &select.from {
                         scope.add_table_with_joins(from);
+                        join_conditions.extend(from.joins.iter().filter_map(inner_join_on));
                     }
                     selection = select.selection.as_ref();
                 }
@@ -186,12 +191,32 @@ impl StatementContext {
             } => context.kind = StatementKind::Ddl,
             _ => {}
         }
-        if let Some(selection) = selection {
+        if selection.is_some() || !join_conditions.is_empty() {
             let reader = ConditionReader::new(&scope, &placeholders);
-            context.condition = reader.read(selection);
+            let mut parts: Vec<Condition> = join_conditions
+                .into_iter()
+                .chain(selection)
+                .map(|e| reader.read(e))
+                .collect();
+            context.condition = if parts.len() == 1 {
+                parts.pop().unwrap_or(Condition::True)
+            } else {
+                Condition::And(parts)
+            };
         }
         context.scope = scope.tables();
         context
+    }
+}
+
+/// The ON condition of an inner join (`JOIN`, `INNER JOIN`). An outer
+/// join's ON decides which rows pair up, not which rows appear, so it does
+/// not bound the route.
+fn inner_join_on(join: &Join) -> Option<&Expr> {
+    match &join.join_operator {
+        JoinOperator::Join(JoinConstraint::On(on))
+        | JoinOperator::Inner(JoinConstraint::On(on)) => Some(on),
+        _ => None,
     }
 }
 
