@@ -295,14 +295,18 @@ mod tests {
         assert_eq!(c.tables, vec!["t_item".to_owned(), "t_order".to_owned()]);
         assert_eq!(c.table_refs["t_order"], 2);
         assert!(c.scope.contains("t_order"));
+        // The join's ON (column = column) bounds nothing; the WHERE follows.
         assert_eq!(
             c.condition,
             Condition::And(vec![
-                Condition::In {
-                    column: col(Some("t_order"), "user_id"),
-                    values: vec![Operand::Value(ShardingValue::Int(1))],
-                },
                 Condition::True,
+                Condition::And(vec![
+                    Condition::In {
+                        column: col(Some("t_order"), "user_id"),
+                        values: vec![Operand::Value(ShardingValue::Int(1))],
+                    },
+                    Condition::True,
+                ]),
             ])
         );
     }
