@@ -215,6 +215,35 @@ mod tests {
     }
 
     #[test]
+    fn column_collations_override_the_plans() {
+        let text = |s: &str| Ok(Row::new(vec![Value::Text(s.into())]));
+        // Shards sorted bytewise, as a binary column (collation id 63) is.
+        let shards = || vec![shard(vec![text("B"), text("a")]), shard(vec![text("C")])];
+        let ci = MergePlan {
+            order_by: vec![SortKey::asc(0)],
+            collation: Collation::CaseInsensitive,
+            ..MergePlan::iterate(1)
+        };
+        let binary = ci
+            .clone()
+            .with_column_collations([(0, Collation::CaseInsensitive), (1, Collation::Binary)])
+            .with_column_collations(Collation::from_mysql_id(63).map(|c| (0, c)));
+        assert_eq!(binary.collation_of(0), Collation::Binary);
+        assert_eq!(binary.collation_of(1), Collation::Binary);
+        assert_eq!(binary.collation_of(2), Collation::CaseInsensitive);
+        let values = |plan: &MergePlan| -> Vec<Value> {
+            collect(merge(plan, shards()))
+                .into_iter()
+                .map(|r| r.unwrap().into_values().remove(0))
+                .collect()
+        };
+        let t = |s: &str| Value::Text(s.into());
+        assert_eq!(values(&binary), vec![t("B"), t("C"), t("a")]);
+        // Without the override "a" sorts before "C": the override decides.
+        assert_eq!(values(&ci), vec![t("B"), t("a"), t("C")]);
+    }
+
+    #[test]
     fn an_aggregate_without_rows_cannot_guess_the_wildcard() {
         let out = collect(merge(&wildcard_plan(), vec![shard(vec![]), shard(vec![])]));
         assert!(
