@@ -1,5 +1,6 @@
 //! Errors of a client session, and the one place where they become the
-//! client's wire errors (SQLSTATE for PostgreSQL).
+//! client's wire errors (SQLSTATE for PostgreSQL, error number and SQLSTATE
+//! for MySQL).
 
 use shardwire_backend::BackendError;
 use shardwire_kernel::merge::MergeError;
@@ -117,4 +118,48 @@ fn pg_backend_error(e: &BackendError) -> ErrorFields {
         _ => "08006",
     };
     ErrorFields::new("ERROR", code, format!("backend: {e}"))
+}
+
+/// A MySQL ERR for `e`: (error number, SQLSTATE, message). Errors from a
+/// MySQL backend are passed on as the server sent them; the proxy's own
+/// get the closest MySQL error number.
+pub fn mysql_error(e: &StatementError) -> (u16, String, String) {
+    match e {
+        StatementError::Refused { code, message } => {
+            let number = match *code {
+                "42000" => 1064,
+                "3D000" => 1046,
+                "0A000" => 1235,
+                "08S01" => 1047,
+                _ => 1105,
+            };
+            (number, (*code).to_owned(), message.clone())
+        }
+        StatementError::Backend(BackendError::MySqlServer(server)) => (
+            server.code,
+            server.sql_state.clone(),
+            server.message.clone(),
+        ),
+        StatementError::Backend(b) => {
+            let (number, state) = match b {
+                BackendError::PoolTimeout { .. } => (1040, "08004"),
+                BackendError::Config { .. } | BackendError::Internal(_) => (1105, "HY000"),
+                _ => (2013, "HY000"),
+            };
+            (number, state.to_owned(), format!("backend: {b}"))
+        }
+        StatementError::Kernel(k) => {
+            let (number, state) = match k {
+                KernelError::Parse(_) => (1064, "42000"),
+                KernelError::Unsupported { .. } => (1235, "42000"),
+                KernelError::MissingParameter(_) => (1210, "HY000"),
+                KernelError::Merge(MergeError::MemoryLimit { .. }) => (1038, "HY001"),
+                KernelError::Merge(MergeError::Overflow { .. }) => (1690, "22003"),
+                KernelError::Algorithm(_) | KernelError::Merge(_) | KernelError::Internal(_) => {
+                    (1105, "HY000")
+                }
+            };
+            (number, state.to_owned(), k.to_string())
+        }
+    }
 }

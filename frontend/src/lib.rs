@@ -7,15 +7,17 @@
 //!   cache, cancel keys, TLS), the listeners and the connection limit.
 //! - [`pg`]: PostgreSQL sessions: login, simple and extended query,
 //!   transactions across shards, passthrough relay.
+//! - [`mysql`]: MySQL sessions: login (native and caching_sha2 auth, TLS),
+//!   COM_QUERY with multi-statements, prepared statements, transactions
+//!   across shards, the statements drivers send on connect.
 //! - [`cancel`]: cancel keys and the backend queries they reach.
 //! - [`tls`]: certificate loading and the plain-or-TLS client stream.
 //! - [`error`]: statement and session errors, and their SQLSTATEs.
-//!
-//! MySQL sessions are the MySQL issue's.
 #![deny(clippy::print_stdout)]
 
 pub mod cancel;
 pub mod error;
+pub mod mysql;
 pub mod pg;
 pub mod server;
 pub mod tls;

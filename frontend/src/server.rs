@@ -6,7 +6,7 @@ use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use shardwire_backend::cluster::PgCluster;
+use shardwire_backend::cluster::{MySqlCluster, PgCluster};
 use shardwire_kernel::ParseCache;
 use shardwire_protocol::auth::scram::ScramVerifier;
 use shardwire_rules::snapshot::{
@@ -32,6 +32,9 @@ pub struct Database {
     /// `None` when its data sources are not PostgreSQL: PostgreSQL clients
     /// are told so at login.
     pub pg: Option<PgCluster>,
+    /// `None` when its data sources are not MySQL: MySQL clients are told
+    /// so when they choose it.
+    pub mysql: Option<MySqlCluster>,
     /// The first data source's server parameters, read at the first login.
     pub server_params: std::sync::OnceLock<HashMap<String, String>>,
 }
@@ -75,11 +78,21 @@ impl Frontend {
             } else {
                 None
             };
+            let all_mysql = rules
+                .data_sources
+                .values()
+                .all(|ds| matches!(ds.protocol, DatabaseProtocol::MySql));
+            let mysql = if all_mysql {
+                Some(MySqlCluster::new(rules).map_err(|e| format!("database {name}: {e}"))?)
+            } else {
+                None
+            };
             databases.insert(
                 name.clone(),
                 Arc::new(Database {
                     rules: Arc::clone(rules),
                     pg,
+                    mysql,
                     server_params: std::sync::OnceLock::new(),
                 }),
             );
@@ -203,9 +216,7 @@ impl Frontend {
             ListenerProtocol::PostgreSql | ListenerProtocol::OpenGauss => {
                 crate::pg::run(self, stream, peer, admitted).await
             }
-            ListenerProtocol::MySql => {
-                tracing::warn!(%peer, "MySQL listeners are not served yet; closing");
-            }
+            ListenerProtocol::MySql => crate::mysql::run(self, stream, peer, admitted).await,
         }
     }
 }

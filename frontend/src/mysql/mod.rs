@@ -1,0 +1,70 @@
+//! The MySQL frontend: a client logs in ([`login`]), then its commands run
+//! in a [`session::Session`] until it quits.
+//!
+//! - `conn`: the client socket, its framing and sequence ids, answers
+//!   built in place.
+//! - [`login`]: handshake, TLS, mysql_native_password and
+//!   caching_sha2_password, the choice of logical database.
+//! - `session`: the command loop (COM_QUERY, COM_INIT_DB, COM_PING,
+//!   COM_STMT_*, COM_RESET_CONNECTION, COM_CHANGE_USER, ...).
+//! - `query`: one statement through kernel, executor and merge; answers
+//!   forwarded raw when one unit answers.
+//! - `prepared`: COM_STMT_PREPARE / EXECUTE / SEND_LONG_DATA / RESET /
+//!   CLOSE, executed on the shards as their own prepared statements.
+//! - `local`: what the proxy answers itself (transaction control, SET,
+//!   SELECT @@..., SHOW DATABASES / TABLES / VARIABLES, USE).
+//! - `txn`: transactions across shards and the connections they hold.
+//! - [`values`]: column types, text and binary cells for the merge.
+//! - [`split`]: multi-statement splitting and placeholder scanning.
+
+mod conn;
+mod local;
+pub mod login;
+mod prepared;
+mod query;
+mod session;
+pub mod split;
+mod txn;
+pub mod values;
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use shardwire_protocol::mysql::ErrPacket;
+use tokio::net::TcpStream;
+
+use crate::error::SessionError;
+use crate::server::Frontend;
+use crate::tls::ClientStream;
+
+/// Serves one client connection to its end.
+pub async fn run(fe: Arc<Frontend>, stream: TcpStream, peer: SocketAddr, admitted: bool) {
+    if !admitted {
+        // MySQL answers a connection over the limit with ERR 1040 in place
+        // of the handshake.
+        let mut conn = conn::ClientConn::new(ClientStream::Plain(stream), fe.max_message_len);
+        if conn
+            .write_err(&ErrPacket::new(1040, "08004", "Too many connections"))
+            .is_ok()
+        {
+            let _ = conn.flush().await;
+        }
+        return;
+    }
+    match serve(&fe, stream, peer).await {
+        Ok(()) => {}
+        Err(SessionError::Io(e)) => tracing::debug!(%peer, "session ended: {e}"),
+        Err(e) => tracing::info!(%peer, "session ended: {e}"),
+    }
+}
+
+async fn serve(
+    fe: &Arc<Frontend>,
+    stream: TcpStream,
+    peer: SocketAddr,
+) -> Result<(), SessionError> {
+    let Some(login) = login::login(fe, stream, peer).await? else {
+        return Ok(());
+    };
+    session::Session::new(Arc::clone(fe), login).run().await
+}

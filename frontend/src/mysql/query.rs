@@ -1,0 +1,406 @@
+//! Running one statement for the client: local answers first, then the
+//! kernel plans it, the executor runs its units, and the answers go back:
+//! forwarded as they are when one unit answers (column definitions
+//! re-encoded for the client's capabilities, rows raw), merged when
+//! several units answer a query, added up when several units write.
+
+use std::sync::Arc;
+
+use futures::future::join_all;
+use futures::StreamExt;
+use shardwire_backend::executor::{dispatch, UnitEvents};
+use shardwire_backend::mysql::{MySqlEvent, MySqlRequest, MySqlRow};
+use shardwire_backend::BackendError;
+use shardwire_kernel::merge::{merge, Collation, ColumnKind, MergeError, MergePlan, RowStream};
+use shardwire_kernel::{plan_statement, Dialect, GeneratedKeys, PlanOptions};
+use shardwire_protocol::mysql::constants::status::SERVER_MORE_RESULTS_EXISTS;
+use shardwire_protocol::mysql::{BinaryType, ColumnDefinition, OkPacket};
+use shardwire_rules::keygen::GeneratedKey;
+
+use super::local::classify;
+use super::session::{wire_error, Session};
+use super::values;
+use crate::error::StatementError;
+
+/// The row format the client expects.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    /// COM_QUERY.
+    Text,
+    /// COM_STMT_EXECUTE.
+    Binary,
+}
+
+/// The statement's units and how their answers combine.
+#[derive(Debug)]
+pub struct Units {
+    pub units: Vec<(String, MySqlRequest)>,
+    pub merge: Option<MergePlan>,
+    pub generated_key: Option<u64>,
+}
+
+/// The first key the kernel generated, as LAST_INSERT_ID reports it.
+pub fn first_generated_key(keys: Option<&GeneratedKeys>) -> Option<u64> {
+    keys?.keys.iter().find_map(|k| match k {
+        GeneratedKey::Int(i) => u64::try_from(*i).ok(),
+        GeneratedKey::Text(_) => None,
+    })
+}
+
+impl Session {
+    /// Runs one statement of a COM_QUERY; `more` when another follows.
+    pub(super) async fn run_statement(
+        &mut self,
+        sql: &str,
+        more: bool,
+    ) -> Result<(), StatementError> {
+        let local_infile = self.fe.snapshot.global.mysql_local_infile_enabled;
+        if let Some(local) = classify(sql, local_infile) {
+            let answer = self.run_local(local).await?;
+            return self.send_local(answer, false, more);
+        }
+        let db = self.database()?;
+        let ast = self.fe.parse_cache.parse(Dialect::MySql, sql)?;
+        let plan = plan_statement(
+            &ast,
+            &db.rules,
+            Dialect::MySql,
+            &[],
+            &PlanOptions::default(),
+        )?;
+        let generated_key = first_generated_key(plan.generated_keys.as_ref());
+        let units = plan
+            .units
+            .into_iter()
+            .map(|u| (u.data_source, MySqlRequest::Query(u.sql)))
+            .collect();
+        self.run_units(
+            Units {
+                units,
+                merge: plan.merge,
+                generated_key,
+            },
+            Format::Text,
+            more,
+        )
+        .await
+    }
+
+    /// Runs planned units and answers the client.
+    pub(super) async fn run_units(
+        &mut self,
+        plan: Units,
+        format: Format,
+        more: bool,
+    ) -> Result<(), StatementError> {
+        let Units {
+            units,
+            merge,
+            generated_key,
+        } = plan;
+        if units.is_empty() {
+            return Err(StatementError::refused(
+                "HY000",
+                "the statement routes to no data source",
+            ));
+        }
+        let count = units.len();
+        let (jobs, sources) = self.jobs(units).await?;
+        let mut running = dispatch(jobs, count)?;
+        let streams = std::mem::take(&mut running.units);
+        let result = match merge {
+            Some(plan) => self.merge_and_send(streams, &plan, format, more).await,
+            None if count == 1 => self.forward(streams, generated_key, more).await,
+            None => self.add_up(streams, generated_key, more).await,
+        };
+        let conns = running.finish().await?;
+        for (conn, ds) in conns.into_iter().zip(sources) {
+            self.release(ds, conn);
+        }
+        result
+    }
+
+    /// One unit: its answers as they come, every result set of it.
+    async fn forward(
+        &mut self,
+        streams: Vec<UnitEvents<MySqlEvent>>,
+        generated_key: Option<u64>,
+        more: bool,
+    ) -> Result<(), StatementError> {
+        for mut unit in streams {
+            while let Some(event) = unit.next().await {
+                match event? {
+                    MySqlEvent::Columns(columns) => {
+                        let status = self.status(more);
+                        let caps = self.conn.caps;
+                        self.conn
+                            .write(|w| w.columns(&columns, status, caps))
+                            .map_err(wire_error)?;
+                    }
+                    MySqlEvent::Row(row) => {
+                        self.conn.write_payload(row.raw()).map_err(wire_error)?;
+                        self.flush_rows().await?;
+                    }
+                    MySqlEvent::ResultEnd(end) => {
+                        let backend_more = end.status & SERVER_MORE_RESULTS_EXISTS != 0;
+                        let status = self.status(more || backend_more);
+                        let caps = self.conn.caps;
+                        self.conn
+                            .write(|w| w.result_end(status, end.warnings, caps))
+                            .map_err(wire_error)?;
+                    }
+                    MySqlEvent::Ok(ok) => {
+                        let backend_more = ok.status & SERVER_MORE_RESULTS_EXISTS != 0;
+                        let last_insert_id = generated_key.unwrap_or(ok.last_insert_id);
+                        if last_insert_id != 0 {
+                            self.last_insert_id = last_insert_id;
+                        }
+                        let answer = OkPacket {
+                            affected_rows: ok.affected_rows,
+                            last_insert_id,
+                            status: self.status(more || backend_more),
+                            warnings: ok.warnings,
+                            info: ok.info,
+                            session_state: None,
+                        };
+                        self.conn.write_ok(&answer).map_err(wire_error)?;
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Several units of one write (or DDL): affected rows added up, rows
+    /// (if any) concatenated under the first unit's columns.
+    async fn add_up(
+        &mut self,
+        streams: Vec<UnitEvents<MySqlEvent>>,
+        generated_key: Option<u64>,
+        more: bool,
+    ) -> Result<(), StatementError> {
+        let mut affected = 0u64;
+        let mut backend_last_id = 0u64;
+        let mut warnings = 0u16;
+        let mut columns_sent = false;
+        let mut first_error = None;
+        for mut unit in streams {
+            while let Some(event) = unit.next().await {
+                match event {
+                    Ok(MySqlEvent::Columns(columns)) => {
+                        if !columns_sent && first_error.is_none() {
+                            columns_sent = true;
+                            let status = self.status(more);
+                            let caps = self.conn.caps;
+                            self.conn
+                                .write(|w| w.columns(&columns, status, caps))
+                                .map_err(wire_error)?;
+                        }
+                    }
+                    Ok(MySqlEvent::Row(row)) if first_error.is_none() => {
+                        self.conn.write_payload(row.raw()).map_err(wire_error)?;
+                        self.flush_rows().await?;
+                    }
+                    Ok(MySqlEvent::Row(_)) => {}
+                    Ok(MySqlEvent::ResultEnd(end)) => {
+                        warnings = warnings.saturating_add(end.warnings);
+                    }
+                    Ok(MySqlEvent::Ok(ok)) => {
+                        affected = affected.saturating_add(ok.affected_rows);
+                        if backend_last_id == 0 {
+                            backend_last_id = ok.last_insert_id;
+                        }
+                        warnings = warnings.saturating_add(ok.warnings);
+                    }
+                    Err(e) => {
+                        first_error.get_or_insert(StatementError::Backend(e));
+                    }
+                }
+            }
+        }
+        if let Some(e) = first_error {
+            return Err(e);
+        }
+        if columns_sent {
+            let status = self.status(more);
+            let caps = self.conn.caps;
+            return self
+                .conn
+                .write(|w| w.result_end(status, warnings, caps))
+                .map_err(wire_error);
+        }
+        let last_insert_id = generated_key.unwrap_or(backend_last_id);
+        if last_insert_id != 0 {
+            self.last_insert_id = last_insert_id;
+        }
+        let ok = OkPacket {
+            affected_rows: affected,
+            last_insert_id,
+            status: self.status(more),
+            warnings,
+            ..OkPacket::default()
+        };
+        self.conn.write_ok(&ok).map_err(wire_error)
+    }
+
+    /// Several units answering one query: rows decoded into merge values,
+    /// merged by the plan, re-encoded (or passed raw when unchanged).
+    async fn merge_and_send(
+        &mut self,
+        mut units: Vec<UnitEvents<MySqlEvent>>,
+        plan: &MergePlan,
+        format: Format,
+        more: bool,
+    ) -> Result<(), StatementError> {
+        let firsts = join_all(units.iter_mut().map(first_columns)).await;
+        let mut columns = None;
+        for first in firsts {
+            match first {
+                Err(e) => return Err(StatementError::Backend(e)),
+                Ok(Some(c)) if columns.is_none() => columns = Some(c),
+                Ok(_) => {}
+            }
+        }
+        let Some(columns) = columns else {
+            return Err(StatementError::refused(
+                "HY000",
+                "the shards answered a query without a result set",
+            ));
+        };
+        let width = columns.len();
+        let kinds: Arc<[ColumnKind]> = columns.iter().map(values::column_kind).collect();
+        let types: Arc<[BinaryType]> = columns.iter().map(BinaryType::from).collect();
+        let visible = match &plan.wildcard {
+            Some(w) => width.saturating_sub(w.derived),
+            None => plan.output_columns.min(width),
+        };
+        let collations = columns.iter().enumerate().filter_map(|(i, c)| {
+            let text = matches!(kinds.get(i), Some(ColumnKind::Text));
+            Collation::from_mysql_id(c.charset)
+                .filter(|_| text)
+                .map(|collation| (i, collation))
+        });
+        let plan = plan.clone().with_column_collations(collations);
+        let shown: Vec<ColumnDefinition> = columns.iter().take(visible).cloned().collect();
+        let streams: Vec<RowStream> = units
+            .into_iter()
+            .map(|unit| -> RowStream {
+                let kinds = Arc::clone(&kinds);
+                let types = Arc::clone(&types);
+                Box::pin(unit.into_stream().filter_map(move |event| {
+                    let item = match event {
+                        Ok(MySqlEvent::Row(MySqlRow::Text(row))) => {
+                            Some(values::text_row(&row, &kinds))
+                        }
+                        Ok(MySqlEvent::Row(MySqlRow::Binary(row))) => {
+                            Some(values::binary_row(&row, &types, &kinds))
+                        }
+                        Ok(_) => None,
+                        Err(e) => Some(Err(MergeError::Source(Box::new(e)))),
+                    };
+                    std::future::ready(item)
+                }))
+            })
+            .collect();
+        let mut merged = merge(&plan, streams);
+        let status = self.status(more);
+        let caps = self.conn.caps;
+        self.conn
+            .write(|w| w.columns(&shown, status, caps))
+            .map_err(wire_error)?;
+        let shown_types: Vec<BinaryType> = types.iter().take(visible).copied().collect();
+        while let Some(row) = merged.next().await {
+            let row = row?;
+            let unchanged = visible == width && row.values().len() == width;
+            match (row.raw(), format) {
+                (Some(raw), _) if unchanged => {
+                    self.conn.write_payload(raw).map_err(wire_error)?;
+                }
+                (_, Format::Text) => {
+                    let cells: Vec<Option<Vec<u8>>> = row
+                        .values()
+                        .iter()
+                        .take(visible)
+                        .map(values::to_text)
+                        .collect();
+                    self.conn
+                        .write(|w| w.text_row(cells.iter().map(|c| c.as_deref())))
+                        .map_err(wire_error)?;
+                }
+                (_, Format::Binary) => {
+                    let trimmed = shardwire_kernel::merge::Row::new(
+                        row.values().iter().take(visible).cloned().collect(),
+                    );
+                    let payload = values::encode_binary(&trimmed, &shown_types)
+                        .map_err(|e| StatementError::refused("HY000", e))?;
+                    self.conn.write_payload(&payload).map_err(wire_error)?;
+                }
+            }
+            self.flush_rows().await?;
+        }
+        self.conn
+            .write(|w| w.result_end(status, 0, caps))
+            .map_err(wire_error)
+    }
+
+    /// COM_FIELD_LIST: the table's column definitions as one shard
+    /// describes them, under the logical table name, then EOF.
+    pub(super) async fn field_list(&mut self, table: &str) -> Result<(), StatementError> {
+        let db = self.database()?;
+        let sql = format!("SELECT * FROM `{}` LIMIT 0", table.replace('`', "``"));
+        let ast = self.fe.parse_cache.parse(Dialect::MySql, &sql)?;
+        let plan = plan_statement(
+            &ast,
+            &db.rules,
+            Dialect::MySql,
+            &[],
+            &PlanOptions::default(),
+        )?;
+        let unit = plan.units.into_iter().next().ok_or_else(|| {
+            StatementError::refused("HY000", "the table routes to no data source")
+        })?;
+        let mut conn = self.cluster()?.pool(&unit.data_source)?.get().await?;
+        let sets = conn.simple_query(&unit.sql).await?;
+        let columns = sets.into_iter().next().and_then(|s| s.columns);
+        let (status, caps) = (self.status(false), self.conn.caps);
+        let logical = bytes::Bytes::copy_from_slice(table.as_bytes());
+        self.conn
+            .write(|w| {
+                for c in columns.iter().flat_map(|c| c.iter()) {
+                    let mut c = c.clone();
+                    c.table = logical.clone();
+                    c.org_table = logical.clone();
+                    c.default_values = Some(bytes::Bytes::new());
+                    w.packet(|b| {
+                        c.encode(b);
+                        Ok(())
+                    })?;
+                }
+                w.result_end(status, 0, caps)
+            })
+            .map_err(wire_error)
+    }
+
+    /// Sends a long answer in pieces; a client gone mid-answer ends the
+    /// statement.
+    async fn flush_rows(&mut self) -> Result<(), StatementError> {
+        self.conn
+            .flush_if_full()
+            .await
+            .map_err(|e| StatementError::refused("08S01", format!("client: {e}")))
+    }
+}
+
+/// Reads a unit's events up to its column definitions.
+async fn first_columns(
+    unit: &mut UnitEvents<MySqlEvent>,
+) -> Result<Option<Arc<[ColumnDefinition]>>, BackendError> {
+    while let Some(event) = unit.next().await {
+        match event? {
+            MySqlEvent::Columns(c) => return Ok(Some(c)),
+            MySqlEvent::Ok(_) | MySqlEvent::ResultEnd(_) => return Ok(None),
+            MySqlEvent::Row(_) => {}
+        }
+    }
+    Ok(None)
+}

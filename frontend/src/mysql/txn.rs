@@ -1,0 +1,141 @@
+//! Transactions of one MySQL session over the shards it touches (LOCAL:
+//! each shard commits on its own), and the backend connections a
+//! statement runs on.
+//!
+//! As in the PostgreSQL frontend, BEGIN opens nothing on the backends: a
+//! shard joins the transaction the first time a statement reaches it, with
+//! the client's own BEGIN text, and its connection is held until COMMIT or
+//! ROLLBACK. With autocommit off every statement is inside a transaction:
+//! one starts implicitly at the first statement after the last end, as in
+//! MySQL. Unlike PostgreSQL, a failed statement does not doom the
+//! transaction.
+
+use std::collections::BTreeMap;
+
+use shardwire_backend::executor::Job;
+use shardwire_backend::mysql::{MySqlRequest, PooledMySqlConnection};
+
+use super::session::Session;
+use crate::error::StatementError;
+
+#[derive(Debug, Default)]
+pub struct Txn {
+    /// Inside a transaction, explicit or implicit (autocommit off).
+    pub open: bool,
+    /// The client's BEGIN / START TRANSACTION text; empty for an implicit
+    /// one.
+    begin_sql: String,
+    held: Vec<(String, PooledMySqlConnection)>,
+}
+
+impl Session {
+    /// A connection to `ds` for the next statement: the transaction's own,
+    /// joining it first if needed, or a pooled one.
+    pub(super) async fn acquire(
+        &mut self,
+        ds: &str,
+    ) -> Result<PooledMySqlConnection, StatementError> {
+        if !self.autocommit && !self.txn.open {
+            self.txn.open = true;
+            self.txn.begin_sql.clear();
+        }
+        if self.txn.open {
+            if let Some(pos) = self.txn.held.iter().position(|(name, _)| name == ds) {
+                return Ok(self.txn.held.swap_remove(pos).1);
+            }
+        }
+        let mut conn = self.cluster()?.pool(ds)?.get().await?;
+        if self.txn.open {
+            let begin = if self.txn.begin_sql.is_empty() {
+                "START TRANSACTION"
+            } else {
+                self.txn.begin_sql.as_str()
+            };
+            conn.simple_query(begin).await?;
+        }
+        Ok(conn)
+    }
+
+    /// Gives a connection back after a statement: to the transaction, or
+    /// to its pool.
+    pub(super) fn release(&mut self, ds: String, conn: PooledMySqlConnection) {
+        if self.txn.open {
+            self.txn.held.push((ds, conn));
+        }
+    }
+
+    /// One job per connection for `units`, at most
+    /// `max-connections-size-per-query` connections per data source, and
+    /// exactly one inside a transaction; data sources in name order so two
+    /// sessions never wait on each other's pools in a cycle.
+    pub(super) async fn jobs(
+        &mut self,
+        units: Vec<(String, MySqlRequest)>,
+    ) -> Result<(Vec<Job<PooledMySqlConnection>>, Vec<String>), StatementError> {
+        let mut by_source: BTreeMap<String, Vec<(usize, MySqlRequest)>> = BTreeMap::new();
+        for (i, (ds, request)) in units.into_iter().enumerate() {
+            by_source.entry(ds).or_default().push((i, request));
+        }
+        let limit = (self.fe.snapshot.global.max_connections_size_per_query as usize).max(1);
+        let mut jobs = Vec::new();
+        let mut sources = Vec::new();
+        for (ds, units) in by_source {
+            let shared = self.txn.open || !self.autocommit || units.len() > limit;
+            let groups: Vec<Vec<(usize, MySqlRequest)>> = if shared {
+                vec![units]
+            } else {
+                units.into_iter().map(|u| vec![u]).collect()
+            };
+            for units in groups {
+                match self.acquire(&ds).await {
+                    Ok(conn) => {
+                        jobs.push(Job { conn, units });
+                        sources.push(ds.clone());
+                    }
+                    Err(e) => {
+                        for (job, ds) in jobs.into_iter().zip(sources) {
+                            self.release(ds, job.conn);
+                        }
+                        return Err(e);
+                    }
+                }
+            }
+        }
+        Ok((jobs, sources))
+    }
+
+    /// BEGIN / START TRANSACTION: MySQL commits an open transaction first.
+    pub(super) async fn begin(&mut self, sql: &str) -> Result<(), StatementError> {
+        if self.txn.open {
+            self.end_transaction(true).await?;
+        }
+        self.txn.open = true;
+        self.txn.begin_sql = sql.to_owned();
+        Ok(())
+    }
+
+    /// COMMIT or ROLLBACK on every shard the transaction reached; every
+    /// shard is told even after one fails, and the first error is returned.
+    pub(super) async fn end_transaction(&mut self, commit: bool) -> Result<(), StatementError> {
+        let sql = if commit { "COMMIT" } else { "ROLLBACK" };
+        let held = std::mem::take(&mut self.txn.held);
+        self.txn.open = false;
+        self.txn.begin_sql.clear();
+        let mut first_error = None;
+        for (ds, mut conn) in held {
+            if let Err(e) = conn.simple_query(sql).await {
+                tracing::warn!(data_source = %ds, "{sql} failed: {e}");
+                first_error.get_or_insert(StatementError::Backend(e));
+            }
+        }
+        first_error.map_or(Ok(()), Err)
+    }
+
+    /// The client left or the session was reset: roll back what is open,
+    /// so no shard keeps its locks.
+    pub(super) async fn abandon_transaction(&mut self) {
+        if self.txn.open || !self.txn.held.is_empty() {
+            let _ = self.end_transaction(false).await;
+        }
+    }
+}
