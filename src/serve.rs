@@ -18,6 +18,7 @@ pub fn serve(config: &Path) -> anyhow::Result<()> {
         .context("starting the async runtime")?;
     runtime.block_on(async move {
         let frontend = Frontend::new(Arc::new(snapshot), config).map_err(anyhow::Error::msg)?;
+        tracing::info!("passthrough sessions: {}", frontend.fastpath.describe());
         let listeners = frontend.bind().await?;
         if listeners.is_empty() {
             anyhow::bail!("no listener configured");

@@ -240,7 +240,38 @@ async fn sqlx_prepared_statements_route_and_merge() {
 
 #[test]
 fn passthrough_database_forwards_everything() {
-    let d = start();
+    passthrough_scenario(start());
+}
+
+#[test]
+fn passthrough_works_with_the_fast_path_forced_off() {
+    let d = support::start_user_space();
+    passthrough_scenario_checks(&d);
+    assert!(
+        d.proxy.log_tail().contains("copied in user space"),
+        "{}",
+        d.proxy.log_tail()
+    );
+}
+
+fn passthrough_scenario(d: Deployment) {
+    passthrough_scenario_checks(&d);
+    // Run as root here, the session was spliced in the kernel; elsewhere
+    // the proxy says why it copies in user space.
+    let log = d.proxy.log_tail();
+    let is_root = std::fs::read_to_string("/proc/self/status")
+        .unwrap()
+        .lines()
+        .any(|l| l.starts_with("Uid:") && l.split_whitespace().nth(1) == Some("0"));
+    if is_root {
+        assert!(
+            log.contains("spliced in the kernel"),
+            "expected the kernel splice: {log}"
+        );
+    }
+}
+
+fn passthrough_scenario_checks(d: &Deployment) {
     d.shards[0]
         .psql("CREATE TABLE plain_t (id int); INSERT INTO plain_t VALUES (1), (2)")
         .unwrap();
@@ -252,6 +283,10 @@ fn passthrough_database_forwards_everything() {
         d.psql_ok("direct", "SELECT current_setting('application_name')"),
         "psql\n"
     );
+    // Many short sessions: each is spliced and torn down cleanly.
+    for _ in 0..20 {
+        assert_eq!(d.psql_ok("direct", "SELECT 40 + 2"), "42\n");
+    }
 }
 
 #[test]

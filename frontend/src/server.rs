@@ -50,6 +50,9 @@ pub struct Frontend {
     /// PBKDF2 per login would cost milliseconds of CPU each.
     pub scram: HashMap<String, ScramVerifier>,
     pub max_message_len: usize,
+    /// Splices passthrough sessions: in the kernel where it can, else in
+    /// user space. Detected once per process.
+    pub fastpath: Arc<shardwire_fastpath::FastPath>,
     connections: Arc<Semaphore>,
 }
 
@@ -145,6 +148,7 @@ impl Frontend {
         let max_message_len = usize::try_from(snapshot.global.max_packet_size)
             .unwrap_or(usize::MAX)
             .max(1024);
+        let snapshot_fastpath_enabled = snapshot.global.fastpath_enabled;
         Ok(Arc::new(Frontend {
             snapshot,
             databases,
@@ -153,6 +157,9 @@ impl Frontend {
             parse_cache: ParseCache::new(PARSE_CACHE_SIZE),
             scram,
             max_message_len,
+            fastpath: Arc::new(shardwire_fastpath::FastPath::detect(
+                !snapshot_fastpath_enabled,
+            )),
             connections: Arc::new(Semaphore::new(max_connections)),
         }))
     }

@@ -59,14 +59,31 @@ pub fn start() -> Deployment {
     start_with(false)
 }
 
+/// With `proxy-fastpath-enabled: false`: passthrough sessions are copied
+/// in user space.
+pub fn start_user_space() -> Deployment {
+    start_with_props(false, "  proxy-fastpath-enabled: false\n")
+}
+
 /// With `tls`, the proxy gets a self-signed certificate (made with the
 /// openssl command) and accepts SSLRequest.
 pub fn start_with(tls: bool) -> Deployment {
+    start_with_props(tls, "")
+}
+
+fn start_with_props(tls: bool, props: &str) -> Deployment {
     let shards = pg_shards(2).unwrap();
     let ports: Vec<u16> = shards.iter().map(PgInstance::port).collect();
     let conf = tempfile::tempdir().unwrap();
     let port = free_port().unwrap();
     write_conf(conf.path(), &ports, port);
+    if !props.is_empty() {
+        let global = conf.path().join("global.yaml");
+        let text = std::fs::read_to_string(&global)
+            .unwrap()
+            .replace("props:\n", &format!("props:\n{props}"));
+        std::fs::write(&global, text).unwrap();
+    }
     if tls {
         let status = Command::new("openssl")
             .args([

@@ -2,6 +2,10 @@
 //! own login, the client is joined to one backend session and every byte
 //! is relayed both ways, catalog queries and COPY included.
 //!
+//! The relay is the fast path's splice: in the kernel (eBPF sockmap) when
+//! it is available and the client is not on TLS, a user-space copy
+//! otherwise.
+//!
 //! The backend session comes from the pool and does not go back to it:
 //! the client may have changed anything in it (SET, temp tables,
 //! prepared statements), and resetting it is future work.
@@ -11,12 +15,13 @@ use std::sync::Arc;
 use bytes::Bytes;
 use futures::SinkExt;
 use shardwire_backend::pool::PooledConnection;
+use shardwire_fastpath::SplicePair;
 use shardwire_protocol::pg::{BackendMessage, ErrorFields, TransactionStatus};
-use tokio::io::AsyncWriteExt;
 
 use super::startup::ClientConn;
 use crate::error::SessionError;
 use crate::server::{Database, Frontend};
+use crate::tls::ClientStream;
 
 /// Startup parameters that describe the connection, not the session: not
 /// replayed on the backend.
@@ -58,26 +63,43 @@ pub async fn relay(
     .await?;
     conn.send(BackendMessage::ReadyForQuery(TransactionStatus::Idle))
         .await?;
-    let (mut server, server_pending) = PooledConnection::take(backend)
+    let (server, server_pending) = PooledConnection::take(backend)
         .into_socket()
         .map_err(|e| SessionError::Refused(format!("taking the backend socket: {e}")))?;
     let parts = conn.into_parts();
-    let mut client = parts.io;
     let client_pending: Bytes = parts.read_buf.freeze();
     // Bytes either side sent before the hand-off were read by the codecs;
-    // they go first.
-    if !client_pending.is_empty() {
-        server.write_all(&client_pending).await?;
-    }
-    if !server_pending.is_empty() {
-        client.write_all(&server_pending).await?;
-    }
-    let result = tokio::io::copy_bidirectional(&mut client, &mut server).await;
+    // the splice delivers them first.
+    let outcome = match parts.io {
+        ClientStream::Plain(client) => {
+            fe.fastpath
+                .splice(
+                    SplicePair::new(client, server)
+                        .client_pending(client_pending)
+                        .backend_pending(server_pending),
+                )
+                .await
+        }
+        ClientStream::Tls(client) => {
+            fe.fastpath
+                .splice_streams(
+                    SplicePair::new(*client, server)
+                        .client_pending(client_pending)
+                        .backend_pending(server_pending),
+                )
+                .await
+        }
+    };
     drop(cancel);
-    match result {
-        Ok(_) => Ok(()),
-        Err(e) => Err(SessionError::Io(e)),
-    }
+    tracing::debug!(
+        path = ?outcome.path,
+        reason = ?outcome.user_space_reason,
+        ended_by = ?outcome.ended_by,
+        to_backend = outcome.client_to_backend,
+        to_client = outcome.backend_to_client,
+        "passthrough session ended"
+    );
+    Ok(())
 }
 
 /// A pooled backend session with the client's startup settings applied.
