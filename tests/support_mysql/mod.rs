@@ -147,14 +147,8 @@ pub struct RawClient {
 }
 
 impl RawClient {
-    /// Connects and logs in with mysql_native_password; returns the client
-    /// and the server's first answer after the handshake response.
-    pub fn login(
-        port: u16,
-        user: &str,
-        password: &str,
-        database: Option<&str>,
-    ) -> (RawClient, Vec<u8>) {
+    /// Connects and reads the server's handshake.
+    pub fn connect(port: u16) -> (RawClient, HandshakeV10) {
         let stream = TcpStream::connect(("127.0.0.1", port)).unwrap();
         stream
             .set_read_timeout(Some(Duration::from_secs(20)))
@@ -164,7 +158,18 @@ impl RawClient {
             buf: Vec::new(),
         };
         let (_, hello) = c.read_packet().unwrap();
-        let hs = HandshakeV10::decode(hello.into()).unwrap();
+        (c, HandshakeV10::decode(hello.into()).unwrap())
+    }
+
+    /// Sends the handshake response (sequence id 1) and returns the
+    /// server's next packet.
+    pub fn respond(
+        &mut self,
+        user: &str,
+        plugin: &str,
+        auth_response: Vec<u8>,
+        database: Option<&str>,
+    ) -> Vec<u8> {
         let mut caps = CLIENT_PROTOCOL_41
             | CLIENT_SECURE_CONNECTION
             | CLIENT_PLUGIN_AUTH
@@ -180,15 +185,28 @@ impl RawClient {
             max_packet_size: 16 * 1024 * 1024,
             charset: 45,
             username: user.into(),
-            auth_response: mysql_native::scramble(password, &hs.auth_data).into(),
+            auth_response: auth_response.into(),
             database: database.map(str::to_owned),
-            auth_plugin: Some(mysql_native::PLUGIN_NAME.into()),
+            auth_plugin: Some(plugin.into()),
             ..HandshakeResponse41::default()
         };
         let mut payload = bytes::BytesMut::new();
         response.encode(&mut payload).unwrap();
-        c.write_packet(1, &payload);
-        let (_, answer) = c.read_packet().unwrap();
+        self.write_packet(1, &payload);
+        self.read_packet().unwrap().1
+    }
+
+    /// Connects and logs in with mysql_native_password; returns the client
+    /// and the server's answer to the handshake response.
+    pub fn login(
+        port: u16,
+        user: &str,
+        password: &str,
+        database: Option<&str>,
+    ) -> (RawClient, Vec<u8>) {
+        let (mut c, hs) = RawClient::connect(port);
+        let scramble = mysql_native::scramble(password, &hs.auth_data);
+        let answer = c.respond(user, mysql_native::PLUGIN_NAME, scramble, database);
         (c, answer)
     }
 

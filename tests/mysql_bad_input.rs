@@ -1,0 +1,182 @@
+//! What MySQL clients send that drivers usually do not, over a raw socket
+//! to Shardwire on two MariaDB shards: wrong passwords, unknown databases,
+//! commands pipelined in one TCP write, malformed and oversized packets,
+//! unknown commands; and the caching_sha2_password exchanges (fast path,
+//! full auth with the RSA key), whose packets must come in MySQL's order.
+#![allow(clippy::unwrap_used)] // test code: a failed unwrap is a failed test
+
+#[path = "support_mysql/mod.rs"]
+mod support_mysql;
+
+use std::io::Write;
+
+use shardwire_protocol::auth::caching_sha2;
+use support_mysql::{RawClient, MAX_PACKET, PASSWORD, USER};
+
+fn err_of(packet: &[u8]) -> (u16, String) {
+    assert_eq!(packet[0], 0xff, "not an ERR: {packet:?}");
+    let code = u16::from_le_bytes([packet[1], packet[2]]);
+    // '#' + 5-byte SQLSTATE, then the message.
+    (code, String::from_utf8_lossy(&packet[9..]).into_owned())
+}
+
+fn assert_ok(packet: &[u8]) {
+    assert_eq!(
+        packet[0],
+        0x00,
+        "not an OK: {}",
+        String::from_utf8_lossy(packet)
+    );
+}
+
+#[test]
+fn logins_fail_with_mysql_errors_and_pass_with_both_plugins() {
+    let d = support_mysql::start();
+
+    let (_, answer) = RawClient::login(d.port, USER, "wrong", Some("sharding_db"));
+    let (code, message) = err_of(&answer);
+    assert_eq!(code, 1045);
+    assert_eq!(
+        message,
+        "Access denied for user 'app'@'127.0.0.1' (using password: YES)"
+    );
+    let (_, answer) = RawClient::login(d.port, "nobody", PASSWORD, None);
+    assert_eq!(err_of(&answer).0, 1045);
+
+    let (_, answer) = RawClient::login(d.port, USER, PASSWORD, Some("no_such_db"));
+    let (code, message) = err_of(&answer);
+    assert_eq!(
+        (code, message.as_str()),
+        (1049, "Unknown database 'no_such_db'")
+    );
+
+    // The CLI reports the same.
+    let out = d.mariadb("sharding_db", "wrong", "SELECT 1;");
+    assert!(!out.ok);
+    assert!(out.stderr.contains("ERROR 1045"), "{}", out.stderr);
+
+    // caching_sha2_password, fast path: AuthMoreData 0x03, then OK.
+    let (mut c, hs) = RawClient::connect(d.port);
+    let scramble = caching_sha2::scramble(PASSWORD, &hs.auth_data);
+    let more = c.respond(USER, caching_sha2::PLUGIN_NAME, scramble, None);
+    assert_eq!(more, [0x01, caching_sha2::FAST_AUTH_SUCCESS]);
+    let (seq, ok) = c.read_packet().unwrap();
+    assert_ok(&ok);
+    assert_eq!(seq, 3);
+
+    // Full auth without TLS: the client asks for the public key and sends
+    // the password encrypted with it.
+    let (mut c, hs) = RawClient::connect(d.port);
+    let wrong_scramble = caching_sha2::scramble("not-the-password", &hs.auth_data);
+    let more = c.respond(
+        USER,
+        caching_sha2::PLUGIN_NAME,
+        wrong_scramble,
+        Some("sharding_db"),
+    );
+    assert_eq!(more, [0x01, caching_sha2::PERFORM_FULL_AUTHENTICATION]);
+    c.write_packet(3, &[caching_sha2::REQUEST_PUBLIC_KEY]);
+    let (seq, key) = c.read_packet().unwrap();
+    assert_eq!(seq, 4);
+    assert_eq!(key[0], 0x01);
+    let encrypted = caching_sha2::encrypt_password(&key[1..], PASSWORD, &hs.auth_data).unwrap();
+    c.write_packet(5, &encrypted);
+    let (seq, ok) = c.read_packet().unwrap();
+    assert_ok(&ok);
+    assert_eq!(seq, 6);
+
+    // The same exchange with the wrong password is refused.
+    let (mut c, hs) = RawClient::connect(d.port);
+    let more = c.respond(USER, caching_sha2::PLUGIN_NAME, vec![1; 32], None);
+    assert_eq!(more, [0x01, caching_sha2::PERFORM_FULL_AUTHENTICATION]);
+    c.write_packet(3, &[caching_sha2::REQUEST_PUBLIC_KEY]);
+    let (_, key) = c.read_packet().unwrap();
+    let encrypted = caching_sha2::encrypt_password(&key[1..], "wrong", &hs.auth_data).unwrap();
+    c.write_packet(5, &encrypted);
+    let (_, err) = c.read_packet().unwrap();
+    assert_eq!(err_of(&err).0, 1045);
+
+    // An unknown plugin is switched to mysql_native_password.
+    let (mut c, _) = RawClient::connect(d.port);
+    let switch = c.respond(USER, "client_ed25519", vec![0; 64], None);
+    assert_eq!(switch[0], 0xfe, "AuthSwitchRequest");
+    let plugin_end = switch.iter().position(|b| *b == 0).unwrap();
+    assert_eq!(&switch[1..plugin_end], b"mysql_native_password");
+    let new_scramble = &switch[plugin_end + 1..switch.len() - 1];
+    let answer = shardwire_protocol::auth::mysql_native::scramble(PASSWORD, new_scramble);
+    c.write_packet(3, &answer);
+    let (_, ok) = c.read_packet().unwrap();
+    assert_ok(&ok);
+}
+
+#[test]
+fn pipelined_commands_are_answered_in_order_and_bad_packets_end_only_their_session() {
+    let d = support_mysql::start();
+    let (mut c, answer) = RawClient::login(d.port, USER, PASSWORD, Some("sharding_db"));
+    assert_ok(&answer);
+
+    // Three commands in one TCP write: each answered, in order, each
+    // answer numbered from 1.
+    let mut batch = RawClient::frame(0, b"\x03SELECT 1 AS one");
+    batch.extend(RawClient::frame(0, b"\x03SELECT DATABASE()"));
+    batch.extend(RawClient::frame(0, b"\x0e"));
+    c.stream.write_all(&batch).unwrap();
+    assert_eq!(c.read_result_set(), vec![vec![Some("1".to_owned())]]);
+    assert_eq!(
+        c.read_result_set(),
+        vec![vec![Some("sharding_db".to_owned())]]
+    );
+    let (seq, pong) = c.read_packet().unwrap();
+    assert_eq!(seq, 1);
+    assert_ok(&pong);
+
+    // A multi-statement string: every result flagged but the last.
+    c.write_packet(0, b"\x03SELECT 1; SELECT 2");
+    assert_eq!(c.read_result_set(), vec![vec![Some("1".to_owned())]]);
+    assert_eq!(c.read_result_set(), vec![vec![Some("2".to_owned())]]);
+
+    // COM_RESET_CONNECTION answers OK numbered 1, as MySQL does.
+    c.write_packet(0, b"\x1f");
+    let (seq, ok) = c.read_packet().unwrap();
+    assert_eq!(seq, 1);
+    assert_ok(&ok);
+
+    // An unknown command gets an ERR, and the session goes on.
+    c.write_packet(0, b"\x99");
+    let (_, err) = c.read_packet().unwrap();
+    assert_eq!(err_of(&err).0, 1047);
+    c.write_packet(0, b"\x0e");
+    assert_ok(&c.read_packet().unwrap().1);
+
+    // A truncated COM_STMT_EXECUTE ends this session with an ERR.
+    c.write_packet(0, b"\x17\x01\x00");
+    let (_, err) = c.read_packet().unwrap();
+    assert_eq!(err_of(&err).0, 1835);
+    assert!(c.read_packet().is_none(), "the session ends");
+
+    // A packet over the limit is refused from its header.
+    let (mut big, answer) = RawClient::login(d.port, USER, PASSWORD, Some("sharding_db"));
+    assert_ok(&answer);
+    let len = MAX_PACKET + 1;
+    big.stream
+        .write_all(&[len as u8, (len >> 8) as u8, (len >> 16) as u8, 0, 0x03])
+        .unwrap();
+    let (_, err) = big.read_packet().unwrap();
+    assert_eq!(err_of(&err).0, 1153);
+    assert!(big.read_packet().is_none(), "the session ends");
+
+    // Garbage instead of a handshake response.
+    let (mut junk, _) = RawClient::connect(d.port);
+    junk.write_packet(1, b"\x01\x02\x03");
+    assert!(junk.read_packet().is_none_or(|(_, p)| p[0] == 0xff));
+
+    // Other sessions are untouched.
+    let (mut again, answer) = RawClient::login(d.port, USER, PASSWORD, Some("sharding_db"));
+    assert_ok(&answer);
+    again.write_packet(0, b"\x0e");
+    assert_ok(&again.read_packet().unwrap().1);
+    assert_eq!(
+        d.mariadb_ok("SELECT @@max_allowed_packet;").trim(),
+        MAX_PACKET.to_string()
+    );
+}
