@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
-# Installs the client drivers of the PostgreSQL driver suite (tests/pg_drivers.rs):
+# Installs the client drivers of the PostgreSQL driver suite (tests/pg_drivers.rs)
+# and of the MySQL one (tests/mysql_drivers.rs):
 #   apt:  psql (via install-deps.sh), a JDK able to run a single-file Java
 #         program, Debian's pgjdbc, Node.js + npm, python3-venv
 #   PyPI: psycopg 3, psycopg2, asyncpg, pg8000 into tests/drivers/.venv
+#         PyMySQL, mysql-connector-python into the same venv
 #   npm:  pg (node-postgres), postgres (postgres.js) into tests/drivers/node/node_modules
 # tokio-postgres is a Cargo dev-dependency and needs nothing here.
 #
@@ -74,6 +76,21 @@ else
     "$venv/bin/pip" install --quiet --disable-pip-version-check --only-binary=:all: \
         -r "$requirements"
     cp "$requirements" "$venv/.installed-from"
+fi
+
+# The MySQL drivers, in the same venv, stamped on their own manifest.
+mysql_requirements=$drivers/mysql/requirements.txt
+mysql_ok() {
+    [ -f "$venv/.installed-mysql-from" ] && cmp -s "$venv/.installed-mysql-from" "$mysql_requirements" &&
+        "$venv/bin/python" -c 'import pymysql, mysql.connector' >/dev/null 2>&1
+}
+if mysql_ok; then
+    echo "install-drivers: Python MySQL drivers up to date"
+else
+    echo "install-drivers: installing the Python MySQL drivers into $venv"
+    "$venv/bin/pip" install --quiet --disable-pip-version-check --only-binary=:all: \
+        -r "$mysql_requirements"
+    cp "$mysql_requirements" "$venv/.installed-mysql-from"
 fi
 
 if node_ok; then
