@@ -236,6 +236,15 @@ mod tests {
     }
 
     #[test]
+    fn crlf_lines_and_tabs_count_as_the_tokenizer_counts() {
+        let sql = "SELECT\r\n\tt.a\r\nFROM\t t\r\n\tWHERE t.a = 1";
+        assert_eq!(
+            render(Dialect::MySql, sql, &[("t", "t_1")]).unwrap(),
+            "SELECT\r\n\tt_1.a\r\nFROM\t t_1\r\n\tWHERE t_1.a = 1"
+        );
+    }
+
+    #[test]
     fn an_escaped_quote_in_a_name_gives_no_template() {
         assert_eq!(
             render(Dialect::PostgreSql, "SELECT * FROM \"a\"\"b\"", &[]),
