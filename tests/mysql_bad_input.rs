@@ -1,8 +1,9 @@
 //! What MySQL clients send that drivers usually do not, over a raw socket
 //! to Shardwire on two MariaDB shards: wrong passwords, unknown databases,
 //! commands pipelined in one TCP write, malformed and oversized packets,
-//! unknown commands; and the caching_sha2_password exchanges (fast path,
-//! full auth with the RSA key), whose packets must come in MySQL's order.
+//! unknown commands, COM_CHANGE_USER; the caching_sha2_password exchanges
+//! (fast path, full auth with the RSA key), whose packets must come in
+//! MySQL's order; and TLS with the mariadb CLI.
 #![allow(clippy::unwrap_used)] // test code: a failed unwrap is a failed test
 
 #[path = "support_mysql/mod.rs"]
@@ -11,6 +12,10 @@ mod support_mysql;
 use std::io::Write;
 
 use shardwire_protocol::auth::caching_sha2;
+use shardwire_protocol::mysql::constants::capability::{
+    CLIENT_PLUGIN_AUTH, CLIENT_PROTOCOL_41, CLIENT_SECURE_CONNECTION,
+};
+use shardwire_protocol::mysql::{ChangeUser, Command};
 use support_mysql::{RawClient, MAX_PACKET, PASSWORD, USER};
 
 fn err_of(packet: &[u8]) -> (u16, String) {
@@ -141,6 +146,48 @@ fn pipelined_commands_are_answered_in_order_and_bad_packets_end_only_their_sessi
     assert_eq!(seq, 1);
     assert_ok(&ok);
 
+    // COM_CHANGE_USER re-authenticates: AuthSwitchRequest, then OK.
+    let change = |password: &str, c: &mut RawClient| {
+        let mut payload = bytes::BytesMut::new();
+        Command::ChangeUser(ChangeUser {
+            username: USER.into(),
+            auth_response: vec![0; 20].into(),
+            database: "sharding_db".into(),
+            charset: Some(45),
+            auth_plugin: Some("mysql_native_password".into()),
+            attributes: Vec::new(),
+        })
+        .encode(
+            CLIENT_PROTOCOL_41 | CLIENT_SECURE_CONNECTION | CLIENT_PLUGIN_AUTH,
+            &mut payload,
+        )
+        .unwrap();
+        c.write_packet(0, &payload);
+        let (seq, switch) = c.read_packet().unwrap();
+        assert_eq!((seq, switch[0]), (1, 0xfe), "AuthSwitchRequest");
+        let plugin_end = switch.iter().position(|b| *b == 0).unwrap();
+        let scramble = &switch[plugin_end + 1..switch.len() - 1];
+        let answer = shardwire_protocol::auth::mysql_native::scramble(password, scramble);
+        c.write_packet(2, &answer);
+        c.read_packet()
+    };
+    let (seq, ok) = change(PASSWORD, &mut c).unwrap();
+    assert_eq!(seq, 3);
+    assert_ok(&ok);
+    c.write_packet(0, b"\x03SELECT DATABASE()");
+    assert_eq!(
+        c.read_result_set(),
+        vec![vec![Some("sharding_db".to_owned())]]
+    );
+    let (mut other, answer) = RawClient::login(d.port, USER, PASSWORD, None);
+    assert_ok(&answer);
+    let (_, err) = change("wrong", &mut other).unwrap();
+    assert_eq!(err_of(&err).0, 1045);
+    assert!(
+        other.read_packet().is_none(),
+        "a failed change of user ends the session"
+    );
+
     // An unknown command gets an ERR, and the session goes on.
     c.write_packet(0, b"\x99");
     let (_, err) = c.read_packet().unwrap();
@@ -179,4 +226,20 @@ fn pipelined_commands_are_answered_in_order_and_bad_packets_end_only_their_sessi
         d.mariadb_ok("SELECT @@max_allowed_packet;").trim(),
         MAX_PACKET.to_string()
     );
+}
+
+#[test]
+fn tls_sessions_with_the_mariadb_cli() {
+    let d = support_mysql::start_with_tls();
+    let out = d.mariadb_with(
+        &["--ssl", "--skip-ssl-verify-server-cert"],
+        "status;\nSELECT DATABASE();",
+    );
+    assert!(out.ok, "{}\n{}", out.stderr, d.proxy.log_tail());
+    assert!(
+        out.stdout.contains("Cipher in use is TLS"),
+        "the session is not encrypted:\n{}",
+        out.stdout
+    );
+    assert!(out.stdout.contains("sharding_db"));
 }

@@ -60,10 +60,48 @@ pub fn write_conf(dir: &Path, shards: &[MariaDbInstance], proxy_port: u16) {
 }
 
 pub fn start() -> Deployment {
+    start_inner(false)
+}
+
+/// [`start`] with a self-signed certificate (made with the openssl
+/// command): the proxy offers CLIENT_SSL.
+pub fn start_with_tls() -> Deployment {
+    start_inner(true)
+}
+
+fn start_inner(tls: bool) -> Deployment {
     let shards = mariadb_shards(2).unwrap();
     let conf = tempfile::tempdir().unwrap();
     let port = free_port().unwrap();
     write_conf(conf.path(), &shards, port);
+    if tls {
+        let made = Command::new("openssl")
+            .args([
+                "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
+            ])
+            .args([
+                "-subj",
+                "/CN=localhost",
+                "-keyout",
+                "key.pem",
+                "-out",
+                "cert.pem",
+            ])
+            .current_dir(conf.path())
+            .output()
+            .unwrap();
+        assert!(
+            made.status.success(),
+            "{}",
+            String::from_utf8_lossy(&made.stderr)
+        );
+        let global = conf.path().join("global.yaml");
+        let text = std::fs::read_to_string(&global).unwrap().replace(
+            "props:\n",
+            "props:\n  proxy-frontend-ssl-cert: cert.pem\n  proxy-frontend-ssl-key: key.pem\n",
+        );
+        std::fs::write(&global, text).unwrap();
+    }
     let proxy =
         ShardwireProcess::start(Path::new(env!("CARGO_BIN_EXE_shardwire")), conf.path()).unwrap();
     Deployment {
@@ -85,6 +123,15 @@ impl Deployment {
     /// Runs a script with the `mariadb` CLI (batch mode, no column names,
     /// going on after errors with `--force`).
     pub fn mariadb(&self, database: &str, password: &str, script: &str) -> CliOutput {
+        self.run_cli(database, password, &[], script)
+    }
+
+    /// [`Deployment::mariadb`] on sharding_db with extra CLI options.
+    pub fn mariadb_with(&self, options: &[&str], script: &str) -> CliOutput {
+        self.run_cli("sharding_db", PASSWORD, options, script)
+    }
+
+    fn run_cli(&self, database: &str, password: &str, options: &[&str], script: &str) -> CliOutput {
         let mut child = Command::new("mariadb")
             .args([
                 "--no-defaults",
@@ -101,6 +148,7 @@ impl Deployment {
                 "--force",
                 "--connect-timeout=10",
             ])
+            .args(options)
             .args((!database.is_empty()).then(|| format!("--database={database}")))
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
