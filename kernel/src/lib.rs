@@ -169,7 +169,7 @@ fn plan_parts(
     if route.units.len() > 1 {
         if let Some((derived, merge)) = derive::derive(statement, dialect, &context.tables)? {
             return Ok(Plan {
-                units: rewrite(&derived, &route)?,
+                units: rewrite::rewrite_in(&derived, &route, Some(&db.name))?,
                 merge: Some(merge),
                 generated_keys: None,
             });
@@ -184,8 +184,8 @@ fn plan_parts(
             .iter()
             .map(|unit| {
                 let sql = match unit.insert_rows {
-                    None => template.render(sql, &unit.table_map),
-                    Some(_) => rewrite::rewrite_unit(statement, unit)?,
+                    None => template.render(sql, &unit.table_map, Some(&db.name)),
+                    Some(_) => rewrite::rewrite_unit_in(statement, unit, Some(&db.name))?,
                 };
                 Ok(SqlUnit {
                     data_source: unit.data_source.clone(),
@@ -193,7 +193,7 @@ fn plan_parts(
                 })
             })
             .collect::<Result<Vec<_>, KernelError>>()?,
-        None => rewrite(statement, &route)?,
+        None => rewrite::rewrite_in(statement, &route, Some(&db.name))?,
     };
     Ok(Plan {
         units,

@@ -21,19 +21,39 @@ pub struct SqlUnit {
 }
 
 pub fn rewrite(statement: &Statement, route: &RouteResult) -> Result<Vec<SqlUnit>, KernelError> {
+    rewrite_in(statement, route, None)
+}
+
+/// [`rewrite`], also dropping `logical_database` where it qualifies a
+/// renamed table (`sharding_db.t_order` -> `t_order_0`): the data source's
+/// own database has another name, and the connection already uses it.
+pub fn rewrite_in(
+    statement: &Statement,
+    route: &RouteResult,
+    logical_database: Option<&str>,
+) -> Result<Vec<SqlUnit>, KernelError> {
     route
         .units
         .iter()
         .map(|unit| {
             Ok(SqlUnit {
                 data_source: unit.data_source.clone(),
-                sql: rewrite_unit(statement, unit)?,
+                sql: rewrite_unit_in(statement, unit, logical_database)?,
             })
         })
         .collect()
 }
 
 pub fn rewrite_unit(statement: &Statement, unit: &RouteUnit) -> Result<String, KernelError> {
+    rewrite_unit_in(statement, unit, None)
+}
+
+/// [`rewrite_unit`], dropping `logical_database` as [`rewrite_in`] does.
+pub fn rewrite_unit_in(
+    statement: &Statement,
+    unit: &RouteUnit,
+    logical_database: Option<&str>,
+) -> Result<String, KernelError> {
     if unit.table_map.is_empty() && unit.insert_rows.is_none() {
         return Ok(statement.to_string());
     }
@@ -43,6 +63,7 @@ pub fn rewrite_unit(statement: &Statement, unit: &RouteUnit) -> Result<String, K
     }
     let mut renamer = Renamer {
         map: &unit.table_map,
+        owner: logical_database,
     };
     if let Statement::Drop { names, table, .. } = &mut statement {
         for name in names.iter_mut().chain(table.iter_mut()) {
@@ -79,6 +100,9 @@ fn keep_rows(statement: &mut Statement, rows: &[usize]) -> Result<(), KernelErro
 
 struct Renamer<'a> {
     map: &'a [(String, String)],
+    /// The logical database's name, dropped where it qualifies a renamed
+    /// table.
+    owner: Option<&'a str>,
 }
 
 impl Renamer<'_> {
@@ -90,11 +114,23 @@ impl Renamer<'_> {
     }
 
     fn rename_object(&self, name: &mut ObjectName) {
-        if let Some(ObjectNamePart::Identifier(ident)) = name.0.last_mut() {
-            if let Some(actual) = self.actual(&ident.value) {
-                ident.value = actual.to_owned();
+        let Some(ObjectNamePart::Identifier(ident)) = name.0.last_mut() else {
+            return;
+        };
+        let Some(actual) = self.actual(&ident.value) else {
+            return;
+        };
+        ident.value = actual.to_owned();
+        if let Some(at) = name.0.len().checked_sub(2) {
+            if matches!(name.0.get(at), Some(ObjectNamePart::Identifier(q)) if self.is_owner(q)) {
+                name.0.remove(at);
             }
         }
+    }
+
+    fn is_owner(&self, qualifier: &sqlparser::ast::Ident) -> bool {
+        self.owner
+            .is_some_and(|db| qualifier.value.eq_ignore_ascii_case(db))
     }
 }
 
@@ -115,6 +151,12 @@ impl VisitorMut for Renamer<'_> {
                 if let Some(ident) = idents.get_mut(at) {
                     if let Some(actual) = self.actual(&ident.value) {
                         ident.value = actual.to_owned();
+                        // `sharding_db.t_order.id`: drop the database.
+                        if let Some(owner) = at.checked_sub(1) {
+                            if idents.get(owner).is_some_and(|q| self.is_owner(q)) {
+                                idents.remove(owner);
+                            }
+                        }
                     }
                 }
             }

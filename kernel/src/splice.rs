@@ -19,12 +19,21 @@ use sqlparser::ast::{
 };
 use sqlparser::tokenizer::Location;
 
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Name {
+    start: usize,
+    end: usize,
+    value: Box<str>,
+    owner: Option<(usize, Box<str>)>,
+}
+
 /// Where the statement text names tables, in text order.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct SpliceTemplate {
-    /// Byte range of a name (inside its quotes, if quoted) and the
-    /// identifier's value there.
-    names: Vec<(usize, usize, Box<str>)>,
+    /// Byte range of a name (inside its quotes, if quoted), the
+    /// identifier's value there, and the qualifier before it (`db` of
+    /// `db.t`): where its token starts, and its value.
+    names: Vec<Name>,
 }
 
 impl SpliceTemplate {
@@ -46,36 +55,65 @@ impl SpliceTemplate {
         }
         let lines = LineStarts::new(sql);
         let mut names = Vec::with_capacity(collect.idents.len());
-        for ident in collect.idents {
+        for (ident, owner) in collect.idents {
             let start = lines.byte_offset(sql, ident.span.start)?;
             let end = lines.byte_offset(sql, ident.span.end)?;
             let (start, end) = inner_range(sql.get(start..end)?, &ident, start)?;
-            names.push((start, end, ident.value.into_boxed_str()));
+            let owner = match owner {
+                Some(q) => {
+                    let at = lines.byte_offset(sql, q.span.start)?;
+                    let to = lines.byte_offset(sql, q.span.end)?;
+                    inner_range(sql.get(at..to)?, &q, at)?;
+                    (to <= start).then(|| (at, q.value.into_boxed_str()))
+                }
+                None => None,
+            };
+            names.push(Name {
+                start,
+                end,
+                value: ident.value.into_boxed_str(),
+                owner,
+            });
         }
-        names.sort_unstable_by_key(|(start, _, _)| *start);
+        names.sort_unstable_by_key(|n| n.start);
         // One identifier reached twice by the visit is one range.
-        names.dedup_by_key(|(start, _, _)| *start);
-        if names.windows(2).any(|w| w[0].1 > w[1].0) {
+        names.dedup_by_key(|n| n.start);
+        if names.windows(2).any(|w| w[0].end > w[1].start) {
             return None;
         }
         Some(Self { names })
     }
 
     /// `sql` (the text this template was made from) with every name that
-    /// `table_map` lists (logical, lower-cased -> actual) replaced.
-    pub(crate) fn render(&self, sql: &str, table_map: &[(String, String)]) -> String {
+    /// `table_map` lists (logical, lower-cased -> actual) replaced, and
+    /// `logical_database` dropped where it qualifies a replaced name (as
+    /// [`crate::rewrite::rewrite_in`] does).
+    pub(crate) fn render(
+        &self,
+        sql: &str,
+        table_map: &[(String, String)],
+        logical_database: Option<&str>,
+    ) -> String {
         let mut out = String::with_capacity(sql.len() + 8 * self.names.len());
         let mut copied = 0;
-        for (start, end, name) in &self.names {
+        for name in &self.names {
             let Some((_, actual)) = table_map
                 .iter()
-                .find(|(logical, _)| logical.eq_ignore_ascii_case(name))
+                .find(|(logical, _)| logical.eq_ignore_ascii_case(&name.value))
             else {
                 continue;
             };
-            out.push_str(sql.get(copied..*start).unwrap_or_default());
+            let cut = match (&name.owner, logical_database) {
+                (Some((at, owner)), Some(db))
+                    if owner.eq_ignore_ascii_case(db) && *at >= copied =>
+                {
+                    *at
+                }
+                _ => name.start,
+            };
+            out.push_str(sql.get(copied..cut).unwrap_or_default());
             out.push_str(actual);
-            copied = *end;
+            copied = name.end;
         }
         out.push_str(sql.get(copied..).unwrap_or_default());
         out
@@ -137,7 +175,8 @@ impl LineStarts {
 /// places: a relation's last part, a compound identifier's qualifier, a
 /// qualified wildcard's last part.
 struct Collect {
-    idents: Vec<Ident>,
+    /// A name and the identifier qualifying it, if any.
+    idents: Vec<(Ident, Option<Ident>)>,
     /// False once a name part is not a plain identifier: its renaming
     /// cannot be reproduced here.
     complete: bool,
@@ -145,8 +184,16 @@ struct Collect {
 
 impl Collect {
     fn object(&mut self, name: &ObjectName) {
+        let owner = match name.0.len().checked_sub(2).and_then(|at| name.0.get(at)) {
+            Some(ObjectNamePart::Identifier(q)) => Some(q.clone()),
+            Some(_) => {
+                self.complete = false;
+                None
+            }
+            None => None,
+        };
         match name.0.last() {
-            Some(ObjectNamePart::Identifier(ident)) => self.idents.push(ident.clone()),
+            Some(ObjectNamePart::Identifier(ident)) => self.idents.push((ident.clone(), owner)),
             Some(_) => self.complete = false,
             None => {}
         }
@@ -164,8 +211,10 @@ impl Visitor for Collect {
     fn pre_visit_expr(&mut self, expr: &Expr) -> ControlFlow<()> {
         match expr {
             Expr::CompoundIdentifier(idents) if idents.len() >= 2 => {
-                if let Some(ident) = idents.get(idents.len() - 2) {
-                    self.idents.push(ident.clone());
+                let at = idents.len() - 2;
+                if let Some(ident) = idents.get(at) {
+                    let owner = at.checked_sub(1).and_then(|o| idents.get(o)).cloned();
+                    self.idents.push((ident.clone(), owner));
                 }
             }
             Expr::QualifiedWildcard(name, _) => self.object(name),
@@ -199,7 +248,7 @@ mod tests {
             .iter()
             .map(|(l, a)| ((*l).to_owned(), (*a).to_owned()))
             .collect();
-        SpliceTemplate::new(&statement, sql).map(|t| t.render(sql, &map))
+        SpliceTemplate::new(&statement, sql).map(|t| t.render(sql, &map, Some("db")))
     }
 
     #[test]
@@ -222,11 +271,16 @@ mod tests {
     }
 
     #[test]
-    fn names_not_in_the_map_and_schemas_stay() {
+    fn the_logical_database_goes_other_qualifiers_and_names_stay() {
         let sql = "UPDATE db.t SET a = 1 WHERE db.t.id IN (SELECT id FROM other)";
         assert_eq!(
             render(Dialect::MySql, sql, &[("t", "t_3")]).unwrap(),
-            "UPDATE db.t_3 SET a = 1 WHERE db.t_3.id IN (SELECT id FROM other)"
+            "UPDATE t_3 SET a = 1 WHERE t_3.id IN (SELECT id FROM other)"
+        );
+        let other = "SELECT x.t.a, `DB`.t.b FROM x.t, `DB` . t";
+        assert_eq!(
+            render(Dialect::MySql, other, &[("t", "t_3")]).unwrap(),
+            "SELECT x.t_3.a, t_3.b FROM x.t_3, t_3"
         );
         let drop = "DROP TABLE IF EXISTS t, u";
         assert_eq!(
