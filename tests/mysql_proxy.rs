@@ -143,6 +143,31 @@ fn mariadb_cli_runs_the_sharding_scenario() {
     );
     assert_eq!(lines(&out), vec!["first", "100", "101", "1"], "{out}");
 
+    // Column definitions name the logical database and table, on the fast
+    // path and through the merge alike.
+    for sql in [
+        "SELECT status FROM t_order WHERE user_id = 2 AND order_id = 101;",
+        "SELECT status FROM t_order WHERE order_id BETWEEN 100 AND 199 ORDER BY status;",
+    ] {
+        let out = d.mariadb_with(&["--table", "--column-type-info"], sql);
+        assert!(out.ok, "{}", out.stderr);
+        assert!(
+            out.stdout.contains("Database:   `sharding_db`"),
+            "{}",
+            out.stdout
+        );
+        assert!(
+            out.stdout.contains("Table:      `t_order`"),
+            "{}",
+            out.stdout
+        );
+        assert!(
+            out.stdout.contains("Org_table:  `t_order`"),
+            "{}",
+            out.stdout
+        );
+    }
+
     // Session-level statements clients send.
     let out = d.mariadb_ok(
         "SELECT @@version, @@version_comment, DATABASE();\nSET NAMES utf8mb4;\nSELECT @@character_set_client;\nUSE sharding_db;\nSHOW VARIABLES LIKE 'max_allowed_packet';",

@@ -11,6 +11,8 @@
 //!   forwarded raw when one unit answers.
 //! - `prepared`: COM_STMT_PREPARE / EXECUTE / SEND_LONG_DATA / RESET /
 //!   CLOSE, executed on the shards as their own prepared statements.
+//! - `names`: the shards' schema and actual table names in column
+//!   definitions replaced by the logical ones.
 //! - `local`: what the proxy answers itself (transaction control, SET,
 //!   SELECT @@..., SHOW DATABASES / TABLES / VARIABLES, USE).
 //! - `txn`: transactions across shards and the connections they hold.
@@ -20,6 +22,7 @@
 mod conn;
 mod local;
 pub mod login;
+mod names;
 mod prepared;
 mod query;
 mod session;

@@ -74,6 +74,7 @@ impl Session {
                 let db = self.database()?;
                 let ast = self.fe.parse_cache.parse(Dialect::MySql, sql)?;
                 let (described_params, columns) = self.describe(&db, &ast, params).await?;
+                let columns = self.logical_columns(&columns);
                 let param_defs = if described_params.len() == params {
                     described_params
                 } else {

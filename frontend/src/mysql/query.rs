@@ -9,7 +9,7 @@ use std::sync::Arc;
 use futures::future::join_all;
 use futures::StreamExt;
 use shardwire_backend::executor::{dispatch, UnitEvents};
-use shardwire_backend::mysql::{MySqlEvent, MySqlRequest, MySqlRow};
+use shardwire_backend::mysql::{MySqlEvent, MySqlQuery, MySqlRequest, MySqlRow};
 use shardwire_backend::BackendError;
 use shardwire_kernel::merge::{merge, Collation, ColumnKind, MergeError, MergePlan, RowStream};
 use shardwire_kernel::{plan_statement, Dialect, GeneratedKeys, PlanOptions};
@@ -105,12 +105,17 @@ impl Session {
             ));
         }
         let count = units.len();
+        if count == 1 && merge.is_none() {
+            if let Some((ds, request)) = units.into_iter().next() {
+                return self.run_single(ds, request, generated_key, more).await;
+            }
+            return Err(StatementError::refused("HY000", "a plan without units"));
+        }
         let (jobs, sources) = self.jobs(units).await?;
         let mut running = dispatch(jobs, count)?;
         let streams = std::mem::take(&mut running.units);
         let result = match merge {
             Some(plan) => self.merge_and_send(streams, &plan, format, more).await,
-            None if count == 1 => self.forward(streams, generated_key, more).await,
             None => self.add_up(streams, generated_key, more).await,
         };
         let conns = running.finish().await?;
@@ -120,55 +125,96 @@ impl Session {
         result
     }
 
-    /// One unit: its answers as they come, every result set of it.
-    async fn forward(
+    /// The fast path: one unit on one connection, run in this task, its
+    /// answers forwarded as they come.
+    async fn run_single(
         &mut self,
-        streams: Vec<UnitEvents<MySqlEvent>>,
+        ds: String,
+        request: MySqlRequest,
         generated_key: Option<u64>,
         more: bool,
     ) -> Result<(), StatementError> {
-        for mut unit in streams {
-            while let Some(event) = unit.next().await {
-                match event? {
-                    MySqlEvent::Columns(columns) => {
-                        let status = self.status(more);
-                        let caps = self.conn.caps;
-                        self.conn
-                            .write(|w| w.columns(&columns, status, caps))
-                            .map_err(wire_error)?;
-                    }
-                    MySqlEvent::Row(row) => {
-                        self.conn.write_payload(row.raw()).map_err(wire_error)?;
-                        self.flush_rows().await?;
-                    }
-                    MySqlEvent::ResultEnd(end) => {
-                        let backend_more = end.status & SERVER_MORE_RESULTS_EXISTS != 0;
-                        let status = self.status(more || backend_more);
-                        let caps = self.conn.caps;
-                        self.conn
-                            .write(|w| w.result_end(status, end.warnings, caps))
-                            .map_err(wire_error)?;
-                    }
-                    MySqlEvent::Ok(ok) => {
-                        let backend_more = ok.status & SERVER_MORE_RESULTS_EXISTS != 0;
-                        let last_insert_id = generated_key.unwrap_or(ok.last_insert_id);
-                        if last_insert_id != 0 {
-                            self.last_insert_id = last_insert_id;
-                        }
-                        let answer = OkPacket {
-                            affected_rows: ok.affected_rows,
-                            last_insert_id,
-                            status: self.status(more || backend_more),
-                            warnings: ok.warnings,
-                            info: ok.info,
-                            session_state: None,
-                        };
-                        self.conn.write_ok(&answer).map_err(wire_error)?;
-                    }
+        let mut conn = self.acquire(&ds).await?;
+        let result = match &request {
+            MySqlRequest::Query(sql) => match conn.query(sql).await {
+                Ok(query) => self.forward(query, generated_key, more).await,
+                Err(e) => Err(e.into()),
+            },
+            MySqlRequest::Execute { sql, params, types } => match conn.prepare(sql).await {
+                Ok(statement) => {
+                    let result = match conn.execute_typed(&statement, params, types).await {
+                        Ok(query) => self.forward(query, generated_key, more).await,
+                        Err(e) => Err(e.into()),
+                    };
+                    // No answer comes to COM_STMT_CLOSE; a failure shows as
+                    // a broken connection, which the pool discards.
+                    let _ = conn.close_statement(statement).await;
+                    result
                 }
-            }
+                Err(e) => Err(e.into()),
+            },
+        };
+        self.release(ds, conn);
+        result
+    }
+
+    /// Every result set of one unit, as the shard sends it.
+    async fn forward(
+        &mut self,
+        mut query: MySqlQuery<'_>,
+        generated_key: Option<u64>,
+        more: bool,
+    ) -> Result<(), StatementError> {
+        while let Some(event) = query.next_event().await? {
+            self.forward_event(event, generated_key, more).await?;
         }
         Ok(())
+    }
+
+    async fn forward_event(
+        &mut self,
+        event: MySqlEvent,
+        generated_key: Option<u64>,
+        more: bool,
+    ) -> Result<(), StatementError> {
+        match event {
+            MySqlEvent::Columns(columns) => {
+                let columns = self.logical_columns(&columns);
+                let status = self.status(more);
+                let caps = self.conn.caps;
+                self.conn
+                    .write(|w| w.columns(&columns, status, caps))
+                    .map_err(wire_error)
+            }
+            MySqlEvent::Row(row) => {
+                self.conn.write_payload(row.raw()).map_err(wire_error)?;
+                self.flush_rows().await
+            }
+            MySqlEvent::ResultEnd(end) => {
+                let backend_more = end.status & SERVER_MORE_RESULTS_EXISTS != 0;
+                let status = self.status(more || backend_more);
+                let caps = self.conn.caps;
+                self.conn
+                    .write(|w| w.result_end(status, end.warnings, caps))
+                    .map_err(wire_error)
+            }
+            MySqlEvent::Ok(ok) => {
+                let backend_more = ok.status & SERVER_MORE_RESULTS_EXISTS != 0;
+                let last_insert_id = generated_key.unwrap_or(ok.last_insert_id);
+                if last_insert_id != 0 {
+                    self.last_insert_id = last_insert_id;
+                }
+                let answer = OkPacket {
+                    affected_rows: ok.affected_rows,
+                    last_insert_id,
+                    status: self.status(more || backend_more),
+                    warnings: ok.warnings,
+                    info: ok.info,
+                    session_state: None,
+                };
+                self.conn.write_ok(&answer).map_err(wire_error)
+            }
+        }
     }
 
     /// Several units of one write (or DDL): affected rows added up, rows
@@ -190,6 +236,7 @@ impl Session {
                     Ok(MySqlEvent::Columns(columns)) => {
                         if !columns_sent && first_error.is_none() {
                             columns_sent = true;
+                            let columns = self.logical_columns(&columns);
                             let status = self.status(more);
                             let caps = self.conn.caps;
                             self.conn
@@ -281,7 +328,7 @@ impl Session {
                 .map(|collation| (i, collation))
         });
         let plan = plan.clone().with_column_collations(collations);
-        let shown: Vec<ColumnDefinition> = columns.iter().take(visible).cloned().collect();
+        let shown: Vec<ColumnDefinition> = self.logical_columns(&columns[..visible]);
         let streams: Vec<RowStream> = units
             .into_iter()
             .map(|unit| -> RowStream {
