@@ -186,12 +186,16 @@ async fn sqlx_prepared_statements_route_and_merge() {
     assert_eq!(row.get::<i64, _>(0), 700);
     assert_eq!(row.get::<String, _>(1), "paid");
     // Merged rows re-encoded in binary.
-    let rows = sqlx::query("SELECT user_id, order_id FROM t_order ORDER BY order_id DESC LIMIT 3")
-        .fetch_all(&mut c)
-        .await
-        .unwrap();
+    let rows = sqlx::query(
+        "SELECT user_id, order_id FROM t_order ORDER BY order_id DESC LIMIT $1 OFFSET $2",
+    )
+    .bind(3i64)
+    .bind(1i64)
+    .fetch_all(&mut c)
+    .await
+    .unwrap();
     let ids: Vec<i64> = rows.iter().map(|r| r.get(1)).collect();
-    assert_eq!(ids, vec![2000, 1900, 1800]);
+    assert_eq!(ids, vec![1900, 1800, 1700]);
     let row =
         sqlx::query("SELECT count(*), sum(user_id), max(order_id) FROM t_order WHERE status = $1")
             .bind("paid")
