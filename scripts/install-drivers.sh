@@ -2,9 +2,10 @@
 # Installs the client drivers of the PostgreSQL driver suite (tests/pg_drivers.rs)
 # and of the MySQL one (tests/mysql_drivers.rs):
 #   apt:  psql (via install-deps.sh), a JDK able to run a single-file Java
-#         program, Debian's pgjdbc, Node.js + npm, python3-venv
+#         program, Debian's pgjdbc and MariaDB Connector/J, Node.js + npm,
+#         python3-venv
 #   PyPI: psycopg 3, psycopg2, asyncpg, pg8000 into tests/drivers/.venv
-#         PyMySQL, mysql-connector-python into the same venv
+#         PyMySQL, mysql-connector-python, aiomysql into the same venv
 #   npm:  pg (node-postgres), postgres (postgres.js) into tests/drivers/node/node_modules
 # tokio-postgres is a Cargo dev-dependency and needs nothing here.
 #
@@ -28,12 +29,14 @@ fi
 # The JDK, not the JRE: `java File.java` compiles in memory with jdk.compiler.
 have_jdk() { command -v java >/dev/null && command -v javac >/dev/null; }
 have_pgjdbc() { [ -r /usr/share/java/postgresql.jar ]; }
+have_mariadb_jdbc() { [ -r /usr/share/java/mariadb-java-client.jar ]; }
 have_node() { command -v node >/dev/null && command -v npm >/dev/null; }
 have_venv() { /usr/bin/python3 -c 'import ensurepip, venv' >/dev/null 2>&1; }
 
 missing=()
 have_jdk || missing+=(default-jdk-headless)
 have_pgjdbc || missing+=(libpostgresql-jdbc-java)
+have_mariadb_jdbc || missing+=(libmariadb-java)
 # A machine with Node from elsewhere (e.g. NodeSource, which bundles npm)
 # keeps it; Debian splits npm into its own package.
 have_node || missing+=(nodejs npm)
@@ -82,7 +85,7 @@ fi
 mysql_requirements=$drivers/mysql/requirements.txt
 mysql_ok() {
     [ -f "$venv/.installed-mysql-from" ] && cmp -s "$venv/.installed-mysql-from" "$mysql_requirements" &&
-        "$venv/bin/python" -c 'import pymysql, mysql.connector' >/dev/null 2>&1
+        "$venv/bin/python" -c 'import pymysql, mysql.connector, aiomysql' >/dev/null 2>&1
 }
 if mysql_ok; then
     echo "install-drivers: Python MySQL drivers up to date"

@@ -1,10 +1,13 @@
-//! MySQL drivers through Shardwire on two MariaDB shards: each driver runs
-//! the scenario of tests/drivers/mysql/scenario.py (DDL fan-out, generated
-//! keys, point / scatter / aggregate selects, commit and rollback across
-//! shards, an error then recovery) against its own proxy.
+//! MySQL drivers through Shardwire on two MariaDB shards, each against its
+//! own proxy: PyMySQL, aiomysql and mysql-connector-python run
+//! tests/drivers/mysql/scenario.py, MariaDB Connector/J the same steps in
+//! java/Scenario.java (DDL fan-out, generated keys, point / scatter /
+//! aggregate selects, commit and rollback across shards, an error then
+//! recovery).
 //!
-//! The drivers come from scripts/install-drivers.sh (tests/drivers/.venv);
-//! a missing one fails its test with that hint rather than passing unseen.
+//! The drivers come from scripts/install-drivers.sh (tests/drivers/.venv,
+//! Debian's libmariadb-java); a missing one fails its test with that hint
+//! rather than passing unseen.
 #![allow(clippy::unwrap_used)] // test code: a failed unwrap is a failed test
 
 #[path = "support_mysql/mod.rs"]
@@ -28,9 +31,13 @@ fn venv_python() -> PathBuf {
 }
 
 fn run_python(driver: &str, script: &str) {
+    run(driver, venv_python(), &[script]);
+}
+
+fn run(driver: &str, program: PathBuf, args: &[&str]) {
     let d = support_mysql::start();
-    let out = Command::new(venv_python())
-        .arg(script)
+    let out = Command::new(program)
+        .args(args)
         .current_dir(Path::new(DRIVERS_DIR).join("mysql"))
         .env("SW_HOST", "127.0.0.1")
         .env("SW_PORT", d.port.to_string())
@@ -55,6 +62,27 @@ fn pymysql() {
 }
 
 #[test]
+fn aiomysql() {
+    run_python("aiomysql", "aiomysql_scenario.py");
+}
+
+#[test]
 fn mysql_connector_python() {
     run_python("mysql-connector-python", "mysql_connector_scenario.py");
+}
+
+/// Debian's libmariadb-java.
+const CONNECTOR_J_JAR: &str = "/usr/share/java/mariadb-java-client.jar";
+
+#[test]
+fn mariadb_connector_j() {
+    assert!(
+        Path::new(CONNECTOR_J_JAR).exists(),
+        "{CONNECTOR_J_JAR} is missing: run scripts/install-drivers.sh"
+    );
+    run(
+        "MariaDB Connector/J",
+        PathBuf::from("java"),
+        &["-cp", CONNECTOR_J_JAR, "java/Scenario.java"],
+    );
 }
