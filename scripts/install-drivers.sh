@@ -6,7 +6,8 @@
 #         python3-venv
 #   PyPI: psycopg 3, psycopg2, asyncpg, pg8000 into tests/drivers/.venv
 #         PyMySQL, mysql-connector-python, aiomysql into the same venv
-#   npm:  pg (node-postgres), postgres (postgres.js) into tests/drivers/node/node_modules
+#   npm:  pg (node-postgres), postgres (postgres.js) into tests/drivers/node/node_modules,
+#         mysql2 into tests/drivers/mysql/node/node_modules
 # tokio-postgres is a Cargo dev-dependency and needs nothing here.
 #
 # Idempotent and quick when nothing changed: apt runs only for what is
@@ -102,6 +103,18 @@ else
     echo "install-drivers: npm ci in $node_dir"
     (cd "$node_dir" && npm ci --no-audit --no-fund --loglevel=error)
     cp "$lock" "$node_dir/node_modules/.installed-from"
+fi
+
+# The Node MySQL driver, in its own node_modules beside the scenario.
+mysql_node_dir=$drivers/mysql/node
+mysql_lock=$mysql_node_dir/package-lock.json
+if stamp_ok "$mysql_node_dir/node_modules" "$mysql_lock" &&
+    (cd "$mysql_node_dir" && node -e 'require("mysql2")') >/dev/null 2>&1; then
+    echo "install-drivers: Node MySQL driver up to date"
+else
+    echo "install-drivers: npm ci in $mysql_node_dir"
+    (cd "$mysql_node_dir" && npm ci --no-audit --no-fund --loglevel=error)
+    cp "$mysql_lock" "$mysql_node_dir/node_modules/.installed-from"
 fi
 
 echo "install-drivers: done"

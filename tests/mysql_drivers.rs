@@ -1,7 +1,7 @@
 //! MySQL drivers through Shardwire on two MariaDB shards, each against its
 //! own proxy: PyMySQL, aiomysql and mysql-connector-python run
-//! tests/drivers/mysql/scenario.py, MariaDB Connector/J the same steps in
-//! java/Scenario.java (DDL fan-out, generated keys, point / scatter /
+//! tests/drivers/mysql/scenario.py, MariaDB Connector/J and node mysql2 the
+//! same steps in java/Scenario.java and node/mysql2_scenario.js (DDL fan-out, generated keys, point / scatter /
 //! aggregate selects, commit and rollback across shards, an error then
 //! recovery).
 //!
@@ -69,6 +69,21 @@ fn aiomysql() {
 #[test]
 fn mysql_connector_python() {
     run_python("mysql-connector-python", "mysql_connector_scenario.py");
+}
+
+#[test]
+fn node_mysql2() {
+    let node = Path::new(DRIVERS_DIR).join("mysql/node/node_modules/mysql2");
+    assert!(
+        node.exists(),
+        "{} is missing: run scripts/install-drivers.sh",
+        node.display()
+    );
+    run(
+        "node mysql2",
+        PathBuf::from("node"),
+        &["node/mysql2_scenario.js"],
+    );
 }
 
 /// Debian's libmariadb-java.
