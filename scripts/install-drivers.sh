@@ -5,7 +5,8 @@
 #         program, Debian's pgjdbc and MariaDB Connector/J, Node.js + npm,
 #         python3-venv
 #   PyPI: psycopg 3, psycopg2, asyncpg, pg8000 into tests/drivers/.venv
-#         PyMySQL, mysql-connector-python, aiomysql into the same venv
+#         PyMySQL, mysql-connector-python, aiomysql into the same venv, and
+#         mysqlclient built from source against libmariadb-dev
 #   npm:  pg (node-postgres), postgres (postgres.js) into tests/drivers/node/node_modules,
 #         mysql2 into tests/drivers/mysql/node/node_modules
 # tokio-postgres is a Cargo dev-dependency and needs nothing here.
@@ -38,6 +39,8 @@ missing=()
 have_jdk || missing+=(default-jdk-headless)
 have_pgjdbc || missing+=(libpostgresql-jdbc-java)
 have_mariadb_jdbc || missing+=(libmariadb-java)
+# mysqlclient has no Linux wheel: it builds against libmariadb's headers.
+[ -r /usr/include/mariadb/mysql.h ] || missing+=(libmariadb-dev gcc pkg-config python3-dev)
 # A machine with Node from elsewhere (e.g. NodeSource, which bundles npm)
 # keeps it; Debian splits npm into its own package.
 have_node || missing+=(nodejs npm)
@@ -84,9 +87,11 @@ fi
 
 # The MySQL drivers, in the same venv, stamped on their own manifest.
 mysql_requirements=$drivers/mysql/requirements.txt
+mysql_source_requirements=$drivers/mysql/requirements-source.txt
+mysql_manifest() { cat "$mysql_requirements" "$mysql_source_requirements"; }
 mysql_ok() {
-    [ -f "$venv/.installed-mysql-from" ] && cmp -s "$venv/.installed-mysql-from" "$mysql_requirements" &&
-        "$venv/bin/python" -c 'import pymysql, mysql.connector, aiomysql' >/dev/null 2>&1
+    [ -f "$venv/.installed-mysql-from" ] && mysql_manifest | cmp -s "$venv/.installed-mysql-from" - &&
+        "$venv/bin/python" -c 'import pymysql, mysql.connector, aiomysql, MySQLdb' >/dev/null 2>&1
 }
 if mysql_ok; then
     echo "install-drivers: Python MySQL drivers up to date"
@@ -94,7 +99,9 @@ else
     echo "install-drivers: installing the Python MySQL drivers into $venv"
     "$venv/bin/pip" install --quiet --disable-pip-version-check --only-binary=:all: \
         -r "$mysql_requirements"
-    cp "$mysql_requirements" "$venv/.installed-mysql-from"
+    "$venv/bin/pip" install --quiet --disable-pip-version-check \
+        -r "$mysql_source_requirements"
+    mysql_manifest >"$venv/.installed-mysql-from"
 fi
 
 if node_ok; then

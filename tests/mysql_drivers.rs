@@ -1,5 +1,5 @@
 //! MySQL drivers through Shardwire on two MariaDB shards, each against its
-//! own proxy: PyMySQL, aiomysql and mysql-connector-python run
+//! own proxy: PyMySQL, mysqlclient, aiomysql and mysql-connector-python run
 //! tests/drivers/mysql/scenario.py, MariaDB Connector/J and node mysql2 the
 //! same steps in java/Scenario.java and node/mysql2_scenario.js (DDL fan-out, generated keys, point / scatter /
 //! aggregate selects, commit and rollback across shards, an error then
@@ -59,6 +59,11 @@ fn run(driver: &str, program: PathBuf, args: &[&str]) {
 #[test]
 fn pymysql() {
     run_python("PyMySQL", "pymysql_scenario.py");
+}
+
+#[test]
+fn mysqlclient() {
+    run_python("mysqlclient", "mysqlclient_scenario.py");
 }
 
 #[test]
