@@ -222,3 +222,61 @@ async fn a_backend_killed_mid_query_errors_fast_and_recovers() {
         tokio::time::sleep(Duration::from_millis(300)).await;
     }
 }
+
+#[test]
+fn md5_users_log_in_with_md5() {
+    // A second user with an MD5 authenticator, as ShardingSphere writes it.
+    let d = support::start_edited(|global| {
+        global.replace(
+            "  privilege:",
+            "    - user: legacy@%\n      password: old-school\n      authenticationMethodName: md5\n  \
+             authenticators:\n    md5:\n      type: MD5\n  privilege:",
+        )
+    });
+    let psql = |user: &str, password: &str| {
+        std::process::Command::new("psql")
+            .args([
+                "-X",
+                "-A",
+                "-t",
+                "-h",
+                "127.0.0.1",
+                "-p",
+                &d.port.to_string(),
+                "-U",
+                user,
+                "-d",
+                "sharding_db",
+            ])
+            .args(["-c", "SELECT 1"])
+            .env("PGPASSWORD", password)
+            .output()
+            .unwrap()
+    };
+    let ok = psql("legacy", "old-school");
+    assert!(
+        ok.status.success(),
+        "{}",
+        String::from_utf8_lossy(&ok.stderr)
+    );
+    let bad = psql("legacy", "wrong");
+    let err = String::from_utf8_lossy(&bad.stderr);
+    assert!(
+        !bad.status.success() && err.contains("password authentication failed"),
+        "{err}"
+    );
+    // The proxy really asks this user for MD5 (code 5), and others for
+    // SASL (code 10).
+    let auth_code = |user: &str| {
+        let mut s = TcpStream::connect(("127.0.0.1", d.port)).unwrap();
+        s.write_all(&startup_packet(user, "sharding_db")).unwrap();
+        s.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+        let mut head = [0u8; 9];
+        s.read_exact(&mut head).unwrap();
+        assert_eq!(head[0], b'R');
+        i32::from_be_bytes([head[5], head[6], head[7], head[8]])
+    };
+    assert_eq!(auth_code("legacy"), 5);
+    assert_eq!(auth_code(USER), 10);
+    still_serves(&d);
+}

@@ -413,6 +413,23 @@ fn global_yaml_errors() {
     let e = load_dir(dir.path()).unwrap_err();
     assert_eq!(e.kind, ConfigErrorKind::BadAuthority, "{e}");
     assert!(e.to_string().contains("no logical database `nope`"), "{e}");
+    // An authenticator that is not defined, and one of an unknown type.
+    let dir = write_dir(
+        "authority:\n  users:\n    - user: u@%\n      password: p\n      authenticationMethodName: md5\n",
+        db,
+    );
+    let e = load_dir(dir.path()).unwrap_err();
+    assert_eq!(e.kind, ConfigErrorKind::BadAuthority, "{e}");
+    assert!(
+        e.to_string().contains("authenticator `md5` is not defined"),
+        "{e}"
+    );
+    let dir = write_dir(
+        "authority:\n  users:\n    - user: u@%\n      password: p\n  authenticators:\n    a:\n      type: KERBEROS\n  defaultAuthenticator: a\n",
+        db,
+    );
+    let e = load_dir(dir.path()).unwrap_err();
+    assert!(e.to_string().contains("`KERBEROS` is not supported"), "{e}");
     // A bad listener.
     let dir = write_dir(
         "listeners:\n  - protocol: redis\n    address: 127.0.0.1:1\n",

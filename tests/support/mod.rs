@@ -59,6 +59,26 @@ pub fn start() -> Deployment {
     start_with(false)
 }
 
+/// With global.yaml changed by `edit` before the proxy starts.
+pub fn start_edited(edit: impl Fn(&str) -> String) -> Deployment {
+    let shards = pg_shards(2).unwrap();
+    let ports: Vec<u16> = shards.iter().map(PgInstance::port).collect();
+    let conf = tempfile::tempdir().unwrap();
+    let port = free_port().unwrap();
+    write_conf(conf.path(), &ports, port);
+    let global = conf.path().join("global.yaml");
+    let text = edit(&std::fs::read_to_string(&global).unwrap());
+    std::fs::write(&global, text).unwrap();
+    let proxy =
+        ShardwireProcess::start(Path::new(env!("CARGO_BIN_EXE_shardwire")), conf.path()).unwrap();
+    Deployment {
+        shards,
+        proxy,
+        conf,
+        port,
+    }
+}
+
 /// With `proxy-fastpath-enabled: false`: passthrough sessions are copied
 /// in user space.
 pub fn start_user_space() -> Deployment {

@@ -7,6 +7,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use futures::{SinkExt, StreamExt};
+use shardwire_protocol::auth::md5::{md5_stored, verify_md5};
 use shardwire_protocol::auth::scram::{ScramServer, ScramVerifier, SCRAM_SHA_256};
 use shardwire_protocol::pg::{
     Authentication, BackendMessage, ErrorFields, FrontendMessage, PgServerCodec,
@@ -160,7 +161,14 @@ async fn login_unbounded(
         None => ScramVerifier::new_random(&random_password(), 4096)
             .map_err(|e| SessionError::Refused(format!("SCRAM setup: {e}")))?,
     };
-    if !scram_exchange(&mut conn, verifier).await? || account.is_none() {
+    let md5 = account.is_some_and(|a| a.authenticator.as_deref() == Some("MD5"));
+    let proved = if md5 {
+        let password = account.map(|a| a.password.as_str()).unwrap_or_default();
+        md5_exchange(&mut conn, &user, password).await?
+    } else {
+        scram_exchange(&mut conn, verifier).await?
+    };
+    if !proved || account.is_none() {
         return refuse(
             &mut conn,
             "28P01",
@@ -220,6 +228,25 @@ fn check_param(name: &str, value: &str) -> Option<String> {
         }
     }
     None
+}
+
+/// MD5 (`authority.authenticators` with `type: MD5`), for clients that
+/// predate SCRAM; true when the client proved it knows the password.
+async fn md5_exchange(
+    conn: &mut ClientConn,
+    user: &str,
+    password: &str,
+) -> Result<bool, SessionError> {
+    let mut salt = [0u8; 4];
+    let _ = getrandom::fill(&mut salt);
+    conn.send(BackendMessage::Authentication(
+        Authentication::Md5Password { salt },
+    ))
+    .await?;
+    let Some(FrontendMessage::Password(response)) = recv(conn).await? else {
+        return Ok(false);
+    };
+    Ok(verify_md5(&md5_stored(user, password), salt, &response))
 }
 
 /// Runs SCRAM-SHA-256; true when the client proved it knows the password.

@@ -66,6 +66,38 @@ pub(super) fn build(
     })
 }
 
+/// The `type` of authenticator `name` in `authority.authenticators`.
+fn authenticator_type(
+    ctx: &Ctx<'_>,
+    auth: &crate::config::AuthorityConfig,
+    name: &str,
+    user: usize,
+) -> Result<String, ConfigError> {
+    let path = format!("authority.users[{user}].authenticationMethodName");
+    let kind = auth
+        .authenticators
+        .as_ref()
+        .and_then(|a| a.get(name))
+        .and_then(|a| a.get("type"))
+        .and_then(|t| t.as_str())
+        .ok_or_else(|| {
+            ctx.err(
+                ConfigErrorKind::BadAuthority,
+                path.clone(),
+                format!("authenticator `{name}` is not defined (with a `type`) in authority.authenticators"),
+            )
+        })?;
+    let kind = kind.to_ascii_uppercase();
+    match kind.as_str() {
+        "MD5" | "SCRAM_SHA256" | "SCRAM-SHA-256" | "NATIVE" | "MYSQL_NATIVE_PASSWORD" | "CACHING_SHA2_PASSWORD" => Ok(kind),
+        other => Err(ctx.err(
+            ConfigErrorKind::BadAuthority,
+            path,
+            format!("authenticator type `{other}` is not supported (MD5, SCRAM_SHA256, NATIVE, CACHING_SHA2_PASSWORD)"),
+        )),
+    }
+}
+
 fn users(
     ctx: &Ctx<'_>,
     cfg: &GlobalConfig,
@@ -88,12 +120,21 @@ fn users(
                 format!("user `{name}@{host}` is defined twice"),
             ));
         }
+        let authenticator = match u
+            .authentication_method_name
+            .as_ref()
+            .or(auth.default_authenticator.as_ref())
+        {
+            None => None,
+            Some(method) => Some(authenticator_type(ctx, auth, method, i)?),
+        };
         users.push(User {
             name: name.to_owned(),
             host: host.to_owned(),
             password: u.password.as_ref().map(|p| p.0.clone()).unwrap_or_default(),
             admin: u.admin,
             databases: None,
+            authenticator,
         });
     }
     let Some(privilege) = &auth.privilege else {

@@ -15,6 +15,11 @@ pub struct User {
     pub admin: bool,
     /// Databases the user may use; `None` means all of them.
     pub databases: Option<Vec<String>>,
+    /// The `type` of the user's authenticator (its own
+    /// `authenticationMethodName`, else `defaultAuthenticator`), upper-cased,
+    /// e.g. `MD5`; `None` for the protocol's default (SCRAM-SHA-256 for
+    /// PostgreSQL clients).
+    pub authenticator: Option<String>,
 }
 
 impl User {
