@@ -3,7 +3,7 @@
 //! tests/drivers/mysql/scenario.py, MariaDB Connector/J and node mysql2 the
 //! same steps in java/Scenario.java and node/mysql2_scenario.js (DDL fan-out, generated keys, point / scatter /
 //! aggregate selects, commit and rollback across shards, an error then
-//! recovery).
+//! recovery); mysql_async runs them in Rust.
 //!
 //! The drivers come from scripts/install-drivers.sh (tests/drivers/.venv,
 //! Debian's libmariadb-java); a missing one fails its test with that hint
@@ -105,4 +105,99 @@ fn mariadb_connector_j() {
         PathBuf::from("java"),
         &["-cp", CONNECTOR_J_JAR, "java/Scenario.java"],
     );
+}
+
+/// mysql_async (the Rust driver of the mysql crate family): text queries,
+/// prepared statements with parameters that route, LAST_INSERT_ID of a
+/// generated key, a transaction over both shards, an error then recovery.
+#[test]
+fn mysql_async() {
+    use mysql_async::prelude::{Query, Queryable};
+    use mysql_async::{params, TxOpts};
+
+    let d = support_mysql::start();
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        let url = format!("mysql://{USER}:{PASSWORD}@127.0.0.1:{}/sharding_db", d.port);
+        let pool = mysql_async::Pool::new(url.as_str());
+        let mut conn = pool.get_conn().await.unwrap();
+        "CREATE TABLE t_order (order_id BIGINT NOT NULL PRIMARY KEY, user_id INT NOT NULL, \
+         amount DECIMAL(10,2), status VARCHAR(20))"
+            .ignore(&mut conn)
+            .await
+            .unwrap();
+        conn.exec_drop(
+            "INSERT INTO t_order (user_id, amount, status) VALUES (?, ?, ?)",
+            (7, "1.50", "gen"),
+        )
+        .await
+        .unwrap();
+        let generated = conn.last_insert_id().unwrap();
+        assert_ne!(generated, 0);
+        let stored: Vec<u64> = conn
+            .exec("SELECT order_id FROM t_order WHERE user_id = ?", (7,))
+            .await
+            .unwrap();
+        assert_eq!(stored, vec![generated]);
+        conn.exec_batch(
+            "INSERT INTO t_order (order_id, user_id, amount, status) VALUES (:id, :user, 1, :status)",
+            (0..4).map(|i| params! { "id" => 100 + i, "user" => 1 + i, "status" => ["a", "b"][i % 2] }),
+        )
+        .await
+        .unwrap();
+        let point: Option<String> = conn
+            .exec_first(
+                "SELECT status FROM t_order WHERE user_id = ? AND order_id = ?",
+                (2, 101),
+            )
+            .await
+            .unwrap();
+        assert_eq!(point.as_deref(), Some("b"));
+        let ids: Vec<i64> = conn
+            .exec(
+                "SELECT order_id FROM t_order WHERE order_id BETWEEN ? AND ? ORDER BY order_id DESC",
+                (100, 199),
+            )
+            .await
+            .unwrap();
+        assert_eq!(ids, vec![103, 102, 101, 100]);
+        let counts: Vec<(String, i64)> = "SELECT status, COUNT(*) FROM t_order \
+             WHERE order_id BETWEEN 100 AND 199 GROUP BY status ORDER BY status"
+            .fetch(&mut conn)
+            .await
+            .unwrap();
+        assert_eq!(counts, vec![("a".into(), 2), ("b".into(), 2)]);
+
+        let mut tx = conn.start_transaction(TxOpts::default()).await.unwrap();
+        tx.exec_drop("UPDATE t_order SET status = 'tx' WHERE order_id IN (?, ?)", (100, 101))
+            .await
+            .unwrap();
+        tx.rollback().await.unwrap();
+        let mut tx = conn.start_transaction(TxOpts::default()).await.unwrap();
+        tx.exec_drop("UPDATE t_order SET status = 'tx' WHERE order_id IN (?, ?)", (100, 101))
+            .await
+            .unwrap();
+        assert_eq!(tx.affected_rows(), 2);
+        tx.commit().await.unwrap();
+        let changed: Option<i64> = "SELECT COUNT(*) FROM t_order WHERE status = 'tx'"
+            .first(&mut conn)
+            .await
+            .unwrap();
+        assert_eq!(changed, Some(2));
+
+        let err = conn
+            .exec_drop(
+                "INSERT INTO t_order (order_id, user_id, amount, status) VALUES (?, ?, 1, 'dup')",
+                (100, 1),
+            )
+            .await
+            .unwrap_err();
+        assert!(err.to_string().contains("Duplicate entry"), "{err}");
+        conn.ping().await.unwrap();
+        drop(conn);
+        pool.disconnect().await.unwrap();
+    });
 }

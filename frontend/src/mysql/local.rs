@@ -450,6 +450,9 @@ impl Session {
                 let mut row = Vec::with_capacity(items.len());
                 for (label, item) in items {
                     let value = match item {
+                        // Clients (mysql_async) read @@socket to switch to
+                        // a local socket; the proxy has none to offer.
+                        Item::Var(name) if name == "socket" => None,
                         Item::Var(name) => Some(self.variable(name).ok_or_else(|| {
                             StatementError::refused(
                                 "HY000",
