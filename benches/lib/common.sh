@@ -92,7 +92,7 @@ build_shardwire() {
 
 # Python helpers: measurement and report.
 measure() { python3 "$BENCH_DIR/lib/measure.py" "$@"; }
-report() { python3 "$BENCH_DIR/lib/report.py" "$@"; }
+report() { python3 "$BENCH_DIR/lib/report.py" --binary "${SHARDWIRE_BIN:-}" "$@"; }
 
 # Records a free-form note for the report (one line of Markdown).
 note() { measure note --rows "$ROWS" "$*"; }

@@ -27,7 +27,7 @@ def ratio(a, b):
     return "-" if a is None or not b else f"{a / b:.2f}"
 
 
-def machine(repo):
+def machine(repo, binary):
     model = "?"
     with open("/proc/cpuinfo") as f:
         for line in f:
@@ -45,11 +45,15 @@ def machine(repo):
 
     commit = out("git", "rev-parse", "--short", "HEAD")
     dirty = " (with local changes)" if out("git", "status", "--porcelain", "--untracked-files=no") else ""
-    return [
+    lines = [
         f"- cores: {os.cpu_count()} ({model}), memory {mem_kb // 1024} MiB",
         f"- kernel: {platform.release()}",
-        f"- Shardwire commit: {commit}{dirty}",
+        f"- checkout at report time: {commit}{dirty}",
     ]
+    if binary and os.path.exists(binary):
+        built = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime(os.path.getmtime(binary)))
+        lines.append(f"- Shardwire binary: `{binary}`, built {built}")
+    return lines
 
 
 def groups(rows, key):
@@ -147,6 +151,7 @@ def main():
     p.add_argument("--secondary", default="pgbouncer")
     p.add_argument("--repo", default=".")
     p.add_argument("--intro", default="")
+    p.add_argument("--binary", default="")
     a = p.parse_args()
 
     with open(a.rows) as f:
@@ -169,7 +174,7 @@ def main():
             out += timed_table(rs, a.baseline)
         out.append("")
 
-    out += ["## Machine and load", ""] + machine(a.repo)
+    out += ["## Machine and load", ""] + machine(a.repo, a.binary)
     loads = [float(r[k].split()[0]) for r in runs for k in ("load_before", "load_after") if k in r]
     if loads:
         out.append(
