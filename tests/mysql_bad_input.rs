@@ -135,6 +135,18 @@ fn pipelined_commands_are_answered_in_order_and_bad_packets_end_only_their_sessi
     assert_eq!(seq, 1);
     assert_ok(&pong);
 
+    // A query and COM_QUIT in one write: the answer still comes.
+    let (mut quitter, answer) = RawClient::login(d.port, USER, PASSWORD, None);
+    assert_ok(&answer);
+    let mut batch = RawClient::frame(0, b"\x03SELECT 'bye'");
+    batch.extend(RawClient::frame(0, b"\x01"));
+    quitter.stream.write_all(&batch).unwrap();
+    assert_eq!(
+        quitter.read_result_set(),
+        vec![vec![Some("bye".to_owned())]]
+    );
+    assert!(quitter.read_packet().is_none());
+
     // A multi-statement string: every result flagged but the last.
     c.write_packet(0, b"\x03SELECT 1; SELECT 2");
     assert_eq!(c.read_result_set(), vec![vec![Some("1".to_owned())]]);

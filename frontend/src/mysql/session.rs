@@ -119,6 +119,9 @@ impl Session {
     /// Runs the session until the client leaves.
     pub async fn run(mut self) -> Result<(), SessionError> {
         let result = self.command_loop().await;
+        // Answers to commands pipelined before a COM_QUIT (or before the
+        // client closed its side) still go out.
+        let _ = self.conn.flush().await;
         self.abandon_transaction().await;
         tracing::debug!(user = %self.user, "MySQL session closed");
         result
