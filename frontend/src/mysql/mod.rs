@@ -13,12 +13,14 @@
 //!   CLOSE, executed on the shards as their own prepared statements.
 //! - `names`: the shards' schema and actual table names in column
 //!   definitions replaced by the logical ones.
+//! - `classify`: recognising those statements, without side effects.
 //! - `local`: what the proxy answers itself (transaction control, SET,
 //!   SELECT @@..., SHOW DATABASES / TABLES / VARIABLES, USE).
 //! - `txn`: transactions across shards and the connections they hold.
 //! - [`values`]: column types, text and binary cells for the merge.
 //! - [`split`]: multi-statement splitting and placeholder scanning.
 
+mod classify;
 mod conn;
 mod local;
 pub mod login;

@@ -27,7 +27,7 @@ use shardwire_protocol::mysql::{
 use shardwire_rules::ShardingValue;
 use sqlparser::ast::{Statement, Value, ValueWithSpan, Visit, VisitMut, Visitor, VisitorMut};
 
-use super::local::{classify, Local};
+use super::classify::{classify, Local};
 use super::query::{first_generated_key, Format, Units};
 use super::session::{wire_error, Session};
 use super::split::{count_question_marks, dollars_to_question_marks};

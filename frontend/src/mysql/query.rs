@@ -17,7 +17,7 @@ use shardwire_protocol::mysql::constants::status::SERVER_MORE_RESULTS_EXISTS;
 use shardwire_protocol::mysql::{BinaryType, ColumnDefinition, OkPacket};
 use shardwire_rules::keygen::GeneratedKey;
 
-use super::local::classify;
+use super::classify::classify;
 use super::session::{wire_error, Session};
 use super::values;
 use crate::error::StatementError;
