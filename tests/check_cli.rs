@@ -23,8 +23,13 @@ fn check_prints_expanded_rules_as_json() {
         String::from_utf8_lossy(&out.stderr)
     );
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-    let db = &v["databases"][0];
-    assert_eq!(db["name"], "sharding_db");
+    // The quickstart holds more than one database; take ours by name.
+    let db = v["databases"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|d| d["name"] == "sharding_db")
+        .unwrap();
     let t = &db["sharding"]["tables"]["t_order"];
     assert_eq!(
         t["dataNodes"],
