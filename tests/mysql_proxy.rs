@@ -39,6 +39,27 @@ fn mariadb_cli_runs_the_sharding_scenario() {
         vec!["t_order", "t_region"]
     );
     assert!(lines(&d.mariadb_ok("SHOW DATABASES;")).contains(&"sharding_db"));
+    assert_eq!(
+        lines(
+            &d.mariadb(
+                "",
+                PASSWORD,
+                "SHOW FULL TABLES FROM sharding_db LIKE 't_o%';"
+            )
+            .stdout
+        ),
+        vec!["t_order\tBASE TABLE"]
+    );
+    // DESCRIBE and SHOW COLUMNS answer once, not once per data node.
+    let described = d.mariadb_ok("DESCRIBE t_order;\nSHOW COLUMNS FROM t_order;");
+    let fields: Vec<&str> = lines(&described)
+        .iter()
+        .map(|l| l.split('\t').next().unwrap_or_default())
+        .collect();
+    assert_eq!(
+        fields,
+        vec!["order_id", "user_id", "amount", "status", "order_id", "user_id", "amount", "status"]
+    );
 
     // A generated key: reported as LAST_INSERT_ID and stored under it.
     let out = d.mariadb_ok(

@@ -19,8 +19,10 @@ pub enum Local {
     Use(String),
     Select(Vec<(String, Item)>),
     ShowDatabases(Option<String>),
+    /// SHOW [FULL] TABLES [FROM | IN db] [LIKE 'pattern'].
     ShowTables {
         full: bool,
+        from: Option<String>,
         like: Option<String>,
     },
     ShowVariables(Option<String>),
@@ -225,14 +227,37 @@ fn classify_show(words: &[&str], text: &str) -> Option<Local> {
     let like = like_pattern(text);
     match words.get(1..)? {
         ["databases" | "schemas", ..] => Some(Local::ShowDatabases(like)),
-        ["tables", ..] => Some(Local::ShowTables { full: false, like }),
-        ["full", "tables", ..] => Some(Local::ShowTables { full: true, like }),
+        ["tables", rest @ ..] => Some(Local::ShowTables {
+            full: false,
+            from: from_database(rest, text),
+            like,
+        }),
+        ["full", "tables", rest @ ..] => Some(Local::ShowTables {
+            full: true,
+            from: from_database(rest, text),
+            like,
+        }),
         ["variables", ..] | ["session" | "local", "variables", ..] => {
             Some(Local::ShowVariables(like))
         }
         ["warnings", ..] | ["errors", ..] => Some(Local::ShowEmpty(&["Level", "Code", "Message"])),
         ["status", ..] | ["session" | "local", "status", ..] => {
             Some(Local::ShowEmpty(&["Variable_name", "Value"]))
+        }
+        _ => None,
+    }
+}
+
+/// The database of `FROM db` / `IN db` in the words after TABLES, with
+/// its case as written in `text`.
+fn from_database(rest: &[&str], text: &str) -> Option<String> {
+    match rest {
+        ["from" | "in", db, ..] => {
+            let original = text
+                .split_whitespace()
+                .find(|w| w.eq_ignore_ascii_case(db))
+                .unwrap_or(db);
+            Some(unquote(original))
         }
         _ => None,
     }
@@ -347,8 +372,16 @@ mod tests {
     #[test]
     fn show_and_transactions() {
         assert!(matches!(
+            classify("SHOW FULL TABLES FROM `Sharding_DB` LIKE 't%'", false),
+            Some(Local::ShowTables { full: true, from: Some(db), like: Some(p) }) if db == "Sharding_DB" && p == "t%"
+        ));
+        assert!(matches!(
             classify("SHOW FULL TABLES", false),
-            Some(Local::ShowTables { full: true, .. })
+            Some(Local::ShowTables {
+                full: true,
+                from: None,
+                ..
+            })
         ));
         assert!(
             matches!(classify("show variables like 'max%'", false), Some(Local::ShowVariables(Some(p))) if p == "max%")

@@ -216,9 +216,22 @@ impl Session {
             }
             Local::ShowTables {
                 full,
+                from,
                 like: pattern,
             } => {
-                let db = self.database()?;
+                let db = match from {
+                    None => self.database()?,
+                    Some(name) => {
+                        super::login::choose_database(&self.fe, &self.user, &self.host, name)
+                            .map_err(|err| {
+                                StatementError::Backend(
+                                    shardwire_backend::BackendError::MySqlServer(Box::new(
+                                        err.into(),
+                                    )),
+                                )
+                            })?
+                    }
+                };
                 let mut names: Vec<String> = db
                     .rules
                     .sharding

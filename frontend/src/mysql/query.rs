@@ -16,6 +16,7 @@ use shardwire_kernel::{plan_statement, Dialect, GeneratedKeys, PlanOptions};
 use shardwire_protocol::mysql::constants::status::SERVER_MORE_RESULTS_EXISTS;
 use shardwire_protocol::mysql::{BinaryType, ColumnDefinition, OkPacket};
 use shardwire_rules::keygen::GeneratedKey;
+use sqlparser::ast::Statement;
 
 use super::classify::classify;
 use super::session::{wire_error, Session};
@@ -61,13 +62,17 @@ impl Session {
         }
         let db = self.database()?;
         let ast = self.fe.parse_cache.parse(Dialect::MySql, sql)?;
-        let plan = plan_statement(
+        let mut plan = plan_statement(
             &ast,
             &db.rules,
             Dialect::MySql,
             &[],
             &PlanOptions::default(),
         )?;
+        if describes_a_table(&ast) {
+            // Every data node has the same columns: one answers for all.
+            plan.units.truncate(1);
+        }
         let generated_key = first_generated_key(plan.generated_keys.as_ref());
         let units = plan
             .units
@@ -436,6 +441,17 @@ impl Session {
             .await
             .map_err(|e| StatementError::refused("08S01", format!("client: {e}")))
     }
+}
+
+/// DESCRIBE / SHOW COLUMNS / SHOW CREATE: about the table's shape, the
+/// same on every data node.
+fn describes_a_table(ast: &Statement) -> bool {
+    matches!(
+        ast,
+        Statement::ExplainTable { .. }
+            | Statement::ShowColumns { .. }
+            | Statement::ShowCreate { .. }
+    )
 }
 
 /// Reads a unit's events up to its column definitions.
