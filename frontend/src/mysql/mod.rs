@@ -58,7 +58,11 @@ pub async fn run(fe: Arc<Frontend>, stream: TcpStream, peer: SocketAddr, admitte
     }
     match serve(&fe, stream, peer).await {
         Ok(()) => {}
+        // A client closing its socket is how many sessions end.
         Err(SessionError::Io(e)) => tracing::debug!(%peer, "session ended: {e}"),
+        Err(SessionError::Protocol(shardwire_protocol::ProtocolError::Io(e))) => {
+            tracing::debug!(%peer, "session ended: {e}")
+        }
         Err(e) => tracing::info!(%peer, "session ended: {e}"),
     }
 }
