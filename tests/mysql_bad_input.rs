@@ -135,6 +135,20 @@ fn pipelined_commands_are_answered_in_order_and_bad_packets_end_only_their_sessi
     assert_eq!(seq, 1);
     assert_ok(&pong);
 
+    // A statement a shard answers (with an error: the table was never
+    // created) between two the proxy answers, in one write: still in order.
+    let mut batch = RawClient::frame(0, b"\x03SELECT 'before'");
+    batch.extend(RawClient::frame(
+        0,
+        b"\x03SELECT * FROM t_order WHERE user_id = 1 AND order_id = 1",
+    ));
+    batch.extend(RawClient::frame(0, b"\x03SELECT 'after'"));
+    c.stream.write_all(&batch).unwrap();
+    assert_eq!(c.read_result_set(), vec![vec![Some("before".to_owned())]]);
+    let (seq, err) = c.read_packet().unwrap();
+    assert_eq!((seq, err_of(&err).0), (1, 1146));
+    assert_eq!(c.read_result_set(), vec![vec![Some("after".to_owned())]]);
+
     // A query and COM_QUIT in one write: the answer still comes.
     let (mut quitter, answer) = RawClient::login(d.port, USER, PASSWORD, None);
     assert_ok(&answer);
