@@ -99,7 +99,7 @@ for ((round = 1; round <= ROUNDS; round++)); do
     for c in "${contenders[@]}"; do run_pgbench "$workload" "$c" "$round"; done
 done
 
-note "Idle clients: pgbench with N clients running \\\\sleep only, so after login nothing is sent; RSS (VmRSS) is read once all N are established (ss) and 3 s later; bytes per idle client = (RSS with - RSS before) / N; one measurement per count. Shardwire serves the idle clients from a sharded logical database (2 data sources, a rule), which takes backend sessions only per statement; PgBouncer in transaction mode."
+note "Idle clients: pgbench with N clients whose script is one sleep command, so after login nothing is sent; RSS (VmRSS) is read once all N are established (ss) and 3 s later; bytes per idle client = (RSS with - RSS before) / N; one measurement per count. Shardwire serves the idle clients from a sharded logical database (2 data sources, a rule), which takes backend sessions only per statement; PgBouncer in transaction mode."
 note "Every login is SCRAM-SHA-256: PostgreSQL and PgBouncer hold the SCRAM verifier (PgBouncer's auth_file has pg_authid's), Shardwire the password from global.yaml. pgbench -C: $ROUNDS rounds of $SECS s, contenders alternated; Shardwire's passthrough database and PgBouncer keep $POOL pooled server connections, direct pays a PostgreSQL backend start per transaction."
 note "PgBouncer $(pgbouncer --version | head -1 | awk '{print $2}'), $("$PGBIN/postgres" --version). CPU-s / 1k tx (system) is /proc/stat busy time of all cores; (own processes) is user+system time of PostgreSQL, PgBouncer, Shardwire and pgbench."
 report --rows "$ROWS" --out "$RESULTS_DIR/$SUITE.md" --repo "$REPO_DIR" \
