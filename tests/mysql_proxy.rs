@@ -245,6 +245,17 @@ fn sqlx_prepared_statements_route_by_their_parameters() {
             .map(|r| r.get(0))
             .collect();
         assert_eq!(ids, vec![4, 3, 2]);
+        // LIMIT and OFFSET as parameters, across shards.
+        let page: Vec<i64> = sqlx::query_scalar(
+            "SELECT order_id FROM t_order WHERE order_id >= ? ORDER BY order_id LIMIT ? OFFSET ?",
+        )
+        .bind(1i64)
+        .bind(2i64)
+        .bind(1i64)
+        .fetch_all(&mut conn)
+        .await
+        .unwrap();
+        assert_eq!(page, vec![2, 3]);
         let (count, max): (i64, i64) = sqlx::query_as("SELECT COUNT(*), MAX(order_id) FROM t_order WHERE order_id <= ?")
             .bind(4i64)
             .fetch_one(&mut conn)

@@ -25,7 +25,9 @@ use shardwire_protocol::mysql::{
     BinaryType, ColumnDefinition, StmtExecute, StmtPrepareOk, Value as Wire,
 };
 use shardwire_rules::ShardingValue;
-use sqlparser::ast::{Statement, Value, ValueWithSpan, Visit, VisitMut, Visitor, VisitorMut};
+use sqlparser::ast::{
+    Expr, LimitClause, Statement, Value, ValueWithSpan, Visit, VisitMut, Visitor, VisitorMut,
+};
 
 use super::classify::{classify, Local};
 use super::query::{first_generated_key, Format, Units};
@@ -215,7 +217,7 @@ impl Session {
         };
         let db = self.database()?;
         let routing: Vec<ShardingValue> = values.iter().map(sharding_value).collect();
-        let numbered = number_placeholders(&ast);
+        let numbered = bind_pagination(number_placeholders(&ast), &routing)?;
         let plan = plan_statement(
             &numbered,
             &db.rules,
@@ -287,6 +289,58 @@ impl Session {
     }
 }
 
+/// `ast` with the parameters of its top-level LIMIT / OFFSET written in as
+/// numbers: across shards, each shard's LIMIT is OFFSET + LIMIT, which the
+/// kernel must compute. Only non-negative integers are accepted, printed
+/// from the parsed value, never copied as text.
+fn bind_pagination(
+    mut ast: Statement,
+    params: &[ShardingValue],
+) -> Result<Statement, StatementError> {
+    let Statement::Query(query) = &mut ast else {
+        return Ok(ast);
+    };
+    let bind = |expr: &mut Expr| -> Result<(), StatementError> {
+        let Expr::Value(v) = expr else {
+            return Ok(());
+        };
+        let Value::Placeholder(p) = &v.value else {
+            return Ok(());
+        };
+        let n = p
+            .strip_prefix('$')
+            .and_then(|n| n.parse::<usize>().ok())
+            .and_then(|n| n.checked_sub(1))
+            .and_then(|i| params.get(i))
+            .and_then(ShardingValue::as_i64)
+            .filter(|n| *n >= 0)
+            .ok_or_else(|| {
+                StatementError::refused(
+                    "42000",
+                    "LIMIT and OFFSET parameters must be non-negative integers",
+                )
+            })?;
+        *expr = Expr::value(Value::Number(n.to_string(), false));
+        Ok(())
+    };
+    match &mut query.limit_clause {
+        Some(LimitClause::LimitOffset { limit, offset, .. }) => {
+            if let Some(limit) = limit {
+                bind(limit)?;
+            }
+            if let Some(offset) = offset {
+                bind(&mut offset.value)?;
+            }
+        }
+        Some(LimitClause::OffsetCommaLimit { offset, limit }) => {
+            bind(offset)?;
+            bind(limit)?;
+        }
+        None => {}
+    }
+    Ok(ast)
+}
+
 /// A copy of `ast` whose `?` placeholders read `$1..$n` in text order.
 fn number_placeholders(ast: &Statement) -> Statement {
     struct Spans(Vec<(u64, u64)>);
@@ -330,6 +384,31 @@ fn number_placeholders(ast: &Statement) -> Statement {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn pagination_parameters_become_numbers() {
+        let ast = shardwire_kernel::parse_one(
+            Dialect::MySql,
+            "SELECT a FROM t WHERE b = ? ORDER BY a LIMIT ? OFFSET ?",
+        )
+        .unwrap();
+        let params = [
+            ShardingValue::Int(1),
+            ShardingValue::Int(10),
+            ShardingValue::Int(5),
+        ];
+        let bound = bind_pagination(number_placeholders(&ast), &params).unwrap();
+        assert_eq!(
+            bound.to_string(),
+            "SELECT a FROM t WHERE b = $1 ORDER BY a LIMIT 10 OFFSET 5"
+        );
+        let negative = [
+            ShardingValue::Int(1),
+            ShardingValue::Int(-1),
+            ShardingValue::Int(0),
+        ];
+        assert!(bind_pagination(number_placeholders(&ast), &negative).is_err());
+    }
 
     #[test]
     fn placeholders_are_numbered_in_text_order() {
