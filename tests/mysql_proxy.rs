@@ -50,6 +50,29 @@ fn mariadb_cli_runs_the_sharding_scenario() {
         ),
         vec!["t_order\tBASE TABLE"]
     );
+    // information_schema, as GUI tools read it: logical names, once each.
+    assert_eq!(
+        lines(&d.mariadb_ok(
+            "SELECT TABLE_SCHEMA, TABLE_NAME FROM information_schema.TABLES \
+             WHERE TABLE_SCHEMA = 'sharding_db' ORDER BY TABLE_NAME;"
+        )),
+        vec!["sharding_db\tt_order", "sharding_db\tt_region"]
+    );
+    assert_eq!(
+        lines(&d.mariadb_ok(
+            "SELECT COLUMN_NAME FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = DATABASE() \
+             AND TABLE_NAME = 't_region' ORDER BY ORDINAL_POSITION;"
+        )),
+        vec!["id", "name"]
+    );
+    assert_eq!(
+        lines(&d.mariadb_ok(
+            "SELECT TABLE_NAME, COLUMN_NAME FROM information_schema.COLUMNS \
+             WHERE TABLE_SCHEMA = 'sharding_db' AND TABLE_NAME = 't_order' ORDER BY ORDINAL_POSITION;"
+        )),
+        vec!["t_order\torder_id", "t_order\tuser_id", "t_order\tamount", "t_order\tstatus"]
+    );
+
     // DESCRIBE and SHOW COLUMNS answer once, not once per data node.
     let described = d.mariadb_ok("DESCRIBE t_order;\nSHOW COLUMNS FROM t_order;");
     let fields: Vec<&str> = lines(&described)

@@ -13,6 +13,8 @@
 //!   CLOSE, executed on the shards as their own prepared statements.
 //! - `names`: the shards' schema and actual table names in column
 //!   definitions replaced by the logical ones.
+//! - `catalog`: information_schema queries, answered by the first data
+//!   source with the logical names.
 //! - `classify`: recognising those statements, without side effects.
 //! - `local`: what the proxy answers itself (transaction control, SET,
 //!   SELECT @@..., SHOW DATABASES / TABLES / VARIABLES, USE).
@@ -20,6 +22,7 @@
 //! - [`values`]: column types, text and binary cells for the merge.
 //! - [`split`]: multi-statement splitting and placeholder scanning.
 
+mod catalog;
 mod classify;
 mod conn;
 mod local;

@@ -18,6 +18,7 @@ use shardwire_protocol::mysql::{BinaryType, ColumnDefinition, OkPacket};
 use shardwire_rules::keygen::GeneratedKey;
 use sqlparser::ast::Statement;
 
+use super::catalog::reads_information_schema;
 use super::classify::classify;
 use super::session::{wire_error, Session};
 use super::values;
@@ -61,6 +62,9 @@ impl Session {
             return self.send_local(answer, false, more);
         }
         let db = self.database()?;
+        if reads_information_schema(sql) {
+            return self.information_schema(&db, sql, more).await;
+        }
         let ast = self.fe.parse_cache.parse(Dialect::MySql, sql)?;
         let mut plan = plan_statement(
             &ast,
