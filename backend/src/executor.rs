@@ -120,7 +120,7 @@ impl Request {
                 param_formats,
                 result_formats,
             } => {
-                conn.query_params(
+                conn.query_cached(
                     sql,
                     param_types,
                     params,

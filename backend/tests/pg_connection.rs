@@ -437,3 +437,41 @@ async fn a_server_that_never_answers_times_out() {
     assert!(started.elapsed() < Duration::from_secs(3));
     drop(listener);
 }
+
+#[tokio::test(flavor = "current_thread")]
+async fn cached_statements_are_prepared_once_and_dropped_on_error() {
+    let pg = PgInstance::start().unwrap();
+    let mut conn = PgConnection::connect(&data_source(&pg)).await.unwrap();
+    let sql = "SELECT $1::int + 1";
+    for n in [1i32, 41] {
+        let text = n.to_string();
+        let rows = conn
+            .query_cached(sql, &[], &[Some(Bytes::from(text))], Formats::TEXT)
+            .await
+            .unwrap()
+            .collect()
+            .await
+            .unwrap();
+        let cell = rows[0].rows[0].columns().next().unwrap().unwrap();
+        assert_eq!(cell.as_ref(), (n + 1).to_string().as_bytes());
+    }
+    // Prepared once, on the server, under our name.
+    let sets = conn
+        .simple_query("SELECT count(*) FROM pg_prepared_statements WHERE name LIKE 'shardwire_%'")
+        .await
+        .unwrap();
+    let count = sets[0].rows[0].columns().next().unwrap().unwrap();
+    assert_eq!(count.as_ref(), b"1");
+    // A statement that fails to parse is not kept: the next run reports the
+    // same error, not a missing statement.
+    for _ in 0..2 {
+        let err = conn
+            .query_cached("SELEC 1", &[], &[], Formats::TEXT)
+            .await
+            .unwrap()
+            .collect()
+            .await
+            .unwrap_err();
+        assert_eq!(err.server_error().unwrap().code, "42601", "{err}");
+    }
+}

@@ -19,6 +19,10 @@ use super::cancel::CancelToken;
 use super::query::{Formats, Query, ResultSet};
 use crate::error::{BackendError, Result, ServerError};
 
+/// Statements one session keeps prepared for `query_cached`; past this
+/// the rest run unnamed.
+const STATEMENT_CACHE_SIZE: usize = 256;
+
 /// Notifications kept for [`PgConnection::take_notifications`]; older ones
 /// are dropped so a session that LISTENs and is never read cannot grow
 /// without bound.
@@ -76,6 +80,13 @@ pub struct PgConnection {
     cancel: Option<CancelToken>,
     created: Instant,
     idle_since: Instant,
+    /// Statements this session has prepared for [`PgConnection::query_cached`]:
+    /// SQL -> (parameter types, statement name).
+    statement_cache: HashMap<String, (Vec<u32>, String)>,
+    /// The cached statement the request in flight uses; an error drops it
+    /// from the cache (its Parse may have failed, or its plan went stale).
+    cached_in_flight: Option<String>,
+    next_statement: u64,
 }
 
 impl PgConnection {
@@ -121,6 +132,9 @@ impl PgConnection {
             cancel: None,
             created: now,
             idle_since: now,
+            statement_cache: HashMap::new(),
+            cached_in_flight: None,
+            next_statement: 0,
         };
         let key = super::login::login(&mut conn, source).await?;
         conn.cancel = key.map(|(pid, secret)| CancelToken {
@@ -323,6 +337,55 @@ impl PgConnection {
         Ok(Query::new(self))
     }
 
+    /// [`PgConnection::query_params`] for statements that repeat: the
+    /// first run prepares `sql` under a name on this session (in the same
+    /// round trip), later runs only Bind and Execute it, so the server
+    /// parses and plans it once per session instead of once per run.
+    pub async fn query_cached(
+        &mut self,
+        sql: &str,
+        param_types: &[u32],
+        params: &[Option<Bytes>],
+        formats: Formats<'_>,
+    ) -> Result<Query<'_>> {
+        self.begin_request().await?;
+        let cached = match self.statement_cache.get(sql) {
+            Some((types, name)) if types == param_types => Some(name.clone()),
+            _ => None,
+        };
+        let (name, parse) = match cached {
+            Some(name) => (name, None),
+            None if self.statement_cache.len() < STATEMENT_CACHE_SIZE => {
+                // Names are never reused, so one left on the server by a
+                // dropped entry cannot clash.
+                let name = format!("shardwire_{}", self.next_statement);
+                self.next_statement += 1;
+                self.statement_cache
+                    .insert(sql.to_owned(), (param_types.to_vec(), name.clone()));
+                (name.clone(), Some(name))
+            }
+            // Full: run it unnamed, as query_params does.
+            None => (String::new(), Some(String::new())),
+        };
+        let mut msgs = Vec::with_capacity(5);
+        if let Some(parse_name) = parse {
+            msgs.push(FrontendMessage::Parse(Parse {
+                name: parse_name,
+                query: sql.to_owned(),
+                param_types: param_types.to_vec(),
+            }));
+        }
+        msgs.extend(portal_messages(&name, params, formats));
+        msgs.push(FrontendMessage::Sync);
+        if let Err(e) = self.encode_request(&msgs) {
+            self.statement_cache.remove(sql);
+            return Err(e);
+        }
+        self.cached_in_flight = (!name.is_empty()).then(|| sql.to_owned());
+        self.flush().await?;
+        Ok(Query::new(self))
+    }
+
     /// Closes a prepared statement on the server.
     pub async fn close_statement(&mut self, statement: Statement) -> Result<()> {
         self.begin_request().await?;
@@ -470,12 +533,16 @@ impl PgConnection {
                     payload,
                 }),
                 BackendMessage::ReadyForQuery(status) => {
+                    self.cached_in_flight = None;
                     self.status = status;
                     self.pending = self.pending.saturating_sub(1);
                     self.idle_since = Instant::now();
                     return Ok(msg);
                 }
                 BackendMessage::ErrorResponse(ref e) => {
+                    if let Some(sql) = self.cached_in_flight.take() {
+                        self.statement_cache.remove(&sql);
+                    }
                     // FATAL / PANIC: the server ends the session after this.
                     if matches!(e.severity(), Some("FATAL" | "PANIC")) {
                         self.broken = true;
