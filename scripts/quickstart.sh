@@ -21,7 +21,9 @@ chmod 755 "$work"
 conf="$work/conf"
 cp -r examples/quickstart/conf "$conf"
 sed -i "s/127.0.0.1:55432/127.0.0.1:$pg_port/" "$conf/database-sharding.yaml"
-sed -i "s/127.0.0.1:6432/127.0.0.1:$proxy_port/" "$conf/global.yaml"
+# The conf also has a MySQL listener; this part does not use it, but it
+# must not collide with a server on 3307.
+sed -i -e "s/127.0.0.1:6432/127.0.0.1:$proxy_port/" -e "s/127.0.0.1:3307/127.0.0.1:$(free_port)/" "$conf/global.yaml"
 
 cleanup() {
     if [ "${KEEP:-0}" = 1 ]; then
