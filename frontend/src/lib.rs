@@ -18,6 +18,7 @@
 pub mod cancel;
 pub mod error;
 pub mod mysql;
+mod pagination;
 pub mod pg;
 pub mod server;
 pub mod tls;

@@ -25,9 +25,7 @@ use shardwire_protocol::mysql::{
     BinaryType, ColumnDefinition, StmtExecute, StmtPrepareOk, Value as Wire,
 };
 use shardwire_rules::ShardingValue;
-use sqlparser::ast::{
-    Expr, LimitClause, Statement, Value, ValueWithSpan, Visit, VisitMut, Visitor, VisitorMut,
-};
+use sqlparser::ast::{Statement, Value, ValueWithSpan, Visit, VisitMut, Visitor, VisitorMut};
 
 use super::classify::{classify, Local};
 use super::query::{first_generated_key, Format, Units};
@@ -35,6 +33,7 @@ use super::session::{wire_error, Session};
 use super::split::{count_question_marks, dollars_to_question_marks};
 use super::values::sharding_value;
 use crate::error::StatementError;
+use crate::pagination::bind_pagination;
 use crate::server::Database;
 
 /// A statement made by COM_STMT_PREPARE.
@@ -287,58 +286,6 @@ impl Session {
         statement.long_data.clear();
         Ok(())
     }
-}
-
-/// `ast` with the parameters of its top-level LIMIT / OFFSET written in as
-/// numbers: across shards, each shard's LIMIT is OFFSET + LIMIT, which the
-/// kernel must compute. Only non-negative integers are accepted, printed
-/// from the parsed value, never copied as text.
-fn bind_pagination(
-    mut ast: Statement,
-    params: &[ShardingValue],
-) -> Result<Statement, StatementError> {
-    let Statement::Query(query) = &mut ast else {
-        return Ok(ast);
-    };
-    let bind = |expr: &mut Expr| -> Result<(), StatementError> {
-        let Expr::Value(v) = expr else {
-            return Ok(());
-        };
-        let Value::Placeholder(p) = &v.value else {
-            return Ok(());
-        };
-        let n = p
-            .strip_prefix('$')
-            .and_then(|n| n.parse::<usize>().ok())
-            .and_then(|n| n.checked_sub(1))
-            .and_then(|i| params.get(i))
-            .and_then(ShardingValue::as_i64)
-            .filter(|n| *n >= 0)
-            .ok_or_else(|| {
-                StatementError::refused(
-                    "42000",
-                    "LIMIT and OFFSET parameters must be non-negative integers",
-                )
-            })?;
-        *expr = Expr::value(Value::Number(n.to_string(), false));
-        Ok(())
-    };
-    match &mut query.limit_clause {
-        Some(LimitClause::LimitOffset { limit, offset, .. }) => {
-            if let Some(limit) = limit {
-                bind(limit)?;
-            }
-            if let Some(offset) = offset {
-                bind(&mut offset.value)?;
-            }
-        }
-        Some(LimitClause::OffsetCommaLimit { offset, limit }) => {
-            bind(offset)?;
-            bind(limit)?;
-        }
-        None => {}
-    }
-    Ok(ast)
 }
 
 /// A copy of `ast` whose `?` placeholders read `$1..$n` in text order.

@@ -15,7 +15,7 @@ use shardwire_kernel::KernelError;
 use shardwire_kernel::{plan_statement, Dialect, PlanOptions, StatementContext};
 use shardwire_protocol::pg::{BackendMessage, DataRow, RowDescription};
 use shardwire_rules::ShardingValue;
-use sqlparser::ast::{Expr, LimitClause, Statement, Value as SqlValue};
+use sqlparser::ast::Statement;
 
 use super::session::{session_to_statement, Described, Portal, Prepared, Session};
 use super::txn::TxnState;
@@ -104,7 +104,7 @@ impl Session {
             Err(KernelError::Unsupported { construct, .. })
                 if construct.starts_with("LIMIT with a parameter") && portal.is_some() =>
             {
-                let bound = bind_pagination(ast, &params)?;
+                let bound = crate::pagination::bind_pagination(ast.clone(), &params)?;
                 plan_statement(
                     &bound,
                     &self.db.rules,
@@ -417,55 +417,6 @@ impl Session {
             row: prepared.columns().cloned(),
         })
     }
-}
-
-/// `ast` with placeholders in its top-level LIMIT / OFFSET replaced by
-/// their bound values, which must be integers: they are printed from the
-/// parsed number, never copied as text.
-fn bind_pagination(ast: &Statement, params: &[ShardingValue]) -> Result<Statement, StatementError> {
-    let mut bound = ast.clone();
-    let Statement::Query(query) = &mut bound else {
-        return Ok(bound);
-    };
-    let bind = |expr: &mut Expr| -> Result<(), StatementError> {
-        let Expr::Value(v) = expr else {
-            return Ok(());
-        };
-        let SqlValue::Placeholder(p) = &v.value else {
-            return Ok(());
-        };
-        let value = p
-            .strip_prefix('$')
-            .and_then(|n| n.parse::<usize>().ok())
-            .and_then(|n| n.checked_sub(1))
-            .and_then(|i| params.get(i))
-            .and_then(ShardingValue::as_i64)
-            .filter(|n| *n >= 0)
-            .ok_or_else(|| {
-                StatementError::refused(
-                    "22023",
-                    format!("LIMIT / OFFSET parameter {p} must be a non-negative integer"),
-                )
-            })?;
-        *expr = Expr::value(SqlValue::Number(value.to_string(), false));
-        Ok(())
-    };
-    match &mut query.limit_clause {
-        Some(LimitClause::LimitOffset { limit, offset, .. }) => {
-            if let Some(limit) = limit {
-                bind(limit)?;
-            }
-            if let Some(offset) = offset {
-                bind(&mut offset.value)?;
-            }
-        }
-        Some(LimitClause::OffsetCommaLimit { offset, limit }) => {
-            bind(offset)?;
-            bind(limit)?;
-        }
-        None => {}
-    }
-    Ok(bound)
 }
 
 /// Reads a unit's events up to its RowDescription.
