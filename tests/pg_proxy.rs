@@ -315,58 +315,38 @@ fn catalog_queries_list_logical_tables() {
     );
 }
 
+/// `SELECT 1` through psql with the given sslmode; its output.
+fn select_one_with_sslmode(d: &Deployment, database: &str, sslmode: &str) -> String {
+    let out = std::process::Command::new("psql")
+        .args([
+            "-X",
+            "-A",
+            "-t",
+            "-h",
+            "127.0.0.1",
+            "-p",
+            &d.port.to_string(),
+        ])
+        .args(["-U", support::USER, "-d", database, "-c", "SELECT 1"])
+        .env("PGPASSWORD", support::PASSWORD)
+        .env("PGSSLMODE", sslmode)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
 #[test]
 fn tls_sessions_work_and_plaintext_still_does() {
     let d = start_with(true);
-    let out = std::process::Command::new("psql")
-        .args([
-            "-X",
-            "-A",
-            "-t",
-            "-h",
-            "127.0.0.1",
-            "-p",
-            &d.port.to_string(),
-            "-U",
-            support::USER,
-            "-d",
-            "sharding_db",
-        ])
-        .args(["-c", "SELECT 1"])
-        .env("PGPASSWORD", support::PASSWORD)
-        .env("PGSSLMODE", "require")
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    assert_eq!(String::from_utf8_lossy(&out.stdout), "1\n");
-    let out = std::process::Command::new("psql")
-        .args([
-            "-X",
-            "-A",
-            "-t",
-            "-h",
-            "127.0.0.1",
-            "-p",
-            &d.port.to_string(),
-            "-U",
-            support::USER,
-            "-d",
-            "direct",
-        ])
-        .args(["-c", "SELECT 1"])
-        .env("PGPASSWORD", support::PASSWORD)
-        .env("PGSSLMODE", "disable")
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    // `require` fails unless the proxy accepted the SSLRequest.
+    assert_eq!(select_one_with_sslmode(&d, "sharding_db", "require"), "1\n");
+    assert_eq!(select_one_with_sslmode(&d, "direct", "require"), "1\n");
+    assert_eq!(select_one_with_sslmode(&d, "direct", "disable"), "1\n");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
