@@ -22,5 +22,6 @@ mod pagination;
 pub mod pg;
 pub mod server;
 pub mod tls;
+mod units;
 
 pub use server::{Database, Frontend};

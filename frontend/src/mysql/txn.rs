@@ -10,8 +10,6 @@
 //! MySQL. Unlike PostgreSQL, a failed statement does not doom the
 //! transaction.
 
-use std::collections::BTreeMap;
-
 use shardwire_backend::executor::Job;
 use shardwire_backend::mysql::{MySqlRequest, PooledMySqlConnection};
 
@@ -72,32 +70,21 @@ impl Session {
         &mut self,
         units: Vec<(String, MySqlRequest)>,
     ) -> Result<(Vec<Job<PooledMySqlConnection>>, Vec<String>), StatementError> {
-        let mut by_source: BTreeMap<String, Vec<(usize, MySqlRequest)>> = BTreeMap::new();
-        for (i, (ds, request)) in units.into_iter().enumerate() {
-            by_source.entry(ds).or_default().push((i, request));
-        }
-        let limit = (self.fe.snapshot.global.max_connections_size_per_query as usize).max(1);
+        let limit = self.fe.snapshot.global.max_connections_size_per_query as usize;
+        let shared = self.txn.open || !self.autocommit;
         let mut jobs = Vec::new();
         let mut sources = Vec::new();
-        for (ds, units) in by_source {
-            let shared = self.txn.open || !self.autocommit || units.len() > limit;
-            let groups: Vec<Vec<(usize, MySqlRequest)>> = if shared {
-                vec![units]
-            } else {
-                units.into_iter().map(|u| vec![u]).collect()
-            };
-            for units in groups {
-                match self.acquire(&ds).await {
-                    Ok(conn) => {
-                        jobs.push(Job { conn, units });
-                        sources.push(ds.clone());
+        for (ds, units) in crate::units::connection_groups(units, limit, shared) {
+            match self.acquire(&ds).await {
+                Ok(conn) => {
+                    jobs.push(Job { conn, units });
+                    sources.push(ds);
+                }
+                Err(e) => {
+                    for (job, ds) in jobs.into_iter().zip(sources) {
+                        self.release(ds, job.conn);
                     }
-                    Err(e) => {
-                        for (job, ds) in jobs.into_iter().zip(sources) {
-                            self.release(ds, job.conn);
-                        }
-                        return Err(e);
-                    }
+                    return Err(e);
                 }
             }
         }

@@ -8,8 +8,6 @@
 //! until COMMIT or ROLLBACK. Outside a transaction every statement takes
 //! connections from the pools and gives them back when it is done.
 
-use std::collections::BTreeMap;
-
 use shardwire_backend::executor::{Job, Request};
 use shardwire_backend::pool::PooledConnection;
 use shardwire_protocol::pg::TransactionStatus;
@@ -97,32 +95,21 @@ impl Session {
         &mut self,
         units: Vec<(String, Request)>,
     ) -> Result<(Vec<Job>, Vec<String>), StatementError> {
-        let mut by_source: BTreeMap<String, Vec<(usize, Request)>> = BTreeMap::new();
-        for (i, (ds, request)) in units.into_iter().enumerate() {
-            by_source.entry(ds).or_default().push((i, request));
-        }
-        let limit = (self.fe.snapshot.global.max_connections_size_per_query as usize).max(1);
+        let limit = self.fe.snapshot.global.max_connections_size_per_query as usize;
+        let shared = self.txn.in_block();
         let mut jobs = Vec::new();
         let mut sources = Vec::new();
-        for (ds, units) in by_source {
-            let shared = self.txn.in_block() || units.len() > limit;
-            let groups: Vec<Vec<(usize, Request)>> = if shared {
-                vec![units]
-            } else {
-                units.into_iter().map(|u| vec![u]).collect()
-            };
-            for units in groups {
-                match self.acquire(&ds).await {
-                    Ok(conn) => {
-                        jobs.push(Job { conn, units });
-                        sources.push(ds.clone());
+        for (ds, units) in crate::units::connection_groups(units, limit, shared) {
+            match self.acquire(&ds).await {
+                Ok(conn) => {
+                    jobs.push(Job { conn, units });
+                    sources.push(ds);
+                }
+                Err(e) => {
+                    for (job, ds) in jobs.into_iter().zip(sources) {
+                        self.release(ds, job.conn);
                     }
-                    Err(e) => {
-                        for (job, ds) in jobs.into_iter().zip(sources) {
-                            self.release(ds, job.conn);
-                        }
-                        return Err(e);
-                    }
+                    return Err(e);
                 }
             }
         }

@@ -1,0 +1,73 @@
+//! How a statement's route units are laid out over backend connections,
+//! the same for both protocols: grouped by data source, taken in name
+//! order so two sessions never wait on each other's pools in a cycle, one
+//! connection per unit while a data source has at most
+//! `max-connections-size-per-query` units ("memory strictly": each unit
+//! streams), one shared connection beyond that or inside a transaction
+//! ("connection strictly": its units run one after the other).
+
+use std::collections::BTreeMap;
+
+/// One connection's worth of units: the data source and the units with
+/// their indexes in the statement's unit list.
+pub type Group<R> = (String, Vec<(usize, R)>);
+
+pub fn connection_groups<R>(units: Vec<(String, R)>, limit: usize, shared: bool) -> Vec<Group<R>> {
+    let mut by_source: BTreeMap<String, Vec<(usize, R)>> = BTreeMap::new();
+    for (i, (ds, request)) in units.into_iter().enumerate() {
+        by_source.entry(ds).or_default().push((i, request));
+    }
+    let mut groups = Vec::new();
+    for (ds, units) in by_source {
+        if shared || units.len() > limit.max(1) {
+            groups.push((ds, units));
+        } else {
+            groups.extend(units.into_iter().map(|u| (ds.clone(), vec![u])));
+        }
+    }
+    groups
+}
+
+#[cfg(test)]
+mod tests {
+    use super::connection_groups;
+
+    fn units(sources: &[&str]) -> Vec<(String, u8)> {
+        sources
+            .iter()
+            .enumerate()
+            .map(|(i, s)| (s.to_string(), i as u8))
+            .collect()
+    }
+
+    #[test]
+    fn one_connection_per_unit_up_to_the_limit() {
+        let groups = connection_groups(units(&["ds_1", "ds_0", "ds_1"]), 2, false);
+        let shape: Vec<(String, Vec<usize>)> = groups
+            .into_iter()
+            .map(|(ds, u)| (ds, u.into_iter().map(|(i, _)| i).collect()))
+            .collect();
+        assert_eq!(
+            shape,
+            vec![
+                ("ds_0".into(), vec![1]),
+                ("ds_1".into(), vec![0]),
+                ("ds_1".into(), vec![2])
+            ]
+        );
+    }
+
+    #[test]
+    fn beyond_the_limit_or_in_a_transaction_units_share_a_connection() {
+        let over = connection_groups(units(&["ds_0", "ds_0", "ds_0"]), 2, false);
+        assert_eq!(over.len(), 1);
+        assert_eq!(over[0].1.len(), 3);
+        let txn = connection_groups(units(&["ds_0", "ds_0", "ds_1"]), 8, true);
+        assert_eq!(
+            txn.iter()
+                .map(|(ds, u)| (ds.as_str(), u.len()))
+                .collect::<Vec<_>>(),
+            vec![("ds_0", 2), ("ds_1", 1)]
+        );
+    }
+}
