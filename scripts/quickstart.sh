@@ -48,7 +48,8 @@ for db in shard_0 shard_1; do
 done
 
 echo "== shardwire check: the rules, expanded"
-"$bin"/shardwire check --config "$conf" | head -40
+"$bin"/shardwire check --config "$conf" >"$work/check.json"
+head -40 "$work/check.json"
 echo "   ..."
 
 echo "== starting Shardwire on 127.0.0.1:$proxy_port"

@@ -63,7 +63,7 @@ fn main() -> ExitCode {
                 .collect();
             match shardwire::preview::preview(&config, &database, dialect, &sql, &params) {
                 Ok(json) => {
-                    println!("{json}");
+                    print_json(&json);
                     ExitCode::SUCCESS
                 }
                 Err(e) => {
@@ -73,4 +73,11 @@ fn main() -> ExitCode {
             }
         }
     }
+}
+
+/// Prints `json`; a reader that stopped early (`| head`) is not an error.
+fn print_json(json: &str) {
+    use std::io::Write;
+    let mut out = std::io::stdout().lock();
+    let _ = writeln!(out, "{json}").and_then(|()| out.flush());
 }

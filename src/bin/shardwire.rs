@@ -39,7 +39,7 @@ fn main() -> ExitCode {
     match cli.command {
         Command::Check { config } => match shardwire::check::check(&config) {
             Ok(json) => {
-                println!("{json}");
+                print_json(&json);
                 ExitCode::SUCCESS
             }
             Err(e) => {
@@ -64,4 +64,11 @@ fn main() -> ExitCode {
             }
         }
     }
+}
+
+/// Prints `json`; a reader that stopped early (`| head`) is not an error.
+fn print_json(json: &str) {
+    use std::io::Write;
+    let mut out = std::io::stdout().lock();
+    let _ = writeln!(out, "{json}").and_then(|()| out.flush());
 }
