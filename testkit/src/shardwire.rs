@@ -209,6 +209,56 @@ fn reachable(addr: SocketAddr) -> SocketAddr {
     }
 }
 
+/// Makes the proxy of `config_dir` offer TLS: a self-signed certificate
+/// for `localhost` (made with the `openssl` command) is written next to
+/// global.yaml, and its `props:` section is pointed at it. global.yaml must
+/// already have a `props:` section.
+pub fn enable_frontend_tls(config_dir: &Path) -> Result<(), HarnessError> {
+    let args = [
+        "req",
+        "-x509",
+        "-newkey",
+        "rsa:2048",
+        "-nodes",
+        "-days",
+        "1",
+        "-subj",
+        "/CN=localhost",
+        "-keyout",
+        "key.pem",
+        "-out",
+        "cert.pem",
+    ];
+    let out = Command::new("openssl")
+        .args(args)
+        .current_dir(config_dir)
+        .output()
+        .map_err(|e| HarnessError::io("running openssl to make a test certificate", e))?;
+    if !out.status.success() {
+        return Err(HarnessError::CommandFailed {
+            command: format!("openssl {}", args.join(" ")),
+            status: out.status.to_string(),
+            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+            log: String::new(),
+        });
+    }
+    let global = config_dir.join("global.yaml");
+    let text = std::fs::read_to_string(&global)
+        .map_err(|e| HarnessError::io(format!("reading {}", global.display()), e))?;
+    if !text.contains("props:\n") {
+        return Err(HarnessError::Internal(format!(
+            "{} has no props: section to add the certificate to",
+            global.display()
+        )));
+    }
+    let text = text.replace(
+        "props:\n",
+        "props:\n  proxy-frontend-ssl-cert: cert.pem\n  proxy-frontend-ssl-key: key.pem\n",
+    );
+    std::fs::write(&global, text)
+        .map_err(|e| HarnessError::io(format!("writing {}", global.display()), e))
+}
+
 #[cfg(test)]
 mod tests {
     use std::net::TcpListener;

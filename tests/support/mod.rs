@@ -6,7 +6,7 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use shardwire_testkit::shardwire::ShardwireProcess;
+use shardwire_testkit::shardwire::{enable_frontend_tls, ShardwireProcess};
 use shardwire_testkit::{free_port, pg_shards, PgInstance};
 
 pub const USER: &str = "app";
@@ -61,6 +61,24 @@ pub fn start() -> Deployment {
 
 /// With global.yaml changed by `edit` before the proxy starts.
 pub fn start_edited(edit: impl Fn(&str) -> String) -> Deployment {
+    start_configured(false, edit)
+}
+
+/// With `proxy-fastpath-enabled: false`: passthrough sessions are copied
+/// in user space.
+pub fn start_user_space() -> Deployment {
+    start_configured(false, |global| {
+        global.replace("props:\n", "props:\n  proxy-fastpath-enabled: false\n")
+    })
+}
+
+/// With `tls`, the proxy gets a self-signed certificate (made with the
+/// openssl command) and accepts SSLRequest.
+pub fn start_with(tls: bool) -> Deployment {
+    start_configured(tls, str::to_owned)
+}
+
+fn start_configured(tls: bool, edit: impl Fn(&str) -> String) -> Deployment {
     let shards = pg_shards(2).unwrap();
     let ports: Vec<u16> = shards.iter().map(PgInstance::port).collect();
     let conf = tempfile::tempdir().unwrap();
@@ -69,69 +87,8 @@ pub fn start_edited(edit: impl Fn(&str) -> String) -> Deployment {
     let global = conf.path().join("global.yaml");
     let text = edit(&std::fs::read_to_string(&global).unwrap());
     std::fs::write(&global, text).unwrap();
-    let proxy =
-        ShardwireProcess::start(Path::new(env!("CARGO_BIN_EXE_shardwire")), conf.path()).unwrap();
-    Deployment {
-        shards,
-        proxy,
-        conf,
-        port,
-    }
-}
-
-/// With `proxy-fastpath-enabled: false`: passthrough sessions are copied
-/// in user space.
-pub fn start_user_space() -> Deployment {
-    start_with_props(false, "  proxy-fastpath-enabled: false\n")
-}
-
-/// With `tls`, the proxy gets a self-signed certificate (made with the
-/// openssl command) and accepts SSLRequest.
-pub fn start_with(tls: bool) -> Deployment {
-    start_with_props(tls, "")
-}
-
-fn start_with_props(tls: bool, props: &str) -> Deployment {
-    let shards = pg_shards(2).unwrap();
-    let ports: Vec<u16> = shards.iter().map(PgInstance::port).collect();
-    let conf = tempfile::tempdir().unwrap();
-    let port = free_port().unwrap();
-    write_conf(conf.path(), &ports, port);
-    if !props.is_empty() {
-        let global = conf.path().join("global.yaml");
-        let text = std::fs::read_to_string(&global)
-            .unwrap()
-            .replace("props:\n", &format!("props:\n{props}"));
-        std::fs::write(&global, text).unwrap();
-    }
     if tls {
-        let status = Command::new("openssl")
-            .args([
-                "req",
-                "-x509",
-                "-newkey",
-                "rsa:2048",
-                "-nodes",
-                "-days",
-                "1",
-                "-subj",
-                "/CN=localhost",
-            ])
-            .args(["-keyout", "key.pem", "-out", "cert.pem"])
-            .current_dir(conf.path())
-            .output()
-            .unwrap();
-        assert!(
-            status.status.success(),
-            "{}",
-            String::from_utf8_lossy(&status.stderr)
-        );
-        let global = conf.path().join("global.yaml");
-        let text = std::fs::read_to_string(&global).unwrap().replace(
-            "props:\n",
-            "props:\n  proxy-frontend-ssl-cert: cert.pem\n  proxy-frontend-ssl-key: key.pem\n",
-        );
-        std::fs::write(&global, text).unwrap();
+        enable_frontend_tls(conf.path()).unwrap();
     }
     let proxy =
         ShardwireProcess::start(Path::new(env!("CARGO_BIN_EXE_shardwire")), conf.path()).unwrap();

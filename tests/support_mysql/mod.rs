@@ -13,7 +13,7 @@ use std::time::Duration;
 use shardwire_protocol::auth::mysql_native;
 use shardwire_protocol::mysql::constants::capability::*;
 use shardwire_protocol::mysql::{HandshakeResponse41, HandshakeV10};
-use shardwire_testkit::shardwire::ShardwireProcess;
+use shardwire_testkit::shardwire::{enable_frontend_tls, ShardwireProcess};
 use shardwire_testkit::{free_port, mariadb_shards, MariaDbInstance};
 
 pub const USER: &str = "app";
@@ -75,32 +75,7 @@ fn start_inner(tls: bool) -> Deployment {
     let port = free_port().unwrap();
     write_conf(conf.path(), &shards, port);
     if tls {
-        let made = Command::new("openssl")
-            .args([
-                "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
-            ])
-            .args([
-                "-subj",
-                "/CN=localhost",
-                "-keyout",
-                "key.pem",
-                "-out",
-                "cert.pem",
-            ])
-            .current_dir(conf.path())
-            .output()
-            .unwrap();
-        assert!(
-            made.status.success(),
-            "{}",
-            String::from_utf8_lossy(&made.stderr)
-        );
-        let global = conf.path().join("global.yaml");
-        let text = std::fs::read_to_string(&global).unwrap().replace(
-            "props:\n",
-            "props:\n  proxy-frontend-ssl-cert: cert.pem\n  proxy-frontend-ssl-key: key.pem\n",
-        );
-        std::fs::write(&global, text).unwrap();
+        enable_frontend_tls(conf.path()).unwrap();
     }
     let proxy =
         ShardwireProcess::start(Path::new(env!("CARGO_BIN_EXE_shardwire")), conf.path()).unwrap();
