@@ -460,9 +460,13 @@ impl Session {
             let e = StatementError::refused("34000", format!("portal \"{name}\" does not exist"));
             return self.extended_error(e).await;
         };
-        let sql = portal.statement.sql.clone();
-        let ast = Arc::clone(&portal.statement.ast);
-        if let Err(e) = self.execute(&sql, &ast, Some(&portal), describe).await {
+        // `portal` is a local copy (Arcs), so its statement is lent as it
+        // is: no per-Execute copy of the SQL text.
+        let statement = &portal.statement;
+        if let Err(e) = self
+            .execute(&statement.sql, &statement.ast, Some(&portal), describe)
+            .await
+        {
             self.extended_error(e).await?;
         }
         Ok(())
