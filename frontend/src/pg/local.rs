@@ -240,11 +240,8 @@ impl Session {
                 ));
             }
         }
-        let reported = REPORTED
-            .iter()
-            .find(|r| r.eq_ignore_ascii_case(&name))
-            .copied();
-        let key = reported.map_or_else(|| name.to_ascii_lowercase(), str::to_owned);
+        let key = setting_key(&name);
+        let reported = REPORTED.contains(&key.as_str());
         let value = if value.eq_ignore_ascii_case("default") {
             self.settings
                 .get(&format!("default:{key}"))
@@ -254,7 +251,7 @@ impl Session {
             value
         };
         self.settings.insert(key.clone(), value.clone());
-        if reported.is_some() {
+        if reported {
             self.conn
                 .feed(BackendMessage::ParameterStatus { name: key, value })
                 .await
@@ -265,10 +262,7 @@ impl Session {
 
     /// SHOW of a setting the session knows; others go to a shard.
     async fn show(&mut self, name: &str, shape: Shape) -> Option<Result<(), StatementError>> {
-        let key = REPORTED
-            .iter()
-            .find(|r| r.eq_ignore_ascii_case(name))
-            .map_or_else(|| name.to_ascii_lowercase(), |r| (*r).to_owned());
+        let key = setting_key(name);
         let value = match key.as_str() {
             "transaction_isolation" | "transaction isolation level" => self
                 .settings
@@ -322,6 +316,15 @@ impl Session {
             self.settings.insert(k, v);
         }
     }
+}
+
+/// The key a setting is kept under: a reported parameter's own spelling
+/// (`DateStyle`), any other name lower-cased, as the server matches them.
+pub fn setting_key(name: &str) -> String {
+    REPORTED
+        .iter()
+        .find(|r| r.eq_ignore_ascii_case(name))
+        .map_or_else(|| name.to_ascii_lowercase(), |r| (*r).to_owned())
 }
 
 /// A SET value as SHOW prints it: literals without their quotes.

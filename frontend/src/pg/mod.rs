@@ -79,10 +79,7 @@ async fn serve(
     settings.insert("session_authorization".into(), user.clone());
     settings.insert("is_superuser".into(), "off".into());
     for (name, value) in params {
-        let key = local::REPORTED
-            .iter()
-            .find(|r| r.eq_ignore_ascii_case(&name))
-            .map_or_else(|| name.to_ascii_lowercase(), |r| (*r).to_owned());
+        let key = local::setting_key(&name);
         settings.insert(key, value);
     }
     settings.insert("client_encoding".into(), "UTF8".into());
