@@ -91,6 +91,32 @@ fn login_failures_are_clear_and_isolated() {
         err.contains("password authentication failed for user \"mallory\""),
         "{err}"
     );
+    // A client encoding Shardwire cannot serve, at startup and by SET.
+    let out = std::process::Command::new("psql")
+        .args([
+            "-X",
+            "-h",
+            "127.0.0.1",
+            "-p",
+            &d.port.to_string(),
+            "-U",
+            USER,
+            "-d",
+            "sharding_db",
+            "-c",
+            "select 1",
+        ])
+        .env("PGPASSWORD", PASSWORD)
+        .env("PGCLIENTENCODING", "LATIN1")
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        !out.status.success() && err.contains("serves UTF8 clients only"),
+        "{err}"
+    );
+    let (ok, _, err) = d.psql("sharding_db", "SET client_encoding = 'LATIN1'");
+    assert!(!ok && err.contains("serves UTF8 clients only"), "{err}");
     // Unknown database.
     let (ok, _, err) = d.psql("no_such_db", "select 1");
     assert!(

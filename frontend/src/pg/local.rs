@@ -231,14 +231,8 @@ impl Session {
             // Transaction characteristics and the like: accepted, nothing to record.
             _ => return Ok(()),
         };
-        if name.eq_ignore_ascii_case("client_encoding") {
-            let v = value.to_ascii_lowercase().replace(['-', '_'], "");
-            if v != "utf8" && v != "unicode" {
-                return Err(StatementError::refused(
-                    "0A000",
-                    format!("client_encoding \"{value}\" is not supported: Shardwire serves UTF8 clients only"),
-                ));
-            }
+        if let Some(refusal) = super::startup::check_param(&name, &value) {
+            return Err(StatementError::refused("0A000", refusal));
         }
         let key = setting_key(&name);
         let reported = REPORTED.contains(&key.as_str());

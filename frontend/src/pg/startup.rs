@@ -213,9 +213,9 @@ async fn login_unbounded(
     }))
 }
 
-/// Startup parameters whose values Shardwire cannot honour: it relays
-/// backend text as it is, so only UTF-8 clients are served.
-fn check_param(name: &str, value: &str) -> Option<String> {
+/// Settings whose values Shardwire cannot honour, at startup or by SET:
+/// it relays backend text as it is, so only UTF-8 clients are served.
+pub(super) fn check_param(name: &str, value: &str) -> Option<String> {
     if name.eq_ignore_ascii_case("client_encoding") {
         let v = value
             .trim_matches(|c| c == '\'' || c == '"')
