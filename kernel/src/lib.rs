@@ -18,6 +18,9 @@
 //! - `derive`: for a SELECT answered by several units, the shards' extra
 //!   columns and LIMIT, and the [`merge::MergePlan`].
 //! - `keygen`: generated keys added to INSERTs before routing.
+//! - [`normalize`]: a statement's text with its literals taken out, and
+//!   [`plan_literal_statement`], which plans simple-protocol statements
+//!   that differ only in their literals from one cached parse.
 //! - [`merge`]: combining the shards' rows into one result stream.
 //! - [`error`] holds [`KernelError`], the crate's one error type.
 //!
@@ -37,7 +40,9 @@ pub mod context;
 mod derive;
 pub mod error;
 mod keygen;
+mod literal_plan;
 pub mod merge;
+pub mod normalize;
 pub mod parse;
 mod prepared;
 pub mod rewrite;
@@ -48,6 +53,7 @@ pub use context::{StatementContext, StatementKind};
 pub use derive::default_nulls_first;
 pub use error::KernelError;
 pub use keygen::GeneratedKeys;
+pub use literal_plan::{plan_literal_statement, LiteralPlan};
 pub use parse::{parse_one, Dialect, ParseCache};
 pub use rewrite::{rewrite, SqlUnit};
 pub use route::{route, route_with_hints, RouteResult, RouteUnit};

@@ -2,7 +2,7 @@
 //! statement text (prepared statements, ORM templates), and a hash lookup is
 //! far cheaper than the ~5 µs a parse costs.
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::{HashMap, HashSet, VecDeque};
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use std::ops::ControlFlow;
@@ -121,6 +121,10 @@ struct Inner {
 pub struct ParseCache {
     capacity: usize,
     inner: Mutex<Inner>,
+    /// Normalized texts ([`crate::normalize`]) that did not parse or are
+    /// not statements the literal path plans, so they are not parsed again
+    /// on every execution. Emptied when full: a bound, not an LRU.
+    rejected_shapes: Mutex<HashSet<Box<str>>>,
 }
 
 impl std::fmt::Debug for ParseCache {
@@ -138,6 +142,7 @@ impl ParseCache {
         ParseCache {
             capacity: capacity.max(1),
             inner: Mutex::new(Inner::default()),
+            rejected_shapes: Mutex::new(HashSet::new()),
         }
     }
 
@@ -164,6 +169,35 @@ impl ParseCache {
     pub fn parse(&self, dialect: Dialect, sql: &str) -> Result<Arc<Statement>, KernelError> {
         self.prepare(dialect, sql)
             .map(|p| Arc::clone(p.statement()))
+    }
+
+    /// The cached [`Prepared`] form of a normalized text, if it parses and
+    /// `eligible` accepts its statement; a refusal is remembered.
+    pub(crate) fn shape(
+        &self,
+        dialect: Dialect,
+        key: &str,
+        eligible: impl Fn(&Statement) -> bool,
+    ) -> Option<Arc<Prepared>> {
+        let rejected = || {
+            self.rejected_shapes
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+        };
+        if rejected().contains(key) {
+            return None;
+        }
+        match self.prepare(dialect, key) {
+            Ok(prepared) if eligible(prepared.statement()) => Some(prepared),
+            _ => {
+                let mut rejected = rejected();
+                if rejected.len() >= self.capacity {
+                    rejected.clear();
+                }
+                rejected.insert(key.into());
+                None
+            }
+        }
     }
 
     /// The cached [`Prepared`] form of `sql`: the parse and what derives

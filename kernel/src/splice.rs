@@ -94,6 +94,20 @@ impl SpliceTemplate {
         table_map: &[(String, String)],
         logical_database: Option<&str>,
     ) -> String {
+        self.render_mapped(sql, |at| at, table_map, logical_database)
+    }
+
+    /// [`SpliceTemplate::render`] over a text that differs from the one the
+    /// template was made from only outside the names: `at` maps each of the
+    /// template's offsets to `sql`'s (the normalized text of
+    /// [`crate::normalize`] against the client's, whose literals differ).
+    pub(crate) fn render_mapped(
+        &self,
+        sql: &str,
+        at: impl Fn(usize) -> usize,
+        table_map: &[(String, String)],
+        logical_database: Option<&str>,
+    ) -> String {
         let mut out = String::with_capacity(sql.len() + 8 * self.names.len());
         let mut copied = 0;
         for name in &self.names {
@@ -104,16 +118,16 @@ impl SpliceTemplate {
                 continue;
             };
             let cut = match (&name.owner, logical_database) {
-                (Some((at, owner)), Some(db))
-                    if owner.eq_ignore_ascii_case(db) && *at >= copied =>
+                (Some((owner_at, owner)), Some(db))
+                    if owner.eq_ignore_ascii_case(db) && at(*owner_at) >= copied =>
                 {
-                    *at
+                    at(*owner_at)
                 }
-                _ => name.start,
+                _ => at(name.start),
             };
             out.push_str(sql.get(copied..cut).unwrap_or_default());
             out.push_str(actual);
-            copied = name.end;
+            copied = at(name.end);
         }
         out.push_str(sql.get(copied..).unwrap_or_default());
         out
