@@ -25,6 +25,9 @@
 //! - [`pool`]: [`pool::PgPool`], one deadpool pool per data source, with
 //!   the recycle rules (broken, abandoned mid-result, in a transaction,
 //!   too old, idle too long: discard).
+//! - [`socket`]: [`socket::Socket`], a connection's stream or the mark
+//!   that it is lent to a passthrough session (sessions keep their pool
+//!   slot while spliced, and are reset and returned afterwards).
 #![deny(clippy::print_stdout)]
 
 pub mod cluster;
@@ -33,5 +36,6 @@ pub mod executor;
 pub mod mysql;
 pub mod pg;
 pub mod pool;
+pub mod socket;
 
 pub use error::{BackendError, Result, ServerError};

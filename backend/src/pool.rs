@@ -61,7 +61,9 @@ impl PoolSession for PgConnection {
     }
 
     fn unfit_reason(&self) -> Option<&'static str> {
-        if self.is_broken() {
+        if self.is_lent() {
+            Some("socket lent to a passthrough session and not given back")
+        } else if self.is_broken() {
             Some("connection is broken")
         } else if self.has_pending_results() {
             Some("a query was abandoned mid-result")

@@ -300,6 +300,94 @@ async fn prepared_statements_bind_and_return_binary_rows() {
     assert_eq!(scalar(&mut conn, "SELECT COUNT(*) FROM p").await, s("2"));
 }
 
+/// The session's Com_stmt_prepare / Com_stmt_close counters.
+async fn statement_counters(conn: &mut MySqlConnection) -> (u64, u64) {
+    let mut counts = [0, 0];
+    for (i, name) in ["Com_stmt_prepare", "Com_stmt_close"].iter().enumerate() {
+        let sets = conn
+            .simple_query(&format!("SHOW SESSION STATUS LIKE '{name}'"))
+            .await
+            .unwrap();
+        counts[i] = text(&sets[0].rows[0])[1]
+            .as_deref()
+            .unwrap()
+            .parse()
+            .unwrap();
+    }
+    (counts[0], counts[1])
+}
+
+#[tokio::test]
+async fn cached_statements_are_prepared_once_and_closed_when_displaced() {
+    use shardwire_backend::mysql::CACHED_STATEMENTS;
+
+    let db = MariaDbInstance::start().unwrap();
+    let mut conn = MySqlConnection::connect(&data_source(&db)).await.unwrap();
+    conn.simple_query("CREATE TABLE c (id INT PRIMARY KEY, v INT)")
+        .await
+        .unwrap();
+    conn.simple_query("INSERT INTO c VALUES (1, 10), (2, 20)")
+        .await
+        .unwrap();
+    let before = statement_counters(&mut conn).await;
+    let sql = "SELECT v FROM c WHERE id = ?";
+    for (id, v) in [(1, 10), (2, 20), (1, 10)] {
+        let statement = conn.prepare_cached(sql).await.unwrap();
+        let mut q = conn.execute(&statement, &[Value::Int(id)]).await.unwrap();
+        let row = q.next_row().await.unwrap().unwrap();
+        let cols = q.columns().unwrap().clone();
+        assert_eq!(
+            row.binary_values(&cols).unwrap().unwrap(),
+            vec![Value::Int(v)]
+        );
+        while q.next_event().await.unwrap().is_some() {}
+    }
+    assert_eq!(conn.cached_statements(), 1);
+    let after = statement_counters(&mut conn).await;
+    assert_eq!(
+        (after.0 - before.0, after.1 - before.1),
+        (1, 0),
+        "one prepare, no close"
+    );
+
+    // A table that changes shape under a kept statement: MariaDB
+    // re-prepares it, and the result's own columns describe the rows.
+    conn.simple_query("ALTER TABLE c MODIFY v VARCHAR(10)")
+        .await
+        .unwrap();
+    let statement = conn.prepare_cached(sql).await.unwrap();
+    let mut q = conn.execute(&statement, &[Value::Int(2)]).await.unwrap();
+    let row = q.next_row().await.unwrap().unwrap();
+    let cols = q.columns().unwrap().clone();
+    assert_eq!(
+        row.binary_values(&cols).unwrap().unwrap(),
+        vec![Value::Bytes(Bytes::from_static(b"20"))]
+    );
+    while q.next_event().await.unwrap().is_some() {}
+
+    // Past the limit, the least recently used is closed on the server.
+    for i in 0..CACHED_STATEMENTS {
+        conn.prepare_cached(&format!("SELECT {i} + ?"))
+            .await
+            .unwrap();
+    }
+    assert_eq!(conn.cached_statements(), CACHED_STATEMENTS);
+    let end = statement_counters(&mut conn).await;
+    assert_eq!(end.1 - after.1, 1, "the first statement was closed");
+    // A reset drops them on the server; the cache forgets them too.
+    conn.reset_connection().await.unwrap();
+    assert_eq!(conn.cached_statements(), 0);
+    let statement = conn.prepare_cached(sql).await.unwrap();
+    let sets = conn
+        .execute(&statement, &[Value::Int(1)])
+        .await
+        .unwrap()
+        .collect()
+        .await
+        .unwrap();
+    assert_eq!(sets[0].rows.len(), 1);
+}
+
 #[tokio::test]
 async fn login_failures_are_clear() {
     let db = MariaDbInstance::start().unwrap();

@@ -22,12 +22,14 @@ use super::options::ConnectOptions;
 use super::query::{MySqlQuery, MySqlResultSet};
 use super::results::ReadState;
 use super::server_error::MySqlServerError;
+use super::statement_cache::StatementCache;
 use crate::error::{BackendError, Result};
+use crate::socket::Socket;
 
 /// One authenticated MySQL (or MariaDB) session.
 #[derive(Debug)]
 pub struct MySqlConnection {
-    pub(crate) framed: Framed<TcpStream, MySqlCodec>,
+    pub(crate) framed: Framed<Socket, MySqlCodec>,
     pub(crate) caps: u32,
     pub(crate) status: u16,
     pub(crate) state: ReadState,
@@ -41,6 +43,8 @@ pub struct MySqlConnection {
     connection_id: u32,
     server_version: String,
     kill: Option<KillToken>,
+    /// Statements kept prepared for executions (prepare_cached).
+    pub(crate) statements: StatementCache,
     created: Instant,
     pub(crate) idle_since: Instant,
 }
@@ -85,7 +89,7 @@ impl MySqlConnection {
         let now = Instant::now();
         let codec = MySqlCodec::new().with_max_packet_len(opts.max_packet_len);
         let mut conn = MySqlConnection {
-            framed: Framed::new(stream, codec),
+            framed: Framed::new(Socket::Tcp(stream), codec),
             caps: 0,
             status: 0,
             state: ReadState::Idle,
@@ -95,6 +99,7 @@ impl MySqlConnection {
             connection_id: 0,
             server_version: String::new(),
             kill: None,
+            statements: StatementCache::default(),
             created: now,
             idle_since: now,
         };
@@ -204,6 +209,9 @@ impl MySqlConnection {
     /// statements and user variables, and resets session variables,
     /// without a new login.
     pub async fn reset_connection(&mut self) -> Result<()> {
+        // Whatever the outcome, the kept statements may be gone: a failed
+        // reset breaks the session, a good one drops them on the server.
+        self.statements.clear();
         self.simple_command(&Command::ResetConnection, "resetting the session")
             .await
             .map(drop)
@@ -218,7 +226,10 @@ impl MySqlConnection {
             return Err(BackendError::Broken);
         }
         let parts = self.framed.into_parts();
-        Ok((parts.io, parts.read_buf.freeze()))
+        match parts.io {
+            Socket::Tcp(io) => Ok((io, parts.read_buf.freeze())),
+            Socket::Lent => Err(BackendError::Broken),
+        }
     }
 
     /// Ends the session politely (COM_QUIT); errors are ignored.

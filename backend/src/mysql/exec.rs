@@ -14,8 +14,8 @@ use crate::executor::{EventSink, UnitConnection};
 pub enum MySqlRequest {
     /// COM_QUERY: the SQL carries its own literals; text rows come back.
     Query(String),
-    /// The unit's SQL with `?` placeholders, prepared on the connection,
-    /// executed with the client's values and closed again; binary rows
+    /// The unit's SQL with `?` placeholders, executed with the client's
+    /// values as a statement the connection keeps prepared; binary rows
     /// come back.
     Execute {
         sql: String,
@@ -42,7 +42,7 @@ impl UnitConnection for PooledMySqlConnection {
                 }
             },
             MySqlRequest::Execute { sql, params, types } => {
-                let statement = match self.prepare(sql).await {
+                let statement = match self.prepare_cached(sql).await {
                     Ok(s) => s,
                     Err(e) => {
                         sink.send(Err(e)).await;
@@ -55,9 +55,6 @@ impl UnitConnection for PooledMySqlConnection {
                         sink.send(Err(e)).await;
                     }
                 }
-                // COM_STMT_CLOSE has no answer; a failure here shows as a
-                // broken connection, which the pool then discards.
-                let _ = self.close_statement(statement).await;
             }
         }
     }

@@ -12,6 +12,8 @@
 //!   caching_sha2_password with RSA full auth, AuthSwitchRequest).
 //! - `query`: [`MySqlQuery`], the streaming handle, and its events.
 //! - `statement`: prepared statements with binary rows.
+//! - `statement_cache`: statements a connection keeps prepared between
+//!   executions, by SQL text.
 //! - `exec`: [`MySqlRequest`] and the executor's view of a pooled
 //!   connection, so MySQL units run through [`crate::executor`] too.
 //! - `kill`: [`KillToken`], KILL QUERY over a second connection.
@@ -21,6 +23,7 @@
 mod connection;
 mod exec;
 mod kill;
+mod lend;
 mod login;
 mod options;
 mod pool;
@@ -28,6 +31,7 @@ mod query;
 mod results;
 mod server_error;
 mod statement;
+mod statement_cache;
 
 pub use connection::MySqlConnection;
 pub use exec::MySqlRequest;
@@ -37,3 +41,4 @@ pub use pool::{MySqlManager, MySqlPool, PooledMySqlConnection};
 pub use query::{MySqlEvent, MySqlQuery, MySqlResultSet, MySqlRow};
 pub use server_error::MySqlServerError;
 pub use statement::MySqlStatement;
+pub use statement_cache::CACHED_STATEMENTS;

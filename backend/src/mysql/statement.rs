@@ -27,6 +27,17 @@ pub struct MySqlStatement {
 }
 
 impl MySqlStatement {
+    /// A statement with no parameters or columns, for cache tests.
+    #[cfg(test)]
+    pub(crate) fn new_for_test(id: u32) -> MySqlStatement {
+        MySqlStatement {
+            id,
+            params: Arc::from([]),
+            columns: Arc::from([]),
+            warnings: 0,
+        }
+    }
+
     pub fn id(&self) -> u32 {
         self.id
     }
@@ -73,6 +84,26 @@ impl MySqlConnection {
             columns,
             warnings: ok.warnings,
         })
+    }
+
+    /// The statement for `sql` kept prepared on this connection, prepared
+    /// now if it is not (see [`super::statement_cache`]). Not to be closed
+    /// by the caller: the connection closes it when it displaces it.
+    pub async fn prepare_cached(&mut self, sql: &str) -> Result<MySqlStatement> {
+        if let Some(statement) = self.statements.get(sql) {
+            return Ok(statement);
+        }
+        let statement = self.prepare(sql).await?;
+        if let Some(displaced) = self.statements.insert(sql, statement.clone()) {
+            self.close_statement(displaced).await?;
+        }
+        Ok(statement)
+    }
+
+    /// How many statements [`MySqlConnection::prepare_cached`] keeps
+    /// prepared now.
+    pub fn cached_statements(&self) -> usize {
+        self.statements.len()
     }
 
     /// `n` column definitions, and the EOF after them unless

@@ -18,6 +18,7 @@ use tokio_util::codec::Framed;
 use super::cancel::CancelToken;
 use super::query::{Formats, Query, ResultSet};
 use crate::error::{BackendError, Result, ServerError};
+use crate::socket::Socket;
 
 /// Statements one session keeps prepared for `query_cached`; past this
 /// the rest run unnamed.
@@ -69,7 +70,7 @@ impl Statement {
 /// connection instead of paying for that.
 #[derive(Debug)]
 pub struct PgConnection {
-    pub(crate) framed: Framed<TcpStream, PgClientCodec>,
+    pub(crate) framed: Framed<Socket, PgClientCodec>,
     pub(crate) status: TransactionStatus,
     /// Set when the socket or the protocol failed, after a FATAL error, and
     /// while a write is in flight (see [`PgConnection::flush`]).
@@ -122,7 +123,7 @@ impl PgConnection {
         stream.set_nodelay(true)?;
         let now = Instant::now();
         let mut conn = PgConnection {
-            framed: Framed::new(stream, PgClientCodec::new()),
+            framed: Framed::new(Socket::Tcp(stream), PgClientCodec::new()),
             status: TransactionStatus::Idle,
             broken: false,
             // The startup exchange ends with one ReadyForQuery.
@@ -409,7 +410,55 @@ impl PgConnection {
             return Err(BackendError::Broken);
         }
         let parts = self.framed.into_parts();
-        Ok((parts.io, parts.read_buf.freeze()))
+        match parts.io {
+            Socket::Tcp(io) => Ok((io, parts.read_buf.freeze())),
+            Socket::Lent => Err(BackendError::Broken),
+        }
+    }
+
+    /// Lends the socket, and any bytes already read from it, to a
+    /// passthrough session while this object stays in its pool slot; give
+    /// it back with [`PgConnection::restore_socket`]. Until then the
+    /// session is unusable and the pool discards it. Same preconditions as
+    /// [`PgConnection::into_socket`].
+    pub fn lend_socket(&mut self) -> Result<(TcpStream, Bytes)> {
+        if self.broken || self.pending > 0 || self.framed.get_ref().is_lent() {
+            return Err(BackendError::Broken);
+        }
+        let lent = Framed::new(Socket::Lent, PgClientCodec::new());
+        let parts = std::mem::replace(&mut self.framed, lent).into_parts();
+        match parts.io {
+            Socket::Tcp(io) => Ok((io, parts.read_buf.freeze())),
+            Socket::Lent => Err(BackendError::Broken),
+        }
+    }
+
+    /// Takes back a lent socket. The session's state is unknown: the
+    /// passthrough client may have done anything with it, so it stays
+    /// broken until [`PgConnection::reset_session`] proves it clean.
+    pub fn restore_socket(&mut self, socket: TcpStream) {
+        self.framed = Framed::new(Socket::Tcp(socket), PgClientCodec::new());
+        self.broken = true;
+        self.pending = 0;
+        // The client may have deallocated them, and DISCARD ALL will.
+        self.statement_cache.clear();
+        self.cached_in_flight = None;
+    }
+
+    /// Whether the socket is out on loan.
+    pub fn is_lent(&self) -> bool {
+        self.framed.get_ref().is_lent()
+    }
+
+    pub(crate) fn set_parameter(&mut self, name: String, value: String) {
+        self.parameters.insert(name, value);
+    }
+
+    /// Marks the session usable again after a reset proved it clean.
+    pub(crate) fn mark_clean(&mut self) {
+        self.broken = false;
+        self.status = TransactionStatus::Idle;
+        self.idle_since = Instant::now();
     }
 
     /// Ends the session politely. Errors are ignored: the session is gone

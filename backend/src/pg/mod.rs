@@ -5,6 +5,7 @@ mod cancel;
 mod connection;
 mod login;
 mod query;
+mod reset;
 
 pub use cancel::CancelToken;
 pub use connection::{Notification, PgConnection, Statement};
