@@ -21,4 +21,7 @@ static long (*bpf_sk_redirect_hash)(struct __sk_buff *skb, void *map,
 				    void *key, __u64 flags) =
 	(void *)BPF_FUNC_sk_redirect_hash;
 
+static long (*bpf_skb_load_bytes)(const void *skb, __u32 offset, void *to,
+				  __u32 len) = (void *)BPF_FUNC_skb_load_bytes;
+
 #endif

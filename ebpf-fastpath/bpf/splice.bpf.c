@@ -33,12 +33,22 @@ struct {
 	__type(value, __u32);
 } sw_targets SEC(".maps");
 
-/* Layout shared with src/kernel/maps.rs: [peer cookie, pair id, direction]. */
+/* Layout shared with src/kernel/maps.rs:
+ * [peer cookie, pair id, direction, farewell, flags]. */
 struct sw_peer {
 	__u64 peer;
 	__u64 pair;
 	__u64 dir; /* 0: this socket is the client, 1: the backend */
+	/* The client's 5-byte goodbye (PostgreSQL Terminate, MySQL COM_QUIT)
+	 * in memory order, when SW_FAREWELL is set. */
+	__u64 farewell;
+	__u64 flags;
 };
+
+/* flags: the pair watches for the farewell; the verdict saw it. */
+#define SW_FAREWELL 1
+#define SW_HELD 2
+#define SW_FAREWELL_LEN 5
 
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
@@ -75,6 +85,23 @@ int sw_verdict(struct __sk_buff *skb)
 	struct sw_peer *peer = bpf_map_lookup_elem(&sw_peers, &cookie);
 	if (!peer)
 		return SK_PASS;
+
+	/* An skb that is exactly the client's goodbye stays in the client's own
+	 * queue (SK_PASS), and so does everything after it, in order: user
+	 * space decides. Followed by the close, the goodbye is withheld and the
+	 * backend session survives for the pool; followed by more bytes, it was
+	 * not a goodbye and user space forwards them all, in order. Held bytes
+	 * are not counted: the counters are what was redirected. */
+	if (peer->flags & SW_HELD)
+		return SK_PASS;
+	if ((peer->flags & SW_FAREWELL) && skb->len == SW_FAREWELL_LEN) {
+		__u64 got = 0;
+		if (bpf_skb_load_bytes(skb, 0, &got, SW_FAREWELL_LEN) == 0 &&
+		    got == peer->farewell) {
+			__sync_fetch_and_or(&peer->flags, SW_HELD);
+			return SK_PASS;
+		}
+	}
 
 	__u64 pair = peer->pair;
 	struct sw_pair_bytes *bytes = bpf_map_lookup_elem(&sw_pair_bytes, &pair);

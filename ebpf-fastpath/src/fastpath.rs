@@ -83,6 +83,7 @@ impl FastPath {
             client_pending,
             backend_pending,
             keep_backend,
+            farewell,
         } = pair;
         let intended = if self.kernel.is_some() {
             Path::Kernel
@@ -113,6 +114,7 @@ impl FastPath {
                     pending_to_backend: to_backend,
                     pending_to_client: to_client,
                     keep_backend,
+                    farewell,
                 };
                 let limits = kernel::Limits {
                     drain_timeout: self.config.drain_timeout,
@@ -139,7 +141,7 @@ impl FastPath {
         });
 
         let (ended, backend) =
-            userspace::copy_tcp(client, backend, keep_backend, &self.counters).await;
+            userspace::copy_tcp(client, backend, keep_backend, &self.counters, farewell).await;
         SpliceOutcome {
             path: Path::UserSpace,
             user_space_reason: reason,
@@ -148,6 +150,7 @@ impl FastPath {
             client_to_backend: to_backend + ended.client_to_backend,
             backend_to_client: to_client + ended.backend_to_client,
             backend,
+            farewell_held: ended.farewell_held,
         }
     }
 
@@ -166,6 +169,7 @@ impl FastPath {
             client_pending,
             backend_pending,
             keep_backend,
+            farewell,
         } = pair;
         let reason = Some("the session's streams are not plain sockets (TLS)".to_string());
         if let Some(failed) = self
@@ -187,7 +191,8 @@ impl FastPath {
         let active = userspace::Active::new(&self.counters.user_space_active);
         let (mut cr, mut cw) = tokio::io::split(client);
         let (mut br, mut bw) = tokio::io::split(backend);
-        let ended = userspace::copy(&mut cr, &mut cw, &mut br, &mut bw, &self.counters).await;
+        let ended =
+            userspace::copy(&mut cr, &mut cw, &mut br, &mut bw, &self.counters, farewell).await;
         drop(active);
         let keep = keep_backend && ended.side == Side::Client && ended.end == EndKind::Eof;
         let backend = if keep {
@@ -209,6 +214,7 @@ impl FastPath {
             client_to_backend: client_pending.len() as u64 + ended.client_to_backend,
             backend_to_client: backend_pending.len() as u64 + ended.backend_to_client,
             backend,
+            farewell_held: ended.farewell_held,
         }
     }
 
@@ -234,6 +240,7 @@ impl FastPath {
             client_to_backend: to_backend,
             backend_to_client: 0,
             backend: None,
+            farewell_held: false,
         };
         if let Err(e) = userspace::write_flush(backend, client_pending).await {
             return Some(failed(Side::Backend, e, 0));

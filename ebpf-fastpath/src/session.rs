@@ -40,6 +40,7 @@ pub struct SplicePair<C = TcpStream, B = TcpStream> {
     pub(crate) client_pending: Bytes,
     pub(crate) backend_pending: Bytes,
     pub(crate) keep_backend: bool,
+    pub(crate) farewell: Option<[u8; 5]>,
 }
 
 impl<C, B> SplicePair<C, B> {
@@ -50,6 +51,7 @@ impl<C, B> SplicePair<C, B> {
             client_pending: Bytes::new(),
             backend_pending: Bytes::new(),
             keep_backend: false,
+            farewell: None,
         }
     }
 
@@ -78,6 +80,20 @@ impl<C, B> SplicePair<C, B> {
     }
 }
 
+impl<C, B> SplicePair<C, B> {
+    /// The client's goodbye message (PostgreSQL Terminate, MySQL
+    /// COM_QUIT): when the client's last bytes before it closes are exactly
+    /// these five, received as one unit, they are withheld from the backend,
+    /// so the backend session survives for the pool
+    /// ([`SpliceOutcome::farewell_held`]). The same five bytes followed by
+    /// anything else are forwarded, in order: the rule never drops a byte
+    /// of a session that goes on. Default: none (every byte is forwarded).
+    pub fn farewell(mut self, bytes: [u8; 5]) -> Self {
+        self.farewell = Some(bytes);
+        self
+    }
+}
+
 /// The result of a finished splice.
 #[derive(Debug)]
 pub struct SpliceOutcome<B = TcpStream> {
@@ -94,4 +110,7 @@ pub struct SpliceOutcome<B = TcpStream> {
     /// with [`SplicePair::keep_backend`], the client ended the session and
     /// the backend was still open.
     pub backend: Option<B>,
+    /// The client's last bytes were its farewell ([`SplicePair::farewell`])
+    /// and the backend never saw them.
+    pub farewell_held: bool,
 }

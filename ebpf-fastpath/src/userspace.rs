@@ -21,6 +21,8 @@ pub(crate) struct Ended {
     pub(crate) end: EndKind,
     pub(crate) client_to_backend: u64,
     pub(crate) backend_to_client: u64,
+    /// The client's farewell was its last read and was not forwarded.
+    pub(crate) farewell_held: bool,
 }
 
 /// Copies both directions until one side ends: a read returning 0 or
@@ -34,6 +36,7 @@ pub(crate) async fn copy<CR, CW, BR, BW>(
     backend_read: &mut BR,
     backend_write: &mut BW,
     counters: &Counters,
+    farewell: Option<[u8; 5]>,
 ) -> Ended
 where
     CR: AsyncRead + Unpin,
@@ -48,6 +51,7 @@ where
         backend_read,
         backend_write,
         counters,
+        farewell,
         (open(), open()),
     )
     .await
@@ -61,6 +65,7 @@ pub(crate) async fn copy_gated<CR, CW, BR, BW, GB, GC>(
     backend_read: &mut BR,
     backend_write: &mut BW,
     counters: &Counters,
+    farewell: Option<[u8; 5]>,
     (to_backend_gate, to_client_gate): (GB, GC),
 ) -> Ended
 where
@@ -71,51 +76,79 @@ where
     GB: std::future::Future<Output = ()>,
     GC: std::future::Future<Output = ()>,
 {
-    let mut to_backend = 0u64;
-    let mut to_client = 0u64;
+    let mut to_backend = Pumped::default();
+    let mut to_client = Pumped::default();
     let (side, end) = tokio::select! {
         r = async {
             to_backend_gate.await;
-            pump(client_read, backend_write, &mut to_backend, Side::Client, Side::Backend, &counters.client_to_backend).await
+            pump(client_read, backend_write, &mut to_backend, (Side::Client, Side::Backend), &counters.client_to_backend, farewell).await
         } => r,
         r = async {
             to_client_gate.await;
-            pump(backend_read, client_write, &mut to_client, Side::Backend, Side::Client, &counters.backend_to_client).await
+            pump(backend_read, client_write, &mut to_client, (Side::Backend, Side::Client), &counters.backend_to_client, None).await
         } => r,
     };
     Ended {
         side,
         end,
-        client_to_backend: to_backend,
-        backend_to_client: to_client,
+        client_to_backend: to_backend.moved,
+        backend_to_client: to_client.moved,
+        farewell_held: to_backend.farewell_held,
     }
 }
 
+/// What one direction moved.
+#[derive(Debug, Default)]
+struct Pumped {
+    moved: u64,
+    farewell_held: bool,
+}
+
+/// Copies one direction until its reader ends. A read that is exactly the
+/// `farewell` waits for the next: the end of the stream keeps it back
+/// (the client said goodbye), anything else sends it first, in order.
 async fn pump<R, W>(
     from: &mut R,
     to: &mut W,
-    moved: &mut u64,
-    from_side: Side,
-    to_side: Side,
+    pumped: &mut Pumped,
+    (from_side, to_side): (Side, Side),
     total: &std::sync::atomic::AtomicU64,
+    farewell: Option<[u8; 5]>,
 ) -> (Side, EndKind)
 where
     R: AsyncRead + Unpin,
     W: AsyncWrite + Unpin,
 {
     let mut buf = vec![0u8; BUF];
+    let mut holding = false;
     loop {
         let n = match from.read(&mut buf).await {
-            Ok(0) => return (from_side, EndKind::Eof),
+            Ok(0) => {
+                pumped.farewell_held = holding;
+                return (from_side, EndKind::Eof);
+            }
             Ok(n) => n,
             Err(e) => return (from_side, EndKind::Error(e.kind())),
         };
         let chunk = buf.get(..n).unwrap_or_default();
+        if let Some(bye) = farewell {
+            if std::mem::take(&mut holding) {
+                if let Err(e) = write_flush(to, &bye).await {
+                    return (to_side, EndKind::Error(e.kind()));
+                }
+                pumped.moved += bye.len() as u64;
+                Counters::add(total, bye.len() as u64);
+            }
+            if chunk == bye {
+                holding = true;
+                continue;
+            }
+        }
         if let Err(e) = write_flush(to, chunk).await {
             return (to_side, EndKind::Error(e.kind()));
         }
         let n = n as u64;
-        *moved += n;
+        pumped.moved += n;
         Counters::add(total, n);
     }
 }
@@ -128,9 +161,18 @@ pub(crate) async fn copy_tcp(
     backend: TcpStream,
     keep_backend: bool,
     counters: &Counters,
+    farewell: Option<[u8; 5]>,
 ) -> (Ended, Option<TcpStream>) {
     let open = || std::future::ready(());
-    copy_tcp_gated(client, backend, keep_backend, counters, (open(), open())).await
+    copy_tcp_gated(
+        client,
+        backend,
+        keep_backend,
+        counters,
+        farewell,
+        (open(), open()),
+    )
+    .await
 }
 
 /// [`copy_tcp`] with a gate per direction, as in [`copy_gated`].
@@ -139,6 +181,7 @@ pub(crate) async fn copy_tcp_gated<GB, GC>(
     backend: TcpStream,
     keep_backend: bool,
     counters: &Counters,
+    farewell: Option<[u8; 5]>,
     gates: (GB, GC),
 ) -> (Ended, Option<TcpStream>)
 where
@@ -148,7 +191,10 @@ where
     let active = Active::new(&counters.user_space_active);
     let (mut cr, mut cw) = client.into_split();
     let (mut br, mut bw) = backend.into_split();
-    let ended = copy_gated(&mut cr, &mut cw, &mut br, &mut bw, counters, gates).await;
+    let ended = copy_gated(
+        &mut cr, &mut cw, &mut br, &mut bw, counters, farewell, gates,
+    )
+    .await;
     drop(active);
     let keep = keep_backend && ended.side == Side::Client && ended.end == EndKind::Eof;
     let backend = if keep {

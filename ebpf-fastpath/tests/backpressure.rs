@@ -94,6 +94,15 @@ async fn beyond_capacity_falls_back_to_user_space() {
     let mut proxy = proxy(fast.clone(), echo, ProxyOptions::default()).await;
     let mut first = TcpStream::connect(proxy.addr).await.unwrap();
     ping(&mut first).await;
+    // The echo may come back through the by-hand forwarding of queued
+    // bytes, before the first pair is armed; under load the second session
+    // could then take the only slot. Wait until the first one holds it.
+    within("first pair armed", async {
+        while fast.live_pairs().len() != 1 {
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+    })
+    .await;
     let mut second = TcpStream::connect(proxy.addr).await.unwrap();
     ping(&mut second).await;
     ping(&mut first).await;

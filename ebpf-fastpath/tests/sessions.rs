@@ -2,6 +2,7 @@
 //! Session behaviour, each test run twice: spliced in the kernel (as root;
 //! the mode is asserted, so it cannot quietly pass on the fallback) and
 //! with the fast path forced off.
+#[macro_use]
 mod common;
 
 use std::sync::Arc;
@@ -13,25 +14,6 @@ use common::{
 use shardwire_fastpath::{EndKind, FastPath, FastPathConfig, MapEntries, Path, Side};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
-
-macro_rules! both_paths {
-    ($($name:ident),* $(,)?) => {$(
-        mod $name {
-            use super::*;
-            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn kernel() {
-                if let Some(fast) = fast_path(Want::Kernel) {
-                    super::$name(fast, Path::Kernel).await;
-                }
-            }
-            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn user_space() {
-                let fast = fast_path(Want::UserSpace).unwrap();
-                super::$name(fast, Path::UserSpace).await;
-            }
-        }
-    )*};
-}
 
 both_paths!(
     round_trips_with_pending_bytes,

@@ -29,7 +29,7 @@ pub(crate) fn load(max_sessions: u32) -> Result<(Ebpf, Maps), FastPathError> {
 
     let intercept: SockHash<MapData, u64> = take(&mut ebpf, "sw_intercept")?;
     let targets: SockHash<MapData, u64> = take(&mut ebpf, "sw_targets")?;
-    let peers: HashMap<MapData, u64, [u64; 3]> = take(&mut ebpf, "sw_peers")?;
+    let peers: HashMap<MapData, u64, super::maps::Peer> = take(&mut ebpf, "sw_peers")?;
     let pair_bytes: HashMap<MapData, u64, [u64; 2]> = take(&mut ebpf, "sw_pair_bytes")?;
 
     let intercept_fd = intercept

@@ -16,11 +16,24 @@ use crate::FastPathError;
 
 const DIR_CLIENT: u64 = 0;
 const DIR_BACKEND: u64 = 1;
+/// Flags of a peer entry, as in bpf/splice.bpf.c.
+const FLAG_FAREWELL: u64 = 1;
+const FLAG_HELD: u64 = 2;
+
+/// A peer entry: [peer cookie, pair id, direction, farewell, flags].
+pub(crate) type Peer = [u64; 5];
+
+/// The client's goodbye as the verdict compares it: its five bytes in
+/// memory order in a u64.
+fn farewell_word(bytes: [u8; 5]) -> u64 {
+    let [a, b, c, d, e] = bytes;
+    u64::from_ne_bytes([a, b, c, d, e, 0, 0, 0])
+}
 
 pub(crate) struct Maps {
     intercept: SockHash<MapData, u64>,
     targets: SockHash<MapData, u64>,
-    peers: HashMap<MapData, u64, [u64; 3]>,
+    peers: HashMap<MapData, u64, Peer>,
     pair_bytes: HashMap<MapData, u64, [u64; 2]>,
     /// client cookie -> backend cookie, for every pair set up and not yet
     /// torn down.
@@ -47,7 +60,7 @@ impl Maps {
     pub(crate) fn new(
         intercept: SockHash<MapData, u64>,
         targets: SockHash<MapData, u64>,
-        peers: HashMap<MapData, u64, [u64; 3]>,
+        peers: HashMap<MapData, u64, Peer>,
         pair_bytes: HashMap<MapData, u64, [u64; 2]>,
     ) -> Self {
         Self {
@@ -65,6 +78,7 @@ impl Maps {
         key: PairKey,
         client: BorrowedFd<'_>,
         backend: BorrowedFd<'_>,
+        farewell: Option<[u8; 5]>,
     ) -> Result<(), FastPathError> {
         if key.client == key.backend || self.pairs.contains_key(&key.client) {
             return Err(FastPathError::Internal(format!(
@@ -72,7 +86,7 @@ impl Maps {
                 key.client
             )));
         }
-        let result = self.try_add(key, client, backend);
+        let result = self.try_add(key, client, backend, farewell);
         if result.is_err() {
             self.remove_entries(key);
         } else {
@@ -86,6 +100,7 @@ impl Maps {
         key: PairKey,
         client: BorrowedFd<'_>,
         backend: BorrowedFd<'_>,
+        farewell: Option<[u8; 5]>,
     ) -> Result<(), FastPathError> {
         let (c, b) = (key.client, key.backend);
         self.targets
@@ -94,14 +109,15 @@ impl Maps {
         self.targets
             .insert(b, backend.as_raw_fd(), 0)
             .map_err(FastPathError::map("adding the backend to sw_targets"))?;
+        let (word, flags) = farewell.map_or((0, 0), |f| (farewell_word(f), FLAG_FAREWELL));
         self.pair_bytes
             .insert(c, [0, 0], 0)
             .map_err(FastPathError::map("adding the pair's byte counters"))?;
         self.peers
-            .insert(c, [b, c, DIR_CLIENT], 0)
+            .insert(c, [b, c, DIR_CLIENT, word, flags], 0)
             .map_err(FastPathError::map("adding the client's peer entry"))?;
         self.peers
-            .insert(b, [c, c, DIR_BACKEND], 0)
+            .insert(b, [c, c, DIR_BACKEND, 0, 0], 0)
             .map_err(FastPathError::map("adding the backend's peer entry"))?;
         self.intercept
             .insert(c, client.as_raw_fd(), 0)
@@ -115,6 +131,14 @@ impl Maps {
     /// Bytes the verdict program forwarded for a live pair so far.
     pub(crate) fn bytes(&self, key: PairKey) -> [u64; 2] {
         self.pair_bytes.get(&key.client, 0).unwrap_or([0, 0])
+    }
+
+    /// Whether the verdict held the client's farewell back, and with it
+    /// every client byte since (they wait in the client socket's queue).
+    pub(crate) fn held(&self, key: PairKey) -> bool {
+        self.peers
+            .get(&key.client, 0)
+            .is_ok_and(|p| p[4] & FLAG_HELD != 0)
     }
 
     /// Stops running the programs on both sockets: new bytes stay in their

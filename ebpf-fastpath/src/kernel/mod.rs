@@ -65,7 +65,7 @@ pub(crate) fn probe_pair(
     };
     kernel
         .maps()
-        .add_pair(key, client.as_fd(), backend.as_fd())
+        .add_pair(key, client.as_fd(), backend.as_fd(), None)
         .map_err(|e| e.to_string())?;
     Ok(key)
 }

@@ -22,6 +22,7 @@ pub(crate) struct Prepared {
     pub(crate) pending_to_backend: u64,
     pub(crate) pending_to_client: u64,
     pub(crate) keep_backend: bool,
+    pub(crate) farewell: Option<[u8; 5]>,
 }
 
 /// The configured bounds a kernel session works within.
@@ -48,24 +49,39 @@ pub(crate) async fn splice(
     let mut guard = PairGuard::new(kernel, counters, key);
     let Prepared {
         client,
-        backend,
+        mut backend,
         pending_to_backend,
         pending_to_client,
         keep_backend,
+        farewell,
     } = pair;
 
-    let phase = watch_session(kernel, key, bases, &client, &backend, limits).await;
+    let phase = watch_session(
+        kernel,
+        key,
+        bases,
+        (&client, &backend),
+        farewell.is_some(),
+        limits,
+    )
+    .await;
     let (ended_by, end) = match phase {
         Phase::Ended(side, end) => (side, end),
+        Phase::WentOn => {
+            let mut outcome = went_on(kernel, counters, &mut guard, (client, backend)).await;
+            outcome.client_to_backend += pending_to_backend;
+            outcome.backend_to_client += pending_to_client;
+            return Ok(outcome);
+        }
         Phase::FellBehind(slow) => {
             let mut outcome = demote(
                 kernel,
                 counters,
                 &mut guard,
                 bases,
-                client,
-                backend,
+                (client, backend),
                 keep_backend,
+                farewell,
             )
             .await;
             outcome.user_space_reason = Some(format!(
@@ -93,6 +109,21 @@ pub(crate) async fn splice(
         Side::Backend => watch::drained(&client, bases.client, to_client, timeout).await,
     };
 
+    // Held bytes wait in the client's queue, which dies with the pair:
+    // read them now. The farewell alone is withheld; anything else the
+    // client sent reaches the backend after what the kernel delivered.
+    let mut farewell_held = false;
+    let mut by_hand = 0u64;
+    if ended_by == Side::Client && kernel.maps().held(guard.key) {
+        let held = read_held(&client);
+        if farewell.is_some_and(|f| held == f) {
+            farewell_held = true;
+        } else if delivered && backend.write_all(&held).await.is_ok() {
+            by_hand = held.len() as u64;
+            Counters::add(&counters.client_to_backend, by_hand);
+        }
+    }
+
     let [to_backend, to_client] = guard.remove();
     Counters::add(&counters.client_to_backend, to_backend);
     Counters::add(&counters.backend_to_client, to_client);
@@ -117,10 +148,26 @@ pub(crate) async fn splice(
         user_space_reason: None,
         ended_by,
         end,
-        client_to_backend: pending_to_backend + to_backend,
+        client_to_backend: pending_to_backend + to_backend + by_hand,
         backend_to_client: pending_to_client + to_client,
         backend,
+        farewell_held,
     })
+}
+
+/// The bytes the verdict kept in the client's queue (see
+/// bpf/splice.bpf.c), read without waiting; bounded, since a client that
+/// kept sending was demoted long before.
+fn read_held(client: &TcpStream) -> Vec<u8> {
+    let mut held = Vec::new();
+    let mut buf = [0u8; 4096];
+    while held.len() < 1 << 20 {
+        match client.try_read(&mut buf) {
+            Ok(0) | Err(_) => break,
+            Ok(n) => held.extend_from_slice(buf.get(..n).unwrap_or_default()),
+        }
+    }
+    held
 }
 
 /// Owns a live pair's map entries and its place in `kernel_active`: if the
@@ -184,6 +231,8 @@ enum Phase {
     /// This side reads slower than the other sends, and the kernel holds
     /// more than the limit for it.
     FellBehind(Side),
+    /// The client's bytes were held back as a farewell, and it went on.
+    WentOn,
 }
 
 /// While the kernel holds anything back, a look every 5 ms, so a fast
@@ -202,15 +251,25 @@ async fn watch_session(
     kernel: &KernelPath,
     key: PairKey,
     bases: Bases,
-    client: &TcpStream,
-    backend: &TcpStream,
+    (client, backend): (&TcpStream, &TcpStream),
+    farewell: bool,
     limits: Limits,
 ) -> Phase {
     let idle = limits.idle_check.max(BUSY_LOOK);
     let mut pause = idle;
+    let client_end = async {
+        if !farewell {
+            return Phase::Ended(Side::Client, watch::closed(client).await);
+        }
+        match watch::client_closed(client, || kernel.maps().held(key)).await {
+            watch::ClientWatch::Closed(end) => Phase::Ended(Side::Client, end),
+            watch::ClientWatch::WentOn => Phase::WentOn,
+        }
+    };
+    tokio::pin!(client_end);
     loop {
         tokio::select! {
-            end = watch::closed(client) => return Phase::Ended(Side::Client, end),
+            phase = &mut client_end => return phase,
             end = watch::closed(backend) => return Phase::Ended(Side::Backend, end),
             () = tokio::time::sleep(pause) => {
                 let (held, slow) = in_flight(kernel, key, bases, client, backend);
@@ -255,9 +314,9 @@ async fn demote(
     counters: &Counters,
     guard: &mut PairGuard<'_>,
     bases: Bases,
-    client: TcpStream,
-    backend: TcpStream,
+    (client, backend): (TcpStream, TcpStream),
     keep_backend: bool,
+    farewell: Option<[u8; 5]>,
 ) -> SpliceOutcome {
     let key = guard.key;
     kernel.maps().stop_intercept(key);
@@ -286,7 +345,7 @@ async fn demote(
         gate(&client, bases.client, to_client),
     );
     let (ended, backend) =
-        userspace::copy_tcp_gated(client, backend, keep_backend, counters, gates).await;
+        userspace::copy_tcp_gated(client, backend, keep_backend, counters, farewell, gates).await;
     // Only now: a socket leaving its last map discards what the kernel still
     // had queued for it.
     guard.remove();
@@ -298,6 +357,44 @@ async fn demote(
         client_to_backend: to_backend + ended.client_to_backend,
         backend_to_client: to_client + ended.backend_to_client,
         backend,
+        farewell_held: ended.farewell_held,
+    }
+}
+
+/// The client went on after bytes the verdict held back as its farewell.
+/// Carrying on is not safe on the kernels we run: bytes the verdict passed
+/// to the socket's own queue are read without advancing the TCP copied
+/// sequence, and the next ordinary read then stalls with a "TCP recvmsg
+/// seq # bug" warning (seen on 6.18 when this path demoted to the
+/// user-space copy). So the session ends here, both sockets closed, without
+/// forwarding the held bytes: the client sees its connection drop rather
+/// than a stream with bytes missing or reordered. Only a client that sends
+/// the farewell's exact bytes as one segment and then keeps sending gets
+/// here; the user-space path carries such a client on.
+async fn went_on(
+    kernel: &KernelPath,
+    counters: &Counters,
+    guard: &mut PairGuard<'_>,
+    (client, backend): (TcpStream, TcpStream),
+) -> SpliceOutcome {
+    let key = guard.key;
+    kernel.maps().stop_intercept(key);
+    let [to_backend, to_client] = settled_bytes(kernel, key).await;
+    guard.not_kernel_active();
+    Counters::add(&counters.client_to_backend, to_backend);
+    Counters::add(&counters.backend_to_client, to_client);
+    guard.remove();
+    shut_down(&client);
+    shut_down(&backend);
+    SpliceOutcome {
+        path: Path::Kernel,
+        user_space_reason: None,
+        ended_by: Side::Client,
+        end: EndKind::Error(std::io::ErrorKind::InvalidData),
+        client_to_backend: to_backend,
+        backend_to_client: to_client,
+        backend: None,
+        farewell_held: false,
     }
 }
 
@@ -361,9 +458,12 @@ fn set_up(kernel: &KernelPath, pair: &Prepared) -> Result<(PairKey, Bases), Fast
         backend: sys::socket_cookie(&pair.backend)
             .map_err(FastPathError::io("backend socket cookie"))?,
     };
-    kernel
-        .maps()
-        .add_pair(key, pair.client.as_fd(), pair.backend.as_fd())?;
+    kernel.maps().add_pair(
+        key,
+        pair.client.as_fd(),
+        pair.backend.as_fd(),
+        pair.farewell,
+    )?;
     // Bytes that reached either socket before it joined the intercept map
     // sit in its receive queue; make the parser take them now, in order,
     // instead of when the next segment arrives.

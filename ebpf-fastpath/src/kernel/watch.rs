@@ -43,6 +43,56 @@ pub(crate) async fn closed(stream: &TcpStream) -> EndKind {
     }
 }
 
+/// How the watch on a client with a held farewell ended.
+pub(crate) enum ClientWatch {
+    Closed(EndKind),
+    /// The verdict held bytes back (they looked like the farewell) and the
+    /// client did not close: they were not a goodbye, or not the last one.
+    WentOn,
+}
+
+/// How long held bytes may wait for the client's close before they are
+/// treated as ordinary bytes. A client that says goodbye closes at once
+/// (libpq and the MySQL clients send the message and close).
+const HELD_WAIT: Duration = Duration::from_millis(200);
+
+/// [`closed`] for the client of a pair watching for its farewell: bytes in
+/// the client's own queue are the ones the verdict held back when `held()`
+/// says so; then the close shows in the TCP state (the FIN is queued behind
+/// them, so the peek cannot return 0).
+pub(crate) async fn client_closed(stream: &TcpStream, held: impl Fn() -> bool) -> ClientWatch {
+    let mut held_since: Option<Instant> = None;
+    loop {
+        let ready = match stream.ready(Interest::READABLE).await {
+            Ok(ready) => ready,
+            Err(e) => return ClientWatch::Closed(EndKind::Error(e.kind())),
+        };
+        if ready.is_error() {
+            return ClientWatch::Closed(match stream.take_error() {
+                Ok(Some(e)) => EndKind::Error(e.kind()),
+                Ok(None) => EndKind::Eof,
+                Err(e) => EndKind::Error(e.kind()),
+            });
+        }
+        match stream.try_io(Interest::READABLE, || sys::peek(stream)) {
+            Ok(0) => return ClientWatch::Closed(EndKind::Eof),
+            Ok(_) if held() => {
+                if sys::send_state(stream).is_ok_and(|s| s.tcp_state != sys::TCP_ESTABLISHED) {
+                    return ClientWatch::Closed(EndKind::Eof);
+                }
+                let since = *held_since.get_or_insert_with(Instant::now);
+                if since.elapsed() >= HELD_WAIT {
+                    return ClientWatch::WentOn;
+                }
+                tokio::time::sleep(Duration::from_millis(1)).await;
+            }
+            Ok(_) => tokio::time::sleep(Duration::from_millis(1)).await,
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
+            Err(e) => return ClientWatch::Closed(EndKind::Error(e.kind())),
+        }
+    }
+}
+
 /// Waits until `target` has accepted `expected` more bytes into its send
 /// queue than at `base` (bytes the verdict program redirected to it, which
 /// the kernel sends from a work queue after the verdict). Gives up when the

@@ -89,6 +89,8 @@ pub struct ProxyOptions {
     /// them as pending.
     pub read_ahead: usize,
     pub keep_backend: bool,
+    /// The client's farewell, see `SplicePair::farewell`.
+    pub farewell: Option<[u8; 5]>,
 }
 
 pub async fn proxy(fast: Arc<FastPath>, backend: SocketAddr, opts: ProxyOptions) -> Proxy {
@@ -116,6 +118,10 @@ pub async fn proxy(fast: Arc<FastPath>, backend: SocketAddr, opts: ProxyOptions)
                 let pair = SplicePair::new(client, server)
                     .client_pending(pending)
                     .keep_backend(opts.keep_backend);
+                let pair = match opts.farewell {
+                    Some(bye) => pair.farewell(bye),
+                    None => pair,
+                };
                 let outcome = fast.splice(pair).await;
                 let _ = tx.send(outcome);
             });
@@ -184,4 +190,27 @@ pub async fn wait_active(fast: &FastPath, n: u64) {
         }
     })
     .await;
+}
+
+/// Each named scenario `async fn name(fast, path)` as two tests,
+/// `name::kernel` (skipped without root or the BPF object, as
+/// [`fast_path`] says) and `name::user_space`.
+#[allow(unused_macros)] // only the binaries with scenarios on both paths use it
+macro_rules! both_paths {
+    ($($name:ident),* $(,)?) => {$(
+        mod $name {
+            use super::*;
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn kernel() {
+                if let Some(fast) = fast_path(Want::Kernel) {
+                    super::$name(fast, Path::Kernel).await;
+                }
+            }
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn user_space() {
+                let fast = fast_path(Want::UserSpace).unwrap();
+                super::$name(fast, Path::UserSpace).await;
+            }
+        }
+    )*};
 }
