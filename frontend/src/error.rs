@@ -141,10 +141,17 @@ pub fn mysql_error(e: &StatementError) -> (u16, String, String) {
             server.message.clone(),
         ),
         StatementError::Backend(b) => {
+            // Server error numbers only: 2000 and up are the client
+            // library's own (2013 is CR_SERVER_LOST), and a client that
+            // receives one thinks its link to the proxy dropped (the
+            // mariadb CLI then reports a malformed packet). A shard that
+            // cannot be reached or fails mid-query is MySQL's "foreign
+            // data source" failure.
             let (number, state) = match b {
                 BackendError::PoolTimeout { .. } => (1040, "08004"),
                 BackendError::Config { .. } | BackendError::Internal(_) => (1105, "HY000"),
-                _ => (2013, "HY000"),
+                BackendError::Connect { .. } => (1429, "HY000"),
+                _ => (1430, "HY000"),
             };
             (number, state.to_owned(), format!("backend: {b}"))
         }

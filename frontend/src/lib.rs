@@ -19,6 +19,7 @@ pub mod cancel;
 pub mod error;
 pub mod mysql;
 mod pagination;
+mod passthrough;
 pub mod pg;
 pub mod server;
 pub mod tls;

@@ -36,7 +36,7 @@ pub struct Database {
     /// so when they choose it.
     pub mysql: Option<MySqlCluster>,
     /// The first data source's server parameters, read at the first login.
-    pub server_params: std::sync::OnceLock<HashMap<String, String>>,
+    pub server_params: std::sync::OnceLock<Arc<HashMap<String, String>>>,
 }
 
 /// Everything sessions share.
@@ -219,11 +219,16 @@ impl Frontend {
         peer: SocketAddr,
         admitted: bool,
     ) {
+        // Each protocol's session is boxed on its own: the task of a
+        // PostgreSQL session is then the size of PostgreSQL's future, not
+        // of the larger of the two.
         match protocol {
             ListenerProtocol::PostgreSql | ListenerProtocol::OpenGauss => {
-                crate::pg::run(self, stream, peer, admitted).await
+                Box::pin(crate::pg::run(self, stream, peer, admitted)).await
             }
-            ListenerProtocol::MySql => crate::mysql::run(self, stream, peer, admitted).await,
+            ListenerProtocol::MySql => {
+                Box::pin(crate::mysql::run(self, stream, peer, admitted)).await
+            }
         }
     }
 }

@@ -7,6 +7,11 @@
 //! ("connection strictly": its units run one after the other).
 
 use std::collections::BTreeMap;
+use std::future::Future;
+
+use shardwire_backend::executor::{Job, UnitConnection};
+
+use crate::error::StatementError;
 
 /// One connection's worth of units: the data source and the units with
 /// their indexes in the statement's unit list.
@@ -26,6 +31,52 @@ pub fn connection_groups<R>(units: Vec<(String, R)>, limit: usize, shared: bool)
         }
     }
     groups
+}
+
+/// Where a session's statements get their backend connections: its
+/// transaction's own, or pooled ones. Each protocol's session decides how
+/// a connection joins its transaction; laying units over connections is
+/// shared ([`jobs`]).
+pub trait ConnectionSource {
+    type Conn: UnitConnection;
+    fn acquire(
+        &mut self,
+        ds: &str,
+    ) -> impl Future<Output = Result<Self::Conn, StatementError>> + Send;
+    /// Gives a connection back after a statement: to the transaction, or
+    /// to its pool.
+    fn release(&mut self, ds: String, conn: Self::Conn);
+}
+
+/// The unit kind a [`ConnectionSource`]'s connections run.
+type RequestOf<S> = <<S as ConnectionSource>::Conn as UnitConnection>::Request;
+
+/// One job per connection for `units` ([`connection_groups`]), with the
+/// data source of each; if any connection cannot be had, those already
+/// taken are given back before the error returns.
+pub async fn jobs<S: ConnectionSource + Send>(
+    source: &mut S,
+    units: Vec<(String, RequestOf<S>)>,
+    limit: usize,
+    shared: bool,
+) -> Result<(Vec<Job<S::Conn>>, Vec<String>), StatementError> {
+    let mut jobs = Vec::new();
+    let mut sources = Vec::new();
+    for (ds, units) in connection_groups(units, limit, shared) {
+        match source.acquire(&ds).await {
+            Ok(conn) => {
+                jobs.push(Job { conn, units });
+                sources.push(ds);
+            }
+            Err(e) => {
+                for (job, ds) in jobs.into_iter().zip(sources) {
+                    source.release(ds, job.conn);
+                }
+                return Err(e);
+            }
+        }
+    }
+    Ok((jobs, sources))
 }
 
 #[cfg(test)]

@@ -12,7 +12,9 @@ use shardwire_backend::executor::{dispatch, Request, UnitEvents};
 use shardwire_backend::pg::QueryEvent;
 use shardwire_kernel::merge::{merge, ColumnKind, MergeError, MergePlan, Row, RowStream, Value};
 use shardwire_kernel::KernelError;
-use shardwire_kernel::{plan_statement, Dialect, PlanOptions, StatementContext};
+use shardwire_kernel::{
+    plan_literal_statement, plan_statement, plan_with, Dialect, PlanOptions, StatementContext,
+};
 use shardwire_protocol::pg::{BackendMessage, DataRow, RowDescription};
 use shardwire_rules::ShardingValue;
 use sqlparser::ast::Statement;
@@ -36,12 +38,16 @@ pub enum Shape {
 
 impl Session {
     /// Runs one statement; `portal` carries the extended protocol's values.
+    /// `from_text`: `ast` is the parse cache's answer for `sql`, so the
+    /// kernel may plan from the cache entry (its statement context and
+    /// splice template are worked out once per text, not per execution).
     pub(super) async fn execute(
         &mut self,
         sql: &str,
         ast: &Statement,
         portal: Option<&Portal>,
         describe: bool,
+        from_text: bool,
     ) -> Result<(), StatementError> {
         let shape = match (portal, describe) {
             (None, _) => Shape::Simple,
@@ -91,13 +97,25 @@ impl Session {
             }
             None => ast,
         };
-        let plan = match plan_statement(
-            ast,
-            &self.db.rules,
-            Dialect::PostgreSql,
-            &params,
-            &PlanOptions::default(),
-        ) {
+        let planned = if from_text && catalog.is_none() {
+            plan_with(
+                &self.fe.parse_cache,
+                &self.db.rules,
+                Dialect::PostgreSql,
+                sql,
+                &params,
+                &PlanOptions::default(),
+            )
+        } else {
+            plan_statement(
+                ast,
+                &self.db.rules,
+                Dialect::PostgreSql,
+                &params,
+                &PlanOptions::default(),
+            )
+        };
+        let plan = match planned {
             // Drivers bind LIMIT and OFFSET too; across shards the kernel
             // must write OFFSET + LIMIT into each shard's SQL, so the bound
             // integers are put into the statement first.
@@ -168,6 +186,39 @@ impl Session {
                 self.run_concatenated(units, shape, one_copy).await
             }
         }
+    }
+
+    /// A simple-protocol statement planned from its normalized text (see
+    /// [`plan_literal_statement`]): one unit, forwarded as it answers.
+    /// `None` when the full path must run it: not a plain one-unit query
+    /// or write, a catalog query (its names are rewritten), or a failed
+    /// transaction (the full path says so).
+    pub(super) async fn execute_literal(
+        &mut self,
+        sql: &str,
+    ) -> Option<Result<(), StatementError>> {
+        if self.txn.state == TxnState::Failed {
+            return None;
+        }
+        let plan = plan_literal_statement(
+            &self.fe.parse_cache,
+            &self.db.rules,
+            Dialect::PostgreSql,
+            sql,
+        )?;
+        if super::catalog::is_catalog_query(&plan.shape) {
+            return None;
+        }
+        let unit = plan.unit;
+        Some(
+            self.run_single(
+                unit.data_source,
+                Request::Simple(unit.sql),
+                Shape::Simple,
+                None,
+            )
+            .await,
+        )
     }
 
     fn param_types(&self, statement: &Prepared) -> Vec<u32> {

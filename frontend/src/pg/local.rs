@@ -98,7 +98,7 @@ impl Session {
                 return self.show(&name, shape).await;
             }
             Statement::Discard { .. } => {
-                self.settings_reset();
+                self.settings.reset_all();
                 Ok(sql
                     .split_whitespace()
                     .take(2)
@@ -194,7 +194,7 @@ impl Session {
         }
         let sql = statement.to_string();
         let describe = shape == Shape::Described;
-        Box::pin(self.execute(&sql, &statement, None, describe)).await
+        Box::pin(self.execute(&sql, &statement, None, describe, false)).await
     }
 
     async fn complete(&mut self, tag: &str, shape: Shape) -> Result<(), StatementError> {
@@ -238,13 +238,13 @@ impl Session {
         let reported = REPORTED.contains(&key.as_str());
         let value = if value.eq_ignore_ascii_case("default") {
             self.settings
-                .get(&format!("default:{key}"))
-                .cloned()
+                .login_value(&key)
+                .map(str::to_owned)
                 .unwrap_or_default()
         } else {
             value
         };
-        self.settings.insert(key.clone(), value.clone());
+        self.settings.set(key.clone(), value.clone());
         if reported {
             self.conn
                 .feed(BackendMessage::ParameterStatus { name: key, value })
@@ -261,9 +261,9 @@ impl Session {
             "transaction_isolation" | "transaction isolation level" => self
                 .settings
                 .get("transaction_isolation")
-                .cloned()
-                .unwrap_or_else(|| "read committed".into()),
-            _ => self.settings.get(&key).cloned()?,
+                .unwrap_or("read committed")
+                .to_owned(),
+            _ => self.settings.get(&key)?.to_owned(),
         };
         let result = async {
             if shape != Shape::Silent {
@@ -294,21 +294,6 @@ impl Session {
         }
         .await;
         Some(result)
-    }
-
-    /// DISCARD ALL / RESET ALL: settings back to their login values.
-    fn settings_reset(&mut self) {
-        let defaults: Vec<(String, String)> = self
-            .settings
-            .iter()
-            .filter_map(|(k, v)| {
-                k.strip_prefix("default:")
-                    .map(|k| (k.to_owned(), v.clone()))
-            })
-            .collect();
-        for (k, v) in defaults {
-            self.settings.insert(k, v);
-        }
     }
 }
 

@@ -5,6 +5,9 @@
 //! - [`startup`]: encryption negotiation, startup packet, cancel requests,
 //!   SCRAM-SHA-256 authentication.
 //! - [`session`]: the message loop; simple and extended query protocol.
+//! - [`idle`]: reading the next message without holding buffers while the
+//!   client is quiet.
+//! - [`settings`]: SET / login / server parameter values, for SHOW.
 //! - [`execute`]: one statement through kernel, executor and merge.
 //! - [`txn`]: transactions across shards and the connections they hold.
 //! - [`local`]: statements the proxy answers itself (BEGIN, SET, SHOW...).
@@ -15,9 +18,11 @@
 
 mod catalog;
 mod execute;
+mod idle;
 mod local;
 mod passthrough;
 mod session;
+mod settings;
 mod split;
 pub mod startup;
 mod txn;
@@ -51,20 +56,31 @@ pub async fn run(fe: Arc<Frontend>, stream: TcpStream, peer: SocketAddr, admitte
             .await;
         return;
     }
-    match serve(&fe, stream, peer).await {
+    // Everything before the message loop (login, the greeting, a whole
+    // passthrough relay) runs boxed and is gone once it is done: the task
+    // of a routed session keeps only the session and its read.
+    let result = match Box::pin(start(&fe, stream, peer)).await {
+        Ok(Some(session)) => session.run().await,
+        Ok(None) => Ok(()),
+        Err(e) => Err(e),
+    };
+    match result {
         Ok(()) => {}
         Err(SessionError::Io(e)) => tracing::debug!(%peer, "session ended: {e}"),
         Err(e) => tracing::info!(%peer, "session ended: {e}"),
     }
 }
 
-async fn serve(
+/// Logs the client in and greets it; `None` when there is no routed
+/// session to run (the login ended the connection, or the passthrough
+/// relay served it to its end).
+async fn start(
     fe: &Arc<Frontend>,
     stream: TcpStream,
     peer: SocketAddr,
-) -> Result<(), SessionError> {
+) -> Result<Option<session::Session>, SessionError> {
     let Some(login) = startup::login(fe, stream, peer).await? else {
-        return Ok(());
+        return Ok(None);
     };
     let startup::Login {
         mut conn,
@@ -73,30 +89,26 @@ async fn serve(
         params,
     } = login;
     if database.rules.is_passthrough() {
-        return passthrough::relay(fe, conn, &database, &user, params).await;
+        return passthrough::relay(fe, conn, &database, &user, params)
+            .await
+            .map(|()| None);
     }
-    let mut settings = server_parameters(&database).await;
-    settings.insert("session_authorization".into(), user.clone());
-    settings.insert("is_superuser".into(), "off".into());
+    let mut settings = settings::Settings::new(server_parameters(&database).await);
+    settings.set_login("session_authorization".into(), user.clone());
+    settings.set_login("is_superuser".into(), "off".into());
     for (name, value) in params {
-        let key = local::setting_key(&name);
-        settings.insert(key, value);
+        settings.set_login(local::setting_key(&name), value);
     }
-    settings.insert("client_encoding".into(), "UTF8".into());
-    let defaults: Vec<(String, String)> = settings
-        .iter()
-        .map(|(k, v)| (format!("default:{k}"), v.clone()))
-        .collect();
+    settings.set_login("client_encoding".into(), "UTF8".into());
     for name in local::REPORTED {
-        if let Some(value) = settings.get(*name) {
+        if let Some(value) = settings.get(name) {
             conn.feed(BackendMessage::ParameterStatus {
                 name: (*name).to_owned(),
-                value: value.clone(),
+                value: value.to_owned(),
             })
             .await?;
         }
     }
-    settings.extend(defaults);
     let cancel = fe.cancels.register();
     conn.feed(BackendMessage::BackendKeyData {
         pid: cancel.pid,
@@ -105,17 +117,22 @@ async fn serve(
     .await?;
     conn.send(BackendMessage::ReadyForQuery(TransactionStatus::Idle))
         .await?;
-    session::Session::new(Arc::clone(fe), database, conn, user, settings, cancel)
-        .run()
-        .await
+    Ok(Some(session::Session::new(
+        Arc::clone(fe),
+        database,
+        conn,
+        user,
+        settings,
+        cancel,
+    )))
 }
 
 /// The first data source's server parameters (server_version, TimeZone,
 /// ...), learned once per database, so clients see the real server's
 /// values. Falls back to PostgreSQL's defaults while no backend answers.
-async fn server_parameters(db: &Database) -> HashMap<String, String> {
+async fn server_parameters(db: &Database) -> Arc<HashMap<String, String>> {
     if let Some(params) = db.server_params.get() {
-        return params.clone();
+        return Arc::clone(params);
     }
     let fetched = match &db.pg {
         Some(cluster) => match cluster.pool(cluster.first()) {
@@ -140,7 +157,8 @@ async fn server_parameters(db: &Database) -> HashMap<String, String> {
             ] {
                 params.remove(drop);
             }
-            let _ = db.server_params.set(params.clone());
+            let params = Arc::new(params);
+            let _ = db.server_params.set(Arc::clone(&params));
             params
         }
         None => [
@@ -154,6 +172,7 @@ async fn server_parameters(db: &Database) -> HashMap<String, String> {
         ]
         .into_iter()
         .map(|(k, v)| (k.to_owned(), v.to_owned()))
-        .collect(),
+        .collect::<HashMap<_, _>>()
+        .into(),
     }
 }

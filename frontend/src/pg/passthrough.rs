@@ -6,26 +6,42 @@
 //! it is available and the client is not on TLS, a user-space copy
 //! otherwise.
 //!
-//! The backend session comes from the pool and does not go back to it:
-//! the client may have changed anything in it (SET, temp tables,
-//! prepared statements), and resetting it is future work.
+//! The backend session comes from the pool and keeps its slot while its
+//! socket is lent to the splice. It goes back only after a clean goodbye:
+//! the client's Terminate is withheld (the splice's farewell rule), then
+//! `DISCARD ALL` must answer exactly CommandComplete + ReadyForQuery(Idle)
+//! within [`RESET_LIMIT`] (see `PgConnection::reset_session`). A client
+//! that vanished without Terminate, left a transaction, a COPY or unread
+//! results behind, or a backend that does not answer, costs a new backend
+//! session instead: the old one is cancelled and closed.
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use bytes::Bytes;
 use futures::SinkExt;
 use shardwire_backend::pool::PooledConnection;
-use shardwire_fastpath::SplicePair;
+use shardwire_fastpath::{Side, SplicePair};
 use shardwire_protocol::pg::{BackendMessage, ErrorFields, TransactionStatus};
+use tokio::net::TcpStream;
 
 use super::startup::ClientConn;
 use crate::error::SessionError;
+use crate::passthrough::Returned;
 use crate::server::{Database, Frontend};
 use crate::tls::ClientStream;
 
 /// Startup parameters that describe the connection, not the session: not
 /// replayed on the backend.
 const NOT_REPLAYED: &[&str] = &["replication", "options"];
+
+/// The client's Terminate message: withheld when it is the last thing the
+/// client sends, so the backend session outlives the client.
+const TERMINATE: [u8; 5] = [b'X', 0, 0, 0, 4];
+
+/// How long `DISCARD ALL` may take before the session is closed instead:
+/// an idle server answers in well under a millisecond.
+const RESET_LIMIT: Duration = Duration::from_secs(2);
 
 pub async fn relay(
     fe: &Arc<Frontend>,
@@ -34,7 +50,7 @@ pub async fn relay(
     user: &str,
     params: Vec<(String, String)>,
 ) -> Result<(), SessionError> {
-    let backend = match backend_session(db, &params).await {
+    let mut backend = match backend_session(db, &params).await {
         Ok(b) => b,
         Err(message) => {
             conn.send(BackendMessage::ErrorResponse(ErrorFields::new(
@@ -63,43 +79,79 @@ pub async fn relay(
     .await?;
     conn.send(BackendMessage::ReadyForQuery(TransactionStatus::Idle))
         .await?;
-    let (server, server_pending) = PooledConnection::take(backend)
-        .into_socket()
+    let (server, server_pending) = backend
+        .lend_socket()
         .map_err(|e| SessionError::Refused(format!("taking the backend socket: {e}")))?;
     let parts = conn.into_parts();
     let client_pending: Bytes = parts.read_buf.freeze();
     // Bytes either side sent before the hand-off were read by the codecs;
     // the splice delivers them first.
-    let outcome = match parts.io {
+    let mut outcome = match parts.io {
         ClientStream::Plain(client) => {
-            fe.fastpath
-                .splice(
-                    SplicePair::new(client, server)
-                        .client_pending(client_pending)
-                        .backend_pending(server_pending),
-                )
-                .await
+            let pair = spliced(client, server, client_pending, server_pending);
+            fe.fastpath.splice(pair).await
         }
         ClientStream::Tls(client) => {
-            fe.fastpath
-                .splice_streams(
-                    SplicePair::new(*client, server)
-                        .client_pending(client_pending)
-                        .backend_pending(server_pending),
-                )
-                .await
+            let pair = spliced(*client, server, client_pending, server_pending);
+            fe.fastpath.splice_streams(pair).await
         }
     };
     drop(cancel);
-    tracing::debug!(
-        path = ?outcome.path,
-        reason = ?outcome.user_space_reason,
-        ended_by = ?outcome.ended_by,
-        to_backend = outcome.client_to_backend,
-        to_client = outcome.backend_to_client,
-        "passthrough session ended"
-    );
+    let socket = outcome.backend.take();
+    let returned = hand_back(backend, socket, outcome.farewell_held, outcome.ended_by).await;
+    crate::passthrough::log_ended("postgresql", &outcome, &returned);
     Ok(())
+}
+
+/// The pair to splice: the backend comes back when the client leaves, and
+/// the client's Terminate is withheld so it can.
+fn spliced<C>(
+    client: C,
+    server: TcpStream,
+    client_pending: Bytes,
+    server_pending: Bytes,
+) -> SplicePair<C> {
+    SplicePair::new(client, server)
+        .client_pending(client_pending)
+        .backend_pending(server_pending)
+        .keep_backend(true)
+        .farewell(TERMINATE)
+}
+
+/// Returns the backend session to its pool when the client said goodbye
+/// and `DISCARD ALL` proves it clean; otherwise takes it out of the pool
+/// and closes it, cancelling whatever it may still be running for the
+/// client that left.
+async fn hand_back(
+    mut backend: PooledConnection,
+    socket: Option<TcpStream>,
+    farewell_held: bool,
+    ended_by: Side,
+) -> Returned {
+    let why = match socket {
+        None if ended_by == Side::Backend => "the backend ended the session".to_owned(),
+        None => "the client's end left the backend socket unusable".to_owned(),
+        Some(_) if !farewell_held => "the client left without Terminate".to_owned(),
+        Some(socket) => {
+            backend.restore_socket(socket);
+            match backend.reset_session(RESET_LIMIT).await {
+                Ok(()) => return Returned::Pooled,
+                Err(e) => format!("DISCARD ALL: {e}"),
+            }
+        }
+    };
+    let conn = PooledConnection::take(backend);
+    if ended_by == Side::Client {
+        if let Some(token) = conn.cancel_token() {
+            // A statement the client left running would go on until it
+            // tried to answer; the server exits once it is cancelled.
+            tokio::spawn(async move {
+                let _ = token.cancel().await;
+            });
+        }
+    }
+    drop(conn);
+    Returned::Closed(why)
 }
 
 /// A pooled backend session with the client's startup settings applied.

@@ -3,10 +3,11 @@
 //! (one write per Sync, per simple Query, or per Flush).
 
 use std::collections::HashMap;
+use std::ops::ControlFlow;
 use std::sync::{Arc, OnceLock};
 
 use bytes::Bytes;
-use futures::{SinkExt, StreamExt};
+use futures::SinkExt;
 use shardwire_backend::cluster::PgCluster;
 use shardwire_protocol::pg::{
     BackendMessage, Bind, ErrorFields, FrontendMessage, Parse, RowDescription, TargetKind,
@@ -14,6 +15,7 @@ use shardwire_protocol::pg::{
 use shardwire_protocol::ProtocolError;
 use sqlparser::ast::Statement;
 
+use super::settings::Settings;
 use super::startup::ClientConn;
 use super::txn::Txn;
 use crate::cancel::CancelHandle;
@@ -52,8 +54,8 @@ pub struct Session {
     pub(super) db: Arc<Database>,
     pub(super) conn: ClientConn,
     pub(super) user: String,
-    /// SET values and startup parameters, for SHOW.
-    pub(super) settings: HashMap<String, String>,
+    /// SET values, startup and server parameters, for SHOW.
+    pub(super) settings: Settings,
     pub(super) cancel: CancelHandle,
     pub(super) txn: Txn,
     statements: HashMap<String, Arc<Prepared>>,
@@ -74,7 +76,7 @@ impl Session {
         db: Arc<Database>,
         conn: ClientConn,
         user: String,
-        settings: HashMap<String, String>,
+        settings: Settings,
         cancel: CancelHandle,
     ) -> Session {
         Session {
@@ -102,113 +104,126 @@ impl Session {
     /// Runs the session until the client leaves.
     pub async fn run(mut self) -> Result<(), SessionError> {
         let result = self.message_loop().await;
-        self.abandon_transaction().await;
+        Box::pin(self.abandon_transaction()).await;
         tracing::debug!(user = %self.user, database = %self.db.rules.name, "session closed");
         result
     }
 
+    /// Reads messages and hands each to [`Session::message`]. The work on
+    /// a message is boxed, so the session's task keeps only the read
+    /// while the client is quiet: the futures that plan, execute and
+    /// answer a statement (several KB) exist only while a statement runs.
     async fn message_loop(&mut self) -> Result<(), SessionError> {
         loop {
-            let msg = match self.conn.next().await {
+            let msg = match super::idle::next_message(&mut self.conn).await {
                 None => return Ok(()),
                 Some(Ok(msg)) => msg,
-                Some(Err(e)) => return self.protocol_failure(e).await,
+                Some(Err(e)) => return Box::pin(self.protocol_failure(e)).await,
             };
             if self.skip_to_sync
                 && !matches!(msg, FrontendMessage::Sync | FrontendMessage::Terminate)
             {
                 continue;
             }
-            match msg {
-                FrontendMessage::Query(sql) => {
-                    self.flush_pending_describe().await?;
-                    self.simple_query(&sql).await?;
-                    self.ready().await?;
-                }
-                FrontendMessage::Parse(parse) => {
-                    self.flush_pending_describe().await?;
-                    let result = self.parse(parse);
-                    self.extended_step(result, BackendMessage::ParseComplete)
-                        .await?;
-                }
-                FrontendMessage::Bind(bind) => {
-                    self.flush_pending_describe().await?;
-                    let result = self.bind(bind);
-                    self.extended_step(result, BackendMessage::BindComplete)
-                        .await?;
-                }
-                FrontendMessage::Describe { kind, name } => {
-                    self.flush_pending_describe().await?;
-                    let result = self.describe(kind, name).await;
-                    if let Err(e) = result {
-                        self.extended_error(e).await?;
-                    }
-                }
-                FrontendMessage::Execute { portal, .. } => {
-                    if self.batch_follows() {
-                        self.begin_implicit();
-                    }
-                    let describe = self.pending_describe.take();
-                    if describe.as_ref().is_some_and(|d| *d != portal) {
-                        // Not the portal described: answer that Describe
-                        // on its own first.
-                        self.describe_portal_now(describe.unwrap_or_default())
-                            .await?;
-                        self.execute_portal(&portal, false).await?;
-                    } else {
-                        self.execute_portal(&portal, describe.is_some()).await?;
-                    }
-                }
-                FrontendMessage::Close { kind, name } => {
-                    self.flush_pending_describe().await?;
-                    match kind {
-                        TargetKind::Statement => {
-                            self.statements.remove(&name);
-                        }
-                        TargetKind::Portal => {
-                            self.portals.remove(&name);
-                        }
-                    }
-                    self.conn.feed(BackendMessage::CloseComplete).await?;
-                }
-                FrontendMessage::Sync => {
-                    self.flush_pending_describe().await?;
-                    self.skip_to_sync = false;
-                    if let Some(e) = self.end_implicit().await {
-                        self.send_error(&e).await?;
-                    }
-                    // The unnamed portal lives until the end of the
-                    // implicit transaction a Sync closes.
-                    self.portals.remove("");
-                    self.ready().await?;
-                }
-                FrontendMessage::Flush => {
-                    self.flush_pending_describe().await?;
-                    self.conn.flush().await?;
-                }
-                FrontendMessage::Terminate => return Ok(()),
-                // Copy messages outside COPY are ignored, as the server does.
-                FrontendMessage::CopyData(_)
-                | FrontendMessage::CopyDone
-                | FrontendMessage::CopyFail(_) => {}
-                FrontendMessage::FunctionCall(_) => {
-                    let e = StatementError::refused(
-                        "0A000",
-                        "the fast-path function call interface is not supported by Shardwire",
-                    );
-                    self.send_error(&e).await?;
-                    self.ready().await?;
-                }
-                other => {
-                    return self
-                        .fatal(
-                            "08P01",
-                            format!("unexpected message in a session: {other:?}"),
-                        )
-                        .await
-                }
+            if Box::pin(self.message(msg)).await?.is_break() {
+                return Ok(());
             }
         }
+    }
+
+    /// Answers one message; `Break` when the client said goodbye.
+    async fn message(&mut self, msg: FrontendMessage) -> Result<ControlFlow<()>, SessionError> {
+        match msg {
+            FrontendMessage::Query(sql) => {
+                self.flush_pending_describe().await?;
+                self.simple_query(&sql).await?;
+                self.ready().await?;
+            }
+            FrontendMessage::Parse(parse) => {
+                self.flush_pending_describe().await?;
+                let result = self.parse(parse);
+                self.extended_step(result, BackendMessage::ParseComplete)
+                    .await?;
+            }
+            FrontendMessage::Bind(bind) => {
+                self.flush_pending_describe().await?;
+                let result = self.bind(bind);
+                self.extended_step(result, BackendMessage::BindComplete)
+                    .await?;
+            }
+            FrontendMessage::Describe { kind, name } => {
+                self.flush_pending_describe().await?;
+                let result = self.describe(kind, name).await;
+                if let Err(e) = result {
+                    self.extended_error(e).await?;
+                }
+            }
+            FrontendMessage::Execute { portal, .. } => {
+                if self.batch_follows() {
+                    self.begin_implicit();
+                }
+                let describe = self.pending_describe.take();
+                if describe.as_ref().is_some_and(|d| *d != portal) {
+                    // Not the portal described: answer that Describe
+                    // on its own first.
+                    self.describe_portal_now(describe.unwrap_or_default())
+                        .await?;
+                    self.execute_portal(&portal, false).await?;
+                } else {
+                    self.execute_portal(&portal, describe.is_some()).await?;
+                }
+            }
+            FrontendMessage::Close { kind, name } => {
+                self.flush_pending_describe().await?;
+                match kind {
+                    TargetKind::Statement => {
+                        self.statements.remove(&name);
+                    }
+                    TargetKind::Portal => {
+                        self.portals.remove(&name);
+                    }
+                }
+                self.conn.feed(BackendMessage::CloseComplete).await?;
+            }
+            FrontendMessage::Sync => {
+                self.flush_pending_describe().await?;
+                self.skip_to_sync = false;
+                if let Some(e) = self.end_implicit().await {
+                    self.send_error(&e).await?;
+                }
+                // The unnamed portal lives until the end of the
+                // implicit transaction a Sync closes.
+                self.portals.remove("");
+                self.ready().await?;
+            }
+            FrontendMessage::Flush => {
+                self.flush_pending_describe().await?;
+                self.conn.flush().await?;
+            }
+            FrontendMessage::Terminate => return Ok(ControlFlow::Break(())),
+            // Copy messages outside COPY are ignored, as the server does.
+            FrontendMessage::CopyData(_)
+            | FrontendMessage::CopyDone
+            | FrontendMessage::CopyFail(_) => {}
+            FrontendMessage::FunctionCall(_) => {
+                let e = StatementError::refused(
+                    "0A000",
+                    "the fast-path function call interface is not supported by Shardwire",
+                );
+                self.send_error(&e).await?;
+                self.ready().await?;
+            }
+            other => {
+                return self
+                    .fatal(
+                        "08P01",
+                        format!("unexpected message in a session: {other:?}"),
+                    )
+                    .await
+                    .map(|()| ControlFlow::Continue(()))
+            }
+        }
+        Ok(ControlFlow::Continue(()))
     }
 
     /// Framing errors end the session with a FATAL the client can read.
@@ -276,13 +291,17 @@ impl Session {
             self.begin_implicit();
         }
         for statement in statements {
-            let result = match self
-                .fe
-                .parse_cache
-                .parse(shardwire_kernel::Dialect::PostgreSql, statement)
-            {
-                Ok(ast) => self.execute(statement, &ast, None, true).await,
-                Err(e) => Err(StatementError::Kernel(e)),
+            let literal = self.execute_literal(statement).await;
+            let result = match literal {
+                Some(result) => result,
+                None => match self
+                    .fe
+                    .parse_cache
+                    .parse(shardwire_kernel::Dialect::PostgreSql, statement)
+                {
+                    Ok(ast) => self.execute(statement, &ast, None, true, true).await,
+                    Err(e) => Err(StatementError::Kernel(e)),
+                },
             };
             if let Err(e) = result {
                 self.send_error(&e).await?;
@@ -464,7 +483,13 @@ impl Session {
         // is: no per-Execute copy of the SQL text.
         let statement = &portal.statement;
         if let Err(e) = self
-            .execute(&statement.sql, &statement.ast, Some(&portal), describe)
+            .execute(
+                &statement.sql,
+                &statement.ast,
+                Some(&portal),
+                describe,
+                true,
+            )
             .await
         {
             self.extended_error(e).await?;

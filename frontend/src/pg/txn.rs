@@ -97,23 +97,7 @@ impl Session {
     ) -> Result<(Vec<Job>, Vec<String>), StatementError> {
         let limit = self.fe.snapshot.global.max_connections_size_per_query as usize;
         let shared = self.txn.in_block();
-        let mut jobs = Vec::new();
-        let mut sources = Vec::new();
-        for (ds, units) in crate::units::connection_groups(units, limit, shared) {
-            match self.acquire(&ds).await {
-                Ok(conn) => {
-                    jobs.push(Job { conn, units });
-                    sources.push(ds);
-                }
-                Err(e) => {
-                    for (job, ds) in jobs.into_iter().zip(sources) {
-                        self.release(ds, job.conn);
-                    }
-                    return Err(e);
-                }
-            }
-        }
-        Ok((jobs, sources))
+        crate::units::jobs(self, units, limit, shared).await
     }
 
     /// `BEGIN` / `START TRANSACTION`, kept to be replayed on each shard.
@@ -186,5 +170,20 @@ impl Session {
         if self.txn.in_block() {
             let _ = self.end_transaction(false).await;
         }
+    }
+}
+
+impl crate::units::ConnectionSource for Session {
+    type Conn = PooledConnection;
+
+    fn acquire(
+        &mut self,
+        ds: &str,
+    ) -> impl std::future::Future<Output = Result<PooledConnection, StatementError>> + Send {
+        Session::acquire(self, ds)
+    }
+
+    fn release(&mut self, ds: String, conn: PooledConnection) {
+        Session::release(self, ds, conn)
     }
 }
