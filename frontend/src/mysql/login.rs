@@ -68,6 +68,8 @@ pub struct Login {
     pub host: String,
     pub database: Option<Arc<Database>>,
     pub connection_id: u32,
+    /// The collation id the client's handshake asked for.
+    pub charset: u8,
 }
 
 /// Runs the connection phase; `Ok(None)` when the client was refused (it
@@ -160,6 +162,7 @@ async fn login_unbounded(
         }
     };
     conn.caps = offered & response.capabilities;
+    let charset = response.charset;
     let host = peer.ip().to_string();
     let HandshakeResponse41 {
         username,
@@ -200,6 +203,7 @@ async fn login_unbounded(
         host,
         database,
         connection_id,
+        charset,
     }))
 }
 

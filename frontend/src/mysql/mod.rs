@@ -7,6 +7,8 @@
 //!   caching_sha2_password, the choice of logical database.
 //! - `session`: the command loop (COM_QUERY, COM_INIT_DB, COM_PING,
 //!   COM_STMT_*, COM_RESET_CONNECTION, COM_CHANGE_USER, ...).
+//! - `passthrough`: a login naming a passthrough database is spliced to
+//!   one backend session instead.
 //! - `query`: one statement through kernel, executor and merge; answers
 //!   forwarded raw when one unit answers.
 //! - `prepared`: COM_STMT_PREPARE / EXECUTE / SEND_LONG_DATA / RESET /
@@ -28,6 +30,7 @@ mod conn;
 mod local;
 pub mod login;
 mod names;
+mod passthrough;
 mod prepared;
 mod query;
 mod session;
@@ -78,5 +81,8 @@ async fn serve(
     let Some(login) = login::login(fe, stream, peer).await? else {
         return Ok(());
     };
+    if let Some(db) = login.database.clone().filter(|d| d.rules.is_passthrough()) {
+        return passthrough::relay(fe, login, &db).await;
+    }
     session::Session::new(Arc::clone(fe), login).run().await
 }

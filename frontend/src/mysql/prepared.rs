@@ -4,9 +4,10 @@
 //! PREPARE describes the statement on one shard (routed with placeholder
 //! values and rewritten without cross-shard derivations, so the shape is
 //! the client's own) and keeps the AST under a proxy statement id.
-//! EXECUTE routes with the client's values; each unit is prepared on its
-//! shard with the unit's SQL, executed with the values its placeholders
-//! need, and closed, so binary rows come back from the shard itself.
+//! EXECUTE routes with the client's values; each unit runs on its shard as
+//! a statement the backend connection keeps prepared for the unit's SQL,
+//! executed with the values its placeholders need, so binary rows come
+//! back from the shard itself.
 //!
 //! The client's `?` are numbered `$1..$n` in a copy of the AST before
 //! planning: a multi-row INSERT split over shards keeps only some rows per
@@ -19,7 +20,7 @@ use std::sync::Arc;
 use bytes::{Bytes, BytesMut};
 use shardwire_backend::mysql::MySqlRequest;
 use shardwire_kernel::rewrite::rewrite_unit;
-use shardwire_kernel::{plan_statement, route, Dialect, PlanOptions, StatementContext};
+use shardwire_kernel::{plan_statement, plan_with, route, Dialect, PlanOptions, StatementContext};
 use shardwire_protocol::mysql::constants::column_type::MYSQL_TYPE_VAR_STRING;
 use shardwire_protocol::mysql::{
     BinaryType, ColumnDefinition, StmtExecute, StmtPrepareOk, Value as Wire,
@@ -39,8 +40,20 @@ use crate::server::Database;
 /// A statement made by COM_STMT_PREPARE.
 #[derive(Debug)]
 pub struct Prepared {
-    /// `None` for statements the proxy answers itself.
+    /// The statement with its `?` numbered `$1..$n` (see the module doc),
+    /// done once here rather than on every execution; `None` for
+    /// statements the proxy answers itself.
     ast: Option<Arc<Statement>>,
+    /// The client's text, planned through the parse cache on the fast
+    /// path (see [`Session::plan_as_written`]).
+    sql: Arc<str>,
+    /// Neither an INSERT (whose rows may split over shards) nor a LIMIT /
+    /// OFFSET with parameters (which each execution writes in), nor a
+    /// statement the fast path already turned away: the client's text may
+    /// be planned as it is.
+    as_written: bool,
+    /// The LIMIT / OFFSET take parameters, which each execution writes in.
+    binds_pagination: bool,
     local: Option<Local>,
     params: usize,
     /// Types sent with the last execution that bound them.
@@ -64,6 +77,9 @@ impl Session {
                 let columns = self.local_columns(&local);
                 let prepared = Prepared {
                     ast: None,
+                    sql: Arc::from(sql),
+                    as_written: false,
+                    binds_pagination: false,
                     local: Some(local),
                     params: 0,
                     bound_types: None,
@@ -81,8 +97,16 @@ impl Session {
                 } else {
                     vec![ColumnDefinition::new("?", MYSQL_TYPE_VAR_STRING); params]
                 };
+                let numbered = number_placeholders(&ast);
+                let binds_pagination =
+                    bind_pagination(numbered.clone(), &vec![ShardingValue::Int(0); params])
+                        .map_or(true, |bound| bound != numbered);
+                let as_written = !binds_pagination && !matches!(&*ast, Statement::Insert(_));
                 let prepared = Prepared {
-                    ast: Some(ast),
+                    ast: Some(Arc::new(numbered)),
+                    sql: Arc::from(sql),
+                    as_written,
+                    binds_pagination,
                     local: None,
                     params,
                     bound_types: None,
@@ -211,19 +235,45 @@ impl Session {
             let answer = self.run_local(local).await?;
             return self.send_local(answer, true, false);
         }
-        let Some(ast) = statement.ast.clone() else {
+        let Some(numbered) = statement.ast.clone() else {
             return Err(unknown());
         };
+        let (binds_pagination, as_written) = (statement.binds_pagination, statement.as_written);
+        let sql = Arc::clone(&statement.sql);
+        let params = statement.params;
         let db = self.database()?;
         let routing: Vec<ShardingValue> = values.iter().map(sharding_value).collect();
-        let numbered = bind_pagination(number_placeholders(&ast), &routing)?;
-        let plan = plan_statement(
-            &numbered,
-            &db.rules,
-            Dialect::MySql,
-            &routing,
-            &PlanOptions::default(),
-        )?;
+        if as_written {
+            if let Some(units) =
+                self.plan_as_written(&db, &sql, params, &routing, &values, &types)?
+            {
+                return self.run_units(units, Format::Binary, false).await;
+            }
+            // A statement that needed the general way once (a scatter
+            // query to merge) most likely will again: planning it twice
+            // on every execution would cost more than the fast path saves.
+            if let Some(statement) = self.statements.get_mut(&exec.statement_id) {
+                statement.as_written = false;
+            }
+        }
+        let plan = if binds_pagination {
+            let bound = bind_pagination(Statement::clone(&numbered), &routing)?;
+            plan_statement(
+                &bound,
+                &db.rules,
+                Dialect::MySql,
+                &routing,
+                &PlanOptions::default(),
+            )?
+        } else {
+            plan_statement(
+                &numbered,
+                &db.rules,
+                Dialect::MySql,
+                &routing,
+                &PlanOptions::default(),
+            )?
+        };
         let generated_key = first_generated_key(plan.generated_keys.as_ref());
         let mut units = Vec::with_capacity(plan.units.len());
         for unit in plan.units {
@@ -259,6 +309,58 @@ impl Session {
             false,
         )
         .await
+    }
+
+    /// The fast path of an execution: the client's own text planned
+    /// through the parse cache, whose splice template renames the tables
+    /// in the text (no AST clone, walk or print per execution). It applies
+    /// when every unit keeps all the client's `?` (the kernel numbers them
+    /// by position, as MySQL does), so each unit takes every value in
+    /// order: no merge rewrite, no generated key, no INSERT rows split.
+    /// `None` sends the execution the general way.
+    fn plan_as_written(
+        &self,
+        db: &Database,
+        sql: &str,
+        params: usize,
+        routing: &[ShardingValue],
+        values: &[Wire],
+        types: &[BinaryType],
+    ) -> Result<Option<Units>, StatementError> {
+        let plan = plan_with(
+            &self.fe.parse_cache,
+            &db.rules,
+            Dialect::MySql,
+            sql,
+            routing,
+            &PlanOptions::default(),
+        )?;
+        let keeps_every_value = plan.merge.is_none()
+            && plan.generated_keys.is_none()
+            && plan
+                .units
+                .iter()
+                .all(|u| count_question_marks(&u.sql) == params);
+        if !keeps_every_value || values.len() != params || types.len() != params {
+            return Ok(None);
+        }
+        let units = plan
+            .units
+            .into_iter()
+            .map(|unit| {
+                let request = MySqlRequest::Execute {
+                    sql: unit.sql,
+                    params: values.to_vec(),
+                    types: types.to_vec(),
+                };
+                (unit.data_source, request)
+            })
+            .collect();
+        Ok(Some(Units {
+            units,
+            merge: None,
+            generated_key: None,
+        }))
     }
 
     /// COM_STMT_SEND_LONG_DATA: appended to the parameter's value; errors

@@ -12,7 +12,7 @@ use shardwire_backend::executor::{dispatch, UnitEvents};
 use shardwire_backend::mysql::{MySqlEvent, MySqlQuery, MySqlRequest, MySqlRow};
 use shardwire_backend::BackendError;
 use shardwire_kernel::merge::{merge, Collation, ColumnKind, MergeError, MergePlan, RowStream};
-use shardwire_kernel::{plan_statement, Dialect, GeneratedKeys, PlanOptions};
+use shardwire_kernel::{plan_statement, plan_with, Dialect, GeneratedKeys, PlanOptions};
 use shardwire_protocol::mysql::constants::status::SERVER_MORE_RESULTS_EXISTS;
 use shardwire_protocol::mysql::{BinaryType, ColumnDefinition, OkPacket};
 use shardwire_rules::keygen::GeneratedKey;
@@ -65,11 +65,15 @@ impl Session {
         if reads_information_schema(sql) {
             return self.information_schema(&db, sql, more).await;
         }
+        // Planned from the text: the parse cache keeps where it names
+        // tables, so the units' SQL is the client's text with the actual
+        // names spliced in rather than the AST printed again.
         let ast = self.fe.parse_cache.parse(Dialect::MySql, sql)?;
-        let mut plan = plan_statement(
-            &ast,
+        let mut plan = plan_with(
+            &self.fe.parse_cache,
             &db.rules,
             Dialect::MySql,
+            sql,
             &[],
             &PlanOptions::default(),
         )?;
@@ -149,17 +153,11 @@ impl Session {
                 Ok(query) => self.forward(query, generated_key, more).await,
                 Err(e) => Err(e.into()),
             },
-            MySqlRequest::Execute { sql, params, types } => match conn.prepare(sql).await {
-                Ok(statement) => {
-                    let result = match conn.execute_typed(&statement, params, types).await {
-                        Ok(query) => self.forward(query, generated_key, more).await,
-                        Err(e) => Err(e.into()),
-                    };
-                    // No answer comes to COM_STMT_CLOSE; a failure shows as
-                    // a broken connection, which the pool discards.
-                    let _ = conn.close_statement(statement).await;
-                    result
-                }
+            MySqlRequest::Execute { sql, params, types } => match conn.prepare_cached(sql).await {
+                Ok(statement) => match conn.execute_typed(&statement, params, types).await {
+                    Ok(query) => self.forward(query, generated_key, more).await,
+                    Err(e) => Err(e.into()),
+                },
                 Err(e) => Err(e.into()),
             },
         };

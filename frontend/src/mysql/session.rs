@@ -375,8 +375,10 @@ impl Session {
         Ok(true)
     }
 
-    /// Framing errors end the session; a packet over the limit is told
-    /// first, as MySQL does (ER_NET_PACKET_TOO_LARGE).
+    /// Framing errors end the session; the client is told why first, with
+    /// MySQL's own errors for a packet over the limit
+    /// (ER_NET_PACKET_TOO_LARGE) and a wrong sequence id
+    /// (ER_NET_PACKETS_OUT_OF_ORDER).
     async fn protocol_failure(&mut self, e: ProtocolError) -> Result<(), SessionError> {
         if matches!(e, ProtocolError::Io(_)) {
             return Err(SessionError::Protocol(e));
@@ -387,6 +389,8 @@ impl Session {
                 "08S01",
                 "Got a packet bigger than 'max_allowed_packet' bytes",
             )
+        } else if matches!(e, ProtocolError::PacketOutOfOrder { .. }) {
+            ErrPacket::new(1156, "08S01", "Got packets out of order")
         } else {
             ErrPacket::new(
                 1835,

@@ -72,23 +72,7 @@ impl Session {
     ) -> Result<(Vec<Job<PooledMySqlConnection>>, Vec<String>), StatementError> {
         let limit = self.fe.snapshot.global.max_connections_size_per_query as usize;
         let shared = self.txn.open || !self.autocommit;
-        let mut jobs = Vec::new();
-        let mut sources = Vec::new();
-        for (ds, units) in crate::units::connection_groups(units, limit, shared) {
-            match self.acquire(&ds).await {
-                Ok(conn) => {
-                    jobs.push(Job { conn, units });
-                    sources.push(ds);
-                }
-                Err(e) => {
-                    for (job, ds) in jobs.into_iter().zip(sources) {
-                        self.release(ds, job.conn);
-                    }
-                    return Err(e);
-                }
-            }
-        }
-        Ok((jobs, sources))
+        crate::units::jobs(self, units, limit, shared).await
     }
 
     /// BEGIN / START TRANSACTION: MySQL commits an open transaction first.
@@ -124,5 +108,21 @@ impl Session {
         if self.txn.open || !self.txn.held.is_empty() {
             let _ = self.end_transaction(false).await;
         }
+    }
+}
+
+impl crate::units::ConnectionSource for Session {
+    type Conn = PooledMySqlConnection;
+
+    fn acquire(
+        &mut self,
+        ds: &str,
+    ) -> impl std::future::Future<Output = Result<PooledMySqlConnection, StatementError>> + Send
+    {
+        Session::acquire(self, ds)
+    }
+
+    fn release(&mut self, ds: String, conn: PooledMySqlConnection) {
+        Session::release(self, ds, conn)
     }
 }
