@@ -1,9 +1,12 @@
 //! MySQL drivers through Shardwire on two MariaDB shards, each against its
 //! own proxy: PyMySQL, mysqlclient, aiomysql and mysql-connector-python run
 //! tests/drivers/mysql/scenario.py, MariaDB Connector/J and node mysql2 the
-//! same steps in java/Scenario.java and node/mysql2_scenario.js (DDL fan-out, generated keys, point / scatter /
-//! aggregate selects, commit and rollback across shards, an error then
-//! recovery); mysql_async runs them in Rust.
+//! same steps in java/Scenario.java and node/mysql2_scenario.js (DDL
+//! fan-out, generated keys, point / scatter / aggregate selects, commit and
+//! rollback across shards, an error then recovery); mysql_async runs them
+//! in Rust. Drivers with both a text and a server-side prepared mode run
+//! the scenario in each, and a relay counting their commands checks which
+//! protocol each run really used.
 //!
 //! The drivers come from scripts/install-drivers.sh (tests/drivers/.venv,
 //! Debian's libmariadb-java); a missing one fails its test with that hint
@@ -16,6 +19,7 @@ mod support_mysql;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+use support_mysql::relay::{CommandCounter, COM_QUERY, COM_STMT_EXECUTE, COM_STMT_PREPARE};
 use support_mysql::{PASSWORD, USER};
 
 const DRIVERS_DIR: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/drivers");
@@ -30,20 +34,33 @@ fn venv_python() -> PathBuf {
     python
 }
 
-fn run_python(driver: &str, script: &str) {
-    run(driver, venv_python(), &[script]);
+/// The protocol a driver variant claims to use, checked on the wire.
+#[derive(Clone, Copy, Debug)]
+enum Protocol {
+    /// COM_QUERY only, parameters inlined by the driver.
+    Text,
+    /// Server-side prepared statements: COM_STMT_PREPARE / EXECUTE.
+    Prepared,
 }
 
-fn run(driver: &str, program: PathBuf, args: &[&str]) {
+fn run_python(driver: &str, script: &[&str], protocol: Protocol) {
+    run(driver, venv_python(), script, &[], protocol);
+}
+
+/// Runs a driver's scenario against its own deployment, through a relay
+/// that counts the driver's commands, and checks it used `protocol`.
+fn run(driver: &str, program: PathBuf, args: &[&str], env: &[(&str, &str)], protocol: Protocol) {
     let d = support_mysql::start();
+    let counter = CommandCounter::start(d.port);
     let out = Command::new(program)
         .args(args)
         .current_dir(Path::new(DRIVERS_DIR).join("mysql"))
         .env("SW_HOST", "127.0.0.1")
-        .env("SW_PORT", d.port.to_string())
+        .env("SW_PORT", counter.port.to_string())
         .env("SW_USER", USER)
         .env("SW_PASSWORD", PASSWORD)
         .env("SW_DATABASE", "sharding_db")
+        .envs(env.iter().copied())
         .output()
         .unwrap();
     let stdout = String::from_utf8_lossy(&out.stdout);
@@ -54,30 +71,57 @@ fn run(driver: &str, program: PathBuf, args: &[&str]) {
          stdout:\n{stdout}\nstderr:\n{stderr}\nproxy log:\n{}",
         d.proxy.log_tail()
     );
+    let (queries, prepares, executes) = (
+        counter.count(COM_QUERY),
+        counter.count(COM_STMT_PREPARE),
+        counter.count(COM_STMT_EXECUTE),
+    );
+    let seen = format!(
+        "{driver} sent {queries} COM_QUERY, {prepares} COM_STMT_PREPARE, {executes} COM_STMT_EXECUTE"
+    );
+    // The scenario runs about twenty statements with parameters; a driver
+    // that prepared some but inlined the rest would show fewer executes.
+    match protocol {
+        Protocol::Text => assert!(prepares == 0 && executes == 0 && queries >= 15, "{seen}"),
+        Protocol::Prepared => assert!(prepares >= 5 && executes >= 15, "{seen}"),
+    }
+    eprintln!("{seen}");
 }
 
 #[test]
 fn pymysql() {
-    run_python("PyMySQL", "pymysql_scenario.py");
+    run_python("PyMySQL", &["pymysql_scenario.py"], Protocol::Text);
 }
 
 #[test]
 fn mysqlclient() {
-    run_python("mysqlclient", "mysqlclient_scenario.py");
+    run_python("mysqlclient", &["mysqlclient_scenario.py"], Protocol::Text);
 }
 
 #[test]
 fn aiomysql() {
-    run_python("aiomysql", "aiomysql_scenario.py");
+    run_python("aiomysql", &["aiomysql_scenario.py"], Protocol::Text);
 }
 
 #[test]
-fn mysql_connector_python() {
-    run_python("mysql-connector-python", "mysql_connector_scenario.py");
+fn mysql_connector_python_prepared() {
+    run_python(
+        "mysql-connector-python, cursor(prepared=True)",
+        &["mysql_connector_scenario.py", "prepared"],
+        Protocol::Prepared,
+    );
 }
 
 #[test]
-fn node_mysql2() {
+fn mysql_connector_python_text() {
+    run_python(
+        "mysql-connector-python, plain cursor",
+        &["mysql_connector_scenario.py", "text"],
+        Protocol::Text,
+    );
+}
+
+fn node_mysql2(api: &str, protocol: Protocol) {
     let node = Path::new(DRIVERS_DIR).join("mysql/node/node_modules/mysql2");
     assert!(
         node.exists(),
@@ -85,26 +129,49 @@ fn node_mysql2() {
         node.display()
     );
     run(
-        "node mysql2",
+        &format!("node mysql2, {api}"),
         PathBuf::from("node"),
         &["node/mysql2_scenario.js"],
+        &[("SW_MYSQL2_API", api)],
+        protocol,
     );
+}
+
+#[test]
+fn node_mysql2_execute() {
+    node_mysql2("execute", Protocol::Prepared);
+}
+
+#[test]
+fn node_mysql2_query() {
+    node_mysql2("query", Protocol::Text);
 }
 
 /// Debian's libmariadb-java.
 const CONNECTOR_J_JAR: &str = "/usr/share/java/mariadb-java-client.jar";
 
-#[test]
-fn mariadb_connector_j() {
+fn mariadb_connector_j(server_prep: &str, protocol: Protocol) {
     assert!(
         Path::new(CONNECTOR_J_JAR).exists(),
         "{CONNECTOR_J_JAR} is missing: run scripts/install-drivers.sh"
     );
     run(
-        "MariaDB Connector/J",
+        &format!("MariaDB Connector/J, useServerPrepStmts={server_prep}"),
         PathBuf::from("java"),
         &["-cp", CONNECTOR_J_JAR, "java/Scenario.java"],
+        &[("SW_SERVER_PREP_STMTS", server_prep)],
+        protocol,
     );
+}
+
+#[test]
+fn mariadb_connector_j_server_prepared() {
+    mariadb_connector_j("true", Protocol::Prepared);
+}
+
+#[test]
+fn mariadb_connector_j_client_prepared() {
+    mariadb_connector_j("false", Protocol::Text);
 }
 
 /// mysql_async (the Rust driver of the mysql crate family): text queries,

@@ -46,75 +46,26 @@ fn startup_packet(user: &str, database: &str) -> Vec<u8> {
 fn login_failures_are_clear_and_isolated() {
     let d = start();
     // Wrong password.
-    let out = std::process::Command::new("psql")
-        .args([
-            "-X",
-            "-h",
-            "127.0.0.1",
-            "-p",
-            &d.port.to_string(),
-            "-U",
-            USER,
-            "-d",
-            "sharding_db",
-            "-c",
-            "select 1",
-        ])
-        .env("PGPASSWORD", "wrong")
-        .output()
-        .unwrap();
-    let err = String::from_utf8_lossy(&out.stderr);
+    let (ok, _, err) = d.psql_as(USER, "wrong", "sharding_db", "select 1", &[]);
     assert!(
-        !out.status.success() && err.contains("password authentication failed"),
+        !ok && err.contains("password authentication failed"),
         "{err}"
     );
     // Unknown user: the same message, so users cannot be probed.
-    let out = std::process::Command::new("psql")
-        .args([
-            "-X",
-            "-h",
-            "127.0.0.1",
-            "-p",
-            &d.port.to_string(),
-            "-U",
-            "mallory",
-            "-d",
-            "sharding_db",
-            "-c",
-            "select 1",
-        ])
-        .env("PGPASSWORD", PASSWORD)
-        .output()
-        .unwrap();
-    let err = String::from_utf8_lossy(&out.stderr);
+    let (_, _, err) = d.psql_as("mallory", PASSWORD, "sharding_db", "select 1", &[]);
     assert!(
         err.contains("password authentication failed for user \"mallory\""),
         "{err}"
     );
     // A client encoding Shardwire cannot serve, at startup and by SET.
-    let out = std::process::Command::new("psql")
-        .args([
-            "-X",
-            "-h",
-            "127.0.0.1",
-            "-p",
-            &d.port.to_string(),
-            "-U",
-            USER,
-            "-d",
-            "sharding_db",
-            "-c",
-            "select 1",
-        ])
-        .env("PGPASSWORD", PASSWORD)
-        .env("PGCLIENTENCODING", "LATIN1")
-        .output()
-        .unwrap();
-    let err = String::from_utf8_lossy(&out.stderr);
-    assert!(
-        !out.status.success() && err.contains("serves UTF8 clients only"),
-        "{err}"
+    let (ok, _, err) = d.psql_as(
+        USER,
+        PASSWORD,
+        "sharding_db",
+        "select 1",
+        &[("PGCLIENTENCODING", "LATIN1")],
     );
+    assert!(!ok && err.contains("serves UTF8 clients only"), "{err}");
     let (ok, _, err) = d.psql("sharding_db", "SET client_encoding = 'LATIN1'");
     assert!(!ok && err.contains("serves UTF8 clients only"), "{err}");
     // Unknown database.
@@ -259,36 +210,11 @@ fn md5_users_log_in_with_md5() {
              authenticators:\n    md5:\n      type: MD5\n  privilege:",
         )
     });
-    let psql = |user: &str, password: &str| {
-        std::process::Command::new("psql")
-            .args([
-                "-X",
-                "-A",
-                "-t",
-                "-h",
-                "127.0.0.1",
-                "-p",
-                &d.port.to_string(),
-                "-U",
-                user,
-                "-d",
-                "sharding_db",
-            ])
-            .args(["-c", "SELECT 1"])
-            .env("PGPASSWORD", password)
-            .output()
-            .unwrap()
-    };
-    let ok = psql("legacy", "old-school");
+    let (ok, _, err) = d.psql_as("legacy", "old-school", "sharding_db", "SELECT 1", &[]);
+    assert!(ok, "{err}");
+    let (ok, _, err) = d.psql_as("legacy", "wrong", "sharding_db", "SELECT 1", &[]);
     assert!(
-        ok.status.success(),
-        "{}",
-        String::from_utf8_lossy(&ok.stderr)
-    );
-    let bad = psql("legacy", "wrong");
-    let err = String::from_utf8_lossy(&bad.stderr);
-    assert!(
-        !bad.status.success() && err.contains("password authentication failed"),
+        !ok && err.contains("password authentication failed"),
         "{err}"
     );
     // The proxy really asks this user for MD5 (code 5), and others for

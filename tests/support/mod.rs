@@ -110,6 +110,20 @@ impl Deployment {
 
     /// Runs psql against the proxy; returns (success, stdout, stderr).
     pub fn psql(&self, database: &str, script: &str) -> (bool, String, String) {
+        self.psql_as(USER, PASSWORD, database, script, &[])
+    }
+
+    /// [`Deployment::psql`] as another user or with another password, and
+    /// extra libpq environment (PGCLIENTENCODING, ...): the logins a test
+    /// expects to fail.
+    pub fn psql_as(
+        &self,
+        user: &str,
+        password: &str,
+        database: &str,
+        script: &str,
+        env: &[(&str, &str)],
+    ) -> (bool, String, String) {
         let out = Command::new(psql_path())
             .args([
                 "-X",
@@ -123,9 +137,10 @@ impl Deployment {
                 "-p",
             ])
             .arg(self.port.to_string())
-            .args(["-U", USER, "-d", database, "-c", script])
-            .env("PGPASSWORD", PASSWORD)
+            .args(["-U", user, "-d", database, "-c", script])
+            .env("PGPASSWORD", password)
             .env("PGCONNECT_TIMEOUT", "10")
+            .envs(env.iter().copied())
             .output()
             .unwrap();
         (

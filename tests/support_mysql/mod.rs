@@ -4,6 +4,8 @@
 //! hand-made MySQL client for raw-socket tests.
 #![allow(dead_code)] // each test binary uses its own part of this module
 
+pub mod relay;
+
 use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::path::Path;
@@ -30,7 +32,43 @@ pub struct Deployment {
 
 /// `t_order` sharded by user_id over the two shards and by order_id over
 /// two tables in each, keys from SNOWFLAKE; `t_region` broadcast.
-pub fn write_conf(dir: &Path, shards: &[MariaDbInstance], proxy_port: u16) {
+pub const T_ORDER_RULES: &str = "\
+- !SHARDING
+  tables:
+    t_order:
+      actualDataNodes: ds_${0..1}.t_order_${0..1}
+      databaseStrategy:
+        standard:
+          shardingColumn: user_id
+          shardingAlgorithmName: by_user
+      tableStrategy:
+        standard:
+          shardingColumn: order_id
+          shardingAlgorithmName: by_order
+      keyGenerateStrategy:
+        column: order_id
+        keyGeneratorName: snowflake
+  shardingAlgorithms:
+    by_user:
+      type: INLINE
+      props:
+        algorithm-expression: ds_${user_id % 2}
+    by_order:
+      type: MOD
+      props:
+        sharding-count: 2
+  keyGenerators:
+    snowflake:
+      type: SNOWFLAKE
+- !BROADCAST
+  tables:
+    - t_region
+";
+
+/// The conf of a MySQL listener on `proxy_port` serving `sharding_db` over
+/// the shards as ds_0 and ds_1, with `rules` (YAML, the list under
+/// `rules:`).
+pub fn write_conf(dir: &Path, shards: &[MariaDbInstance], proxy_port: u16, rules: &str) {
     let global = format!(
         "authority:\n  users:\n    - user: {USER}@%\n      password: {PASSWORD}\n  privilege:\n    type: ALL_PERMITTED\n\
          props:\n  max-connections-size-per-query: 2\n  proxy-frontend-max-packet-size: {MAX_PACKET}\n  proxy-mysql-default-version: 5.7.22-shardwire\n\
@@ -48,10 +86,7 @@ pub fn write_conf(dir: &Path, shards: &[MariaDbInstance], proxy_port: u16) {
     let sharding = format!(
         "databaseName: sharding_db\n\
          dataSources:\n  ds_0:\n{s0}  ds_1:\n{s1}\
-         rules:\n- !SHARDING\n  tables:\n    t_order:\n      actualDataNodes: ds_${{0..1}}.t_order_${{0..1}}\n      databaseStrategy:\n        standard:\n          shardingColumn: user_id\n          shardingAlgorithmName: by_user\n      tableStrategy:\n        standard:\n          shardingColumn: order_id\n          shardingAlgorithmName: by_order\n      keyGenerateStrategy:\n        column: order_id\n        keyGeneratorName: snowflake\n\
-         \x20 shardingAlgorithms:\n    by_user:\n      type: INLINE\n      props:\n        algorithm-expression: ds_${{user_id % 2}}\n    by_order:\n      type: MOD\n      props:\n        sharding-count: 2\n\
-         \x20 keyGenerators:\n    snowflake:\n      type: SNOWFLAKE\n\
-         - !BROADCAST\n  tables:\n    - t_region\n",
+         rules:\n{rules}",
         s0 = source(&shards[0]),
         s1 = source(&shards[1]),
     );
@@ -59,21 +94,27 @@ pub fn write_conf(dir: &Path, shards: &[MariaDbInstance], proxy_port: u16) {
     std::fs::write(dir.join("database-sharding.yaml"), sharding).unwrap();
 }
 
+/// Two shards and Shardwire with [`T_ORDER_RULES`].
 pub fn start() -> Deployment {
-    start_inner(false)
+    start_inner(T_ORDER_RULES, false)
+}
+
+/// [`start`] with other rules for `sharding_db`.
+pub fn start_with_rules(rules: &str) -> Deployment {
+    start_inner(rules, false)
 }
 
 /// [`start`] with a self-signed certificate (made with the openssl
 /// command): the proxy offers CLIENT_SSL.
 pub fn start_with_tls() -> Deployment {
-    start_inner(true)
+    start_inner(T_ORDER_RULES, true)
 }
 
-fn start_inner(tls: bool) -> Deployment {
+fn start_inner(rules: &str, tls: bool) -> Deployment {
     let shards = mariadb_shards(2).unwrap();
     let conf = tempfile::tempdir().unwrap();
     let port = free_port().unwrap();
-    write_conf(conf.path(), &shards, port);
+    write_conf(conf.path(), &shards, port, rules);
     if tls {
         enable_frontend_tls(conf.path()).unwrap();
     }
@@ -269,6 +310,13 @@ impl RawClient {
 
     /// Reads one text result set (without DEPRECATE_EOF): the rows' cells.
     pub fn read_result_set(&mut self) -> Vec<Vec<Option<String>>> {
+        self.read_result_set_with_status().0
+    }
+
+    /// [`RawClient::read_result_set`], with the status flags of the EOF
+    /// that ends the rows (SERVER_MORE_RESULTS_EXISTS says another result
+    /// follows).
+    pub fn read_result_set_with_status(&mut self) -> (Vec<Vec<Option<String>>>, u16) {
         let (_, first) = self.read_packet().unwrap();
         assert_ne!(first[0], 0xff, "ERR: {}", String::from_utf8_lossy(&first));
         let columns = usize::from(first[0]);
@@ -281,7 +329,8 @@ impl RawClient {
         loop {
             let (_, p) = self.read_packet().unwrap();
             if p[0] == 0xfe && p.len() < 9 {
-                return rows;
+                // 0xfe, warnings (2), status flags (2).
+                return (rows, u16::from_le_bytes([p[3], p[4]]));
             }
             let mut cells = Vec::new();
             let mut i = 0;

@@ -1,11 +1,12 @@
 // MariaDB Connector/J (Debian's libmariadb-java) through Shardwire: the
-// MySQL driver scenario with server-side prepared statements
-// (useServerPrepStmts), getGeneratedKeys, setAutoCommit(false)
+// MySQL driver scenario with server-side prepared statements when
+// SW_SERVER_PREP_STMTS is true and client-side ones (text protocol) when it
+// is false (the driver's useServerPrepStmts), getGeneratedKeys, setAutoCommit(false)
 // transactions across shards, and an error then recovery. Run as a
 // single-file program:
 //   java -cp /usr/share/java/mariadb-java-client.jar Scenario.java
 // Where to connect comes from SW_HOST, SW_PORT, SW_USER, SW_PASSWORD,
-// SW_DATABASE.
+// SW_DATABASE; SW_SERVER_PREP_STMTS must be true or false.
 
 import java.math.BigDecimal;
 import java.sql.Connection;
@@ -43,8 +44,12 @@ public class Scenario {
     }
 
     static Connection connect() throws SQLException {
+        String serverPrep = System.getenv("SW_SERVER_PREP_STMTS");
+        if (!"true".equals(serverPrep) && !"false".equals(serverPrep)) {
+            throw new IllegalArgumentException("SW_SERVER_PREP_STMTS must be true or false, not " + serverPrep);
+        }
         String url = "jdbc:mariadb://" + System.getenv("SW_HOST") + ":" + System.getenv("SW_PORT") + "/"
-            + System.getenv("SW_DATABASE") + "?useServerPrepStmts=true";
+            + System.getenv("SW_DATABASE") + "?useServerPrepStmts=" + serverPrep;
         return DriverManager.getConnection(url, System.getenv("SW_USER"), System.getenv("SW_PASSWORD"));
     }
 

@@ -1,12 +1,25 @@
-// node mysql2 through Shardwire: the MySQL driver scenario with
-// connection.execute (server-side prepared statements, binary rows) and
-// connection.query (text protocol), a transaction over both shards, and
-// an error then recovery. Where to connect comes from SW_HOST, SW_PORT,
-// SW_USER, SW_PASSWORD, SW_DATABASE.
+// node mysql2 through Shardwire: the MySQL driver scenario with every
+// statement that has parameters sent by the API SW_MYSQL2_API names:
+// "execute" (server-side prepared statements, binary rows) or "query"
+// (parameters inlined by the driver, text protocol); DDL always goes by
+// query. A transaction over both shards, and an error then recovery.
+// Where to connect comes from SW_HOST, SW_PORT, SW_USER, SW_PASSWORD,
+// SW_DATABASE.
 "use strict";
 
 const mysql = require("mysql2/promise");
 const assert = require("node:assert/strict");
+
+const api = process.env.SW_MYSQL2_API;
+if (api !== "execute" && api !== "query") {
+  console.log(`FAIL: SW_MYSQL2_API must be execute or query, not ${api}`);
+  process.exit(1);
+}
+
+// The statement with parameters, by the API under test.
+function send(conn, sql, params) {
+  return conn[api](sql, params);
+}
 
 function connect() {
   return mysql.createConnection({
@@ -22,7 +35,7 @@ function connect() {
 }
 
 async function column(conn, sql, params) {
-  const [rows] = await conn.execute({ sql, rowsAsArray: true }, params || []);
+  const [rows] = await send(conn, { sql, rowsAsArray: true }, params || []);
   return rows.map((r) => r.map(String).join("|"));
 }
 
@@ -35,12 +48,12 @@ async function main() {
   await c.query("CREATE TABLE t_region (id INT NOT NULL PRIMARY KEY, name VARCHAR(20))");
 
   // A generated key comes back as insertId and is what was stored.
-  const [done] = await c.execute("INSERT INTO t_order (user_id, amount, status) VALUES (?, ?, ?)", [7, "1.50", "gen"]);
+  const [done] = await send(c, "INSERT INTO t_order (user_id, amount, status) VALUES (?, ?, ?)", [7, "1.50", "gen"]);
   assert.ok(String(done.insertId) !== "0", "a generated key is reported");
   assert.deepEqual(await column(c, "SELECT order_id FROM t_order WHERE user_id = ?", [7]), [String(done.insertId)]);
 
   for (let i = 0; i < 4; i++) {
-    await c.execute("INSERT INTO t_order (order_id, user_id, amount, status) VALUES (?, ?, ?, ?)", [
+    await send(c, "INSERT INTO t_order (order_id, user_id, amount, status) VALUES (?, ?, ?, ?)", [
       100 + i,
       1 + i,
       `${i + 1}.00`,
@@ -69,13 +82,13 @@ async function main() {
   const tx = await connect();
   const insert = "INSERT INTO t_order (order_id, user_id, amount, status) VALUES (?, ?, 1, 'tx')";
   await tx.beginTransaction();
-  await tx.execute(insert, [200, 1]);
-  await tx.execute(insert, [201, 2]);
+  await send(tx, insert, [200, 1]);
+  await send(tx, insert, [201, 2]);
   await tx.rollback();
   assert.deepEqual(await column(c, "SELECT COUNT(*) FROM t_order WHERE status = 'tx'"), ["0"]);
   await tx.beginTransaction();
-  await tx.execute(insert, [200, 1]);
-  await tx.execute(insert, [201, 2]);
+  await send(tx, insert, [200, 1]);
+  await send(tx, insert, [201, 2]);
   assert.deepEqual(await column(c, "SELECT COUNT(*) FROM t_order WHERE status = 'tx'"), ["0"]);
   await tx.commit();
   assert.deepEqual(await column(c, "SELECT COUNT(*) FROM t_order WHERE status = 'tx'"), ["2"]);
@@ -83,7 +96,7 @@ async function main() {
 
   // An error, then the connection goes on.
   await assert.rejects(
-    c.execute("INSERT INTO t_order (order_id, user_id, amount, status) VALUES (?, ?, 1, 'dup')", [100, 1]),
+    send(c, "INSERT INTO t_order (order_id, user_id, amount, status) VALUES (?, ?, 1, 'dup')", [100, 1]),
     (e) => e.errno === 1062
   );
   assert.deepEqual(await column(c, "SELECT COUNT(*) FROM t_order WHERE order_id = ?", [100]), ["1"]);
