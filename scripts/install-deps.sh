@@ -49,6 +49,7 @@ have_getent || missing+=(libc-bin)    # `getent`: finds the postgres account
 have_clang || missing+=(clang)        # builds the sk_skb programs
 have_bpf_headers || missing+=(linux-libc-dev)
 command -v openssl >/dev/null || missing+=(openssl)  # test certificates for frontend TLS
+command -v sysbench >/dev/null || missing+=(sysbench)  # tests/mysql_sysbench.rs, benches/suites/mysql-*
 # cargo-nextest is not needed yet: `cargo test` runs every tier today.
 
 if [ "${#missing[@]}" -eq 0 ]; then
