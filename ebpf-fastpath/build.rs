@@ -27,6 +27,13 @@ fn main() {
         Ok(()) => (None, String::new()),
         Err(reason) => {
             println!("cargo:warning=eBPF fast path disabled: {reason}");
+            // Cargo reruns a script whose watched path is missing, so a
+            // clang installed after this build is picked up by the next
+            // one instead of needing `cargo clean`.
+            println!(
+                "cargo:rerun-if-changed={}",
+                out_dir.join("rerun-until-bpf-builds").display()
+            );
             (Some(Vec::new()), reason)
         }
     };
