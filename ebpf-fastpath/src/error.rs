@@ -47,6 +47,18 @@ fn chain(e: &dyn std::error::Error) -> String {
 }
 
 impl FastPathError {
+    /// The kernel refused a map update with EBUSY: a socket still carries
+    /// the state of a splice that is being torn down.
+    pub(crate) fn is_busy(&self) -> bool {
+        match self {
+            Self::Map {
+                source: aya::maps::MapError::SyscallError(e),
+                ..
+            } => e.io_error.raw_os_error() == Some(libc::EBUSY),
+            _ => false,
+        }
+    }
+
     pub(crate) fn io(what: &'static str) -> impl FnOnce(io::Error) -> Self {
         move |source| Self::Io { what, source }
     }

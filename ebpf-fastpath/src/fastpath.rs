@@ -124,8 +124,19 @@ impl FastPath {
                 match kernel::splice(k, &self.counters, prepared, limits).await {
                     Ok(outcome) => return outcome,
                     Err((e, prepared)) => {
-                        Counters::add(&self.counters.kernel_setup_failures, 1);
-                        reason = Some(format!("kernel set-up failed: {e}"));
+                        reason = Some(if kernel::either_closed(&prepared) {
+                            // The kernel takes only established sockets;
+                            // a session whose peer already left is not a
+                            // failure of the kernel path.
+                            format!("a peer closed before the kernel splice was set up ({e})")
+                        } else {
+                            Counters::add(&self.counters.kernel_setup_failures, 1);
+                            tracing::warn!(
+                                error = %e,
+                                "kernel splice set-up failed; the session is copied in user space"
+                            );
+                            format!("kernel set-up failed: {e}")
+                        });
                         // Set-up may have forwarded queued bytes by hand.
                         to_backend = prepared.pending_to_backend;
                         to_client = prepared.pending_to_client;

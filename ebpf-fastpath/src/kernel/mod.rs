@@ -14,7 +14,7 @@ use std::os::fd::AsFd;
 use std::sync::{Mutex, MutexGuard};
 
 pub(crate) use load::{object_built, BUILD_STATUS};
-pub(crate) use splice::{splice, Limits, Prepared};
+pub(crate) use splice::{either_closed, splice, Limits, Prepared};
 
 use crate::stats::{MapEntries, PairBytes};
 use crate::{sys, FastPathError};

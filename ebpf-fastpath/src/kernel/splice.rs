@@ -42,7 +42,7 @@ pub(crate) async fn splice(
     limits: Limits,
 ) -> Result<SpliceOutcome, (FastPathError, Prepared)> {
     forward_queued(&mut pair, counters).await;
-    let (key, bases) = match set_up(kernel, &pair) {
+    let (key, bases) = match set_up_retrying(kernel, &pair).await {
         Ok(set) => set,
         Err(e) => return Err((e, pair)),
     };
@@ -448,6 +448,35 @@ async fn drain(from: &TcpStream, to: &mut TcpStream, buf: &mut [u8]) -> u64 {
     }
 }
 
+/// How long a socket whose last splice is still being torn down may keep a
+/// new one waiting, in doubling steps from 1 ms.
+const BUSY_RETRIES: u32 = 8;
+
+/// [`set_up`], again while the kernel says a socket is busy.
+///
+/// A pooled backend socket is spliced again as soon as its previous client
+/// left. The kernel's backlog worker holds its own reference to the
+/// socket's sockmap state while it writes redirected bytes, so for a moment
+/// after the old pair left the maps that state survives with its old
+/// programs, and joining `sw_intercept` fails with EBUSY. It ends when the
+/// worker does (microseconds, or milliseconds on a loaded machine).
+async fn set_up_retrying(
+    kernel: &KernelPath,
+    pair: &Prepared,
+) -> Result<(PairKey, Bases), FastPathError> {
+    let mut wait = Duration::from_millis(1);
+    for _ in 0..BUSY_RETRIES {
+        match set_up(kernel, pair) {
+            Err(e) if e.is_busy() => {
+                tokio::time::sleep(wait).await;
+                wait *= 2;
+            }
+            done => return done,
+        }
+    }
+    set_up(kernel, pair)
+}
+
 fn set_up(kernel: &KernelPath, pair: &Prepared) -> Result<(PairKey, Bases), FastPathError> {
     // Read before the pair is armed: from then on the kernel may write to
     // either socket, and those bytes are what the drain wait counts.
@@ -497,6 +526,14 @@ impl Bases {
                 .written,
         })
     }
+}
+
+/// Whether either socket has left the established state (its peer sent
+/// FIN or reset it), which is why the kernel refuses it a map entry.
+pub(crate) fn either_closed(pair: &Prepared) -> bool {
+    [&pair.client, &pair.backend]
+        .iter()
+        .any(|s| !matches!(sys::send_state(s), Ok(st) if st.tcp_state == sys::TCP_ESTABLISHED))
 }
 
 /// The backend can go back to a pool only if it neither closed nor failed.
