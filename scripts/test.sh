@@ -14,4 +14,6 @@ cargo fmt --all --check
 echo "== cargo clippy -D warnings"
 cargo clippy --workspace --all-targets --locked -- -D warnings
 echo "== cargo test"
-cargo test --workspace --locked
+# Every test binary runs even after one fails, so a failed run lists all
+# its failures at once.
+cargo test --workspace --locked --no-fail-fast
