@@ -455,11 +455,12 @@ const BUSY_RETRIES: u32 = 8;
 /// [`set_up`], again while the kernel says a socket is busy.
 ///
 /// A pooled backend socket is spliced again as soon as its previous client
-/// left. The kernel's backlog worker holds its own reference to the
-/// socket's sockmap state while it writes redirected bytes, so for a moment
-/// after the old pair left the maps that state survives with its old
-/// programs, and joining `sw_intercept` fails with EBUSY. It ends when the
-/// worker does (microseconds, or milliseconds on a loaded machine).
+/// left. Read from the kernel's sockmap code (not caught in the act here):
+/// the backlog worker that writes redirected bytes holds its own reference
+/// to the socket's psock, so for a moment after the old pair left the maps
+/// that psock can survive with its old programs, and joining `sw_intercept`
+/// then fails with EBUSY until the worker is done (microseconds, or
+/// milliseconds on a loaded machine). Any other error is final at once.
 async fn set_up_retrying(
     kernel: &KernelPath,
     pair: &Prepared,
