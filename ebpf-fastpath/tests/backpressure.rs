@@ -8,7 +8,7 @@ mod common;
 
 use std::time::Duration;
 
-use common::{backend, fast_path_with, proxy, within, ProxyOptions, Want};
+use common::{backend, fast_path_with, proxy, wait_active, within, ProxyOptions, Want};
 use shardwire_fastpath::{FastPathConfig, MapEntries, Path, Side};
 use tokio::io::{AsyncReadExt, AsyncWriteExt, BufReader};
 use tokio::net::TcpStream;
@@ -105,6 +105,9 @@ async fn beyond_capacity_falls_back_to_user_space() {
     .await;
     let mut second = TcpStream::connect(proxy.addr).await.unwrap();
     ping(&mut second).await;
+    // Closed before its set-up, the second would be refused as a closed
+    // socket, not for want of room.
+    wait_active(&fast, 2).await;
     ping(&mut first).await;
     drop(second);
     let outcome = within("second outcome", proxy.outcomes.recv())
