@@ -211,24 +211,52 @@ impl<S: PoolSession> SessionPool<S> {
     /// within the data source's `connection_timeout` (zero: wait forever),
     /// and with the connect error when opening a session fails.
     pub async fn get(&self) -> Result<managed::Object<SessionManager<S>>> {
+        self.lend(&managed::Timeouts::new())
+            .await?
+            .ok_or_else(|| self.timeout(self.source.connection_timeout))
+    }
+
+    /// Lends a session only if that needs no wait for another caller to
+    /// give one back: an idle one, or a new one while the pool has room.
+    /// A statement that already holds a session of this pool asks this way
+    /// for more, so that statements each holding one and waiting for a
+    /// second can never starve each other of the pool.
+    pub async fn try_get(&self) -> Result<Option<managed::Object<SessionManager<S>>>> {
+        let mut now = managed::Timeouts::new();
+        // deadpool's "do not wait for a permit"; opening a session is still
+        // awaited (within the connection timeout).
+        now.wait = Some(Duration::ZERO);
+        self.lend(&now).await
+    }
+
+    async fn lend(
+        &self,
+        timeouts: &managed::Timeouts,
+    ) -> Result<Option<managed::Object<SessionManager<S>>>> {
         let limit = self.source.connection_timeout;
         let got = if limit.is_zero() {
-            self.inner.get().await
+            self.inner.timeout_get(timeouts).await
         } else {
-            match tokio::time::timeout(limit, self.inner.get()).await {
+            match tokio::time::timeout(limit, self.inner.timeout_get(timeouts)).await {
                 Ok(got) => got,
                 Err(_) => return Err(self.timeout(limit)),
             }
         };
-        got.map_err(|e| match e {
-            PoolError::Backend(e) => e,
-            PoolError::Timeout(_) => self.timeout(limit),
-            PoolError::Closed => BackendError::PoolClosed(self.source.name.clone()),
-            PoolError::NoRuntimeSpecified => {
-                BackendError::Internal("deadpool timeouts configured without a runtime")
-            }
-            PoolError::PostCreateHook(_) => BackendError::Internal("no post-create hook is set"),
-        })
+        match got {
+            Ok(conn) => Ok(Some(conn)),
+            Err(PoolError::Timeout(_)) if timeouts.wait == Some(Duration::ZERO) => Ok(None),
+            Err(e) => Err(match e {
+                PoolError::Backend(e) => e,
+                PoolError::Timeout(_) => self.timeout(limit),
+                PoolError::Closed => BackendError::PoolClosed(self.source.name.clone()),
+                PoolError::NoRuntimeSpecified => {
+                    BackendError::Internal("deadpool timeouts configured without a runtime")
+                }
+                PoolError::PostCreateHook(_) => {
+                    BackendError::Internal("no post-create hook is set")
+                }
+            }),
+        }
     }
 
     /// Opens sessions until `min_pool_size` (capped by `max_pool_size`) are

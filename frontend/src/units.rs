@@ -5,6 +5,12 @@
 //! `max-connections-size-per-query` units ("memory strictly": each unit
 //! streams), one shared connection beyond that or inside a transaction
 //! ("connection strictly": its units run one after the other).
+//!
+//! Only a statement's first connection to a data source is waited for.
+//! Further ones are taken only if free at once, else their units join the
+//! first: statements that each hold one connection and wait for a second
+//! would otherwise take a pool between them and wait on each other until
+//! the pool's timeout.
 
 use std::collections::BTreeMap;
 use std::future::Future;
@@ -43,6 +49,12 @@ pub trait ConnectionSource {
         &mut self,
         ds: &str,
     ) -> impl Future<Output = Result<Self::Conn, StatementError>> + Send;
+    /// Another connection to `ds` for the same statement, only if one is
+    /// free without waiting (`SessionPool::try_get`).
+    fn try_acquire(
+        &mut self,
+        ds: &str,
+    ) -> impl Future<Output = Result<Option<Self::Conn>, StatementError>> + Send;
     /// Gives a connection back after a statement: to the transaction, or
     /// to its pool.
     fn release(&mut self, ds: String, conn: Self::Conn);
@@ -63,12 +75,25 @@ pub async fn jobs<S: ConnectionSource + Send>(
     let mut jobs = Vec::new();
     let mut sources = Vec::new();
     for (ds, units) in connection_groups(units, limit, shared) {
-        match source.acquire(&ds).await {
-            Ok(conn) => {
+        let held = sources.iter().position(|s| *s == ds);
+        let conn = match held {
+            None => source.acquire(&ds).await.map(Some),
+            Some(_) => source.try_acquire(&ds).await,
+        };
+        match (conn, held.and_then(|i| jobs.get_mut(i))) {
+            (Ok(Some(conn)), _) => {
                 jobs.push(Job { conn, units });
                 sources.push(ds);
             }
-            Err(e) => {
+            (Ok(None), Some(first)) => first.units.extend(units),
+            (Ok(None), None) => {
+                // try_acquire is only asked where a connection is held.
+                return Err(StatementError::refused(
+                    "XX000",
+                    "internal error: no connection for a data source",
+                ));
+            }
+            (Err(e), _) => {
                 for (job, ds) in jobs.into_iter().zip(sources) {
                     source.release(ds, job.conn);
                 }

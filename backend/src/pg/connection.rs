@@ -88,6 +88,9 @@ pub struct PgConnection {
     /// from the cache (its Parse may have failed, or its plan went stale).
     cached_in_flight: Option<String>,
     next_statement: u64,
+    /// Client settings replayed on this session (see `replay.rs`), sorted
+    /// by name; None when unknown.
+    pub(crate) replayed: Option<Vec<super::replay::Replayed>>,
 }
 
 impl PgConnection {
@@ -136,6 +139,7 @@ impl PgConnection {
             statement_cache: HashMap::new(),
             cached_in_flight: None,
             next_statement: 0,
+            replayed: Some(Vec::new()),
         };
         let key = super::login::login(&mut conn, source).await?;
         conn.cancel = key.map(|(pid, secret)| CancelToken {
@@ -456,6 +460,8 @@ impl PgConnection {
 
     /// Marks the session usable again after a reset proved it clean.
     pub(crate) fn mark_clean(&mut self) {
+        // DISCARD ALL took every setting back to the login values.
+        self.replayed = Some(Vec::new());
         self.broken = false;
         self.status = TransactionStatus::Idle;
         self.idle_since = Instant::now();

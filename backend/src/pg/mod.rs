@@ -5,8 +5,10 @@ mod cancel;
 mod connection;
 mod login;
 mod query;
+mod replay;
 mod reset;
 
 pub use cancel::CancelToken;
 pub use connection::{Notification, PgConnection, Statement};
 pub use query::{Formats, Query, QueryEvent, ResultSet};
+pub use replay::{quote_ident, quote_literal, replay_sql, Replayed};

@@ -54,6 +54,18 @@ impl Session {
         Ok(conn)
     }
 
+    /// A second pooled connection to `ds` for one statement, if free now.
+    /// Inside a transaction a statement has one connection per data source.
+    pub(super) async fn try_acquire(
+        &mut self,
+        ds: &str,
+    ) -> Result<Option<PooledMySqlConnection>, StatementError> {
+        if self.txn.open || !self.autocommit {
+            return Ok(None);
+        }
+        Ok(self.cluster()?.pool(ds)?.try_get().await?)
+    }
+
     /// Gives a connection back after a statement: to the transaction, or
     /// to its pool.
     pub(super) fn release(&mut self, ds: String, conn: PooledMySqlConnection) {
@@ -120,6 +132,14 @@ impl crate::units::ConnectionSource for Session {
     ) -> impl std::future::Future<Output = Result<PooledMySqlConnection, StatementError>> + Send
     {
         Session::acquire(self, ds)
+    }
+
+    fn try_acquire(
+        &mut self,
+        ds: &str,
+    ) -> impl std::future::Future<Output = Result<Option<PooledMySqlConnection>, StatementError>> + Send
+    {
+        Session::try_acquire(self, ds)
     }
 
     fn release(&mut self, ds: String, conn: PooledMySqlConnection) {

@@ -2,18 +2,21 @@
 //! session rather than the data: transaction control, SET, SHOW of the
 //! session's settings, DISCARD / RESET.
 //!
-//! SET is recorded for SHOW and reported back with ParameterStatus where
-//! drivers expect it; it is not replayed on the shards' pooled
-//! connections (those keep the data source's settings).
+//! SET is recorded for SHOW, reported back with ParameterStatus where
+//! drivers expect it, and replayed on every shard connection the session's
+//! statements run on (`settings.rs`, and the backend's `replay.rs`).
 
 use std::ops::ControlFlow;
 use std::sync::Arc;
 
 use futures::SinkExt;
+use shardwire_backend::pg::quote_ident;
 use shardwire_protocol::pg::{
     BackendMessage, DataRow, ErrorFields, FieldDescription, RowDescription,
 };
-use sqlparser::ast::{visit_expressions_mut, Expr, Set, Statement, Value as SqlValue};
+use sqlparser::ast::{
+    visit_expressions_mut, ContextModifier, Expr, Reset, Set, Statement, Value as SqlValue,
+};
 
 use super::execute::Shape;
 use super::session::{session_to_statement, Session};
@@ -98,6 +101,7 @@ impl Session {
                 return self.show(&name, shape).await;
             }
             Statement::Discard { .. } => {
+                // Shards' connections follow at their next statement.
                 self.settings.reset_all();
                 Ok(sql
                     .split_whitespace()
@@ -106,7 +110,7 @@ impl Session {
                     .join(" ")
                     .to_uppercase())
             }
-            Statement::Reset(_) => Ok("RESET".to_owned()),
+            Statement::Reset(reset) => self.reset(&reset.reset).await.map(|()| "RESET".to_owned()),
             Statement::Prepare {
                 name, statement, ..
             } => {
@@ -210,7 +214,7 @@ impl Session {
             .map_err(session_to_statement)
     }
 
-    async fn notice(&mut self, message: &str) -> Result<(), StatementError> {
+    pub(super) async fn notice(&mut self, message: &str) -> Result<(), StatementError> {
         self.conn
             .feed(BackendMessage::NoticeResponse(ErrorFields::new(
                 "WARNING", "25001", message,
@@ -220,14 +224,29 @@ impl Session {
     }
 
     async fn set(&mut self, set: &Set) -> Result<(), StatementError> {
-        let (name, value) = match set {
+        let (name, value, sql, local) = match set {
             Set::SingleAssignment {
-                variable, values, ..
+                scope,
+                variable,
+                values,
+                ..
             } => {
                 let value = values.iter().map(expr_text).collect::<Vec<_>>().join(", ");
-                (variable.to_string(), value)
+                // The client's own value text, so a list keeps its quoting.
+                let sql_value = values
+                    .iter()
+                    .map(ToString::to_string)
+                    .collect::<Vec<_>>()
+                    .join(", ");
+                let local = matches!(scope, Some(ContextModifier::Local));
+                (variable.to_string(), value, sql_value, local)
             }
-            Set::SetTimeZone { value, .. } => ("TimeZone".to_owned(), expr_text(value)),
+            Set::SetTimeZone { value, local } => (
+                "TimeZone".to_owned(),
+                expr_text(value),
+                value.to_string(),
+                *local,
+            ),
             // Transaction characteristics and the like: accepted, nothing to record.
             _ => return Ok(()),
         };
@@ -235,22 +254,66 @@ impl Session {
             return Err(StatementError::refused("0A000", refusal));
         }
         let key = setting_key(&name);
-        let reported = REPORTED.contains(&key.as_str());
-        let value = if value.eq_ignore_ascii_case("default") {
-            self.settings
-                .login_value(&key)
-                .map(str::to_owned)
-                .unwrap_or_default()
-        } else {
-            value
-        };
-        self.settings.set(key.clone(), value.clone());
-        if reported {
-            self.conn
-                .feed(BackendMessage::ParameterStatus { name: key, value })
-                .await
-                .map_err(session_to_statement)?;
+        if local {
+            let statement = format!("SET LOCAL {} TO {sql}", quote_ident(&key));
+            return self.set_local(statement).await;
         }
+        let statement = format!("SET {} TO {sql}", quote_ident(&key));
+        let was = self.settings.set_entry(&key);
+        if value.eq_ignore_ascii_case("default") {
+            self.settings.reset(&key);
+        } else {
+            self.settings.set(key.clone(), value, statement);
+        }
+        // The server checks the value, as a SET sent to it would be: the
+        // first shard gets the session's settings now, and a refusal there
+        // is the client's error, with the SET undone.
+        if let Err(e) = self.apply_settings().await {
+            self.settings.restore(key, was);
+            return Err(e);
+        }
+        self.report_setting(key).await
+    }
+
+    /// RESET of one setting or of all.
+    async fn reset(&mut self, reset: &Reset) -> Result<(), StatementError> {
+        match reset {
+            Reset::ALL => {
+                self.settings.reset_all();
+                for name in REPORTED {
+                    self.report_setting((*name).to_owned()).await?;
+                }
+            }
+            Reset::ConfigurationParameter(name) => {
+                let key = setting_key(&name.to_string());
+                self.settings.reset(&key);
+                self.report_setting(key).await?;
+            }
+            Reset::SessionAuthorization => {}
+        }
+        Ok(())
+    }
+
+    /// A ParameterStatus for `key` if it is one the server reports.
+    async fn report_setting(&mut self, key: String) -> Result<(), StatementError> {
+        if !REPORTED.contains(&key.as_str()) {
+            return Ok(());
+        }
+        let Some(value) = self.settings.get(&key).map(str::to_owned) else {
+            return Ok(());
+        };
+        self.conn
+            .feed(BackendMessage::ParameterStatus { name: key, value })
+            .await
+            .map_err(session_to_statement)
+    }
+
+    /// Runs the session's settings on a connection of the first data source,
+    /// which is where a bad value is refused.
+    async fn apply_settings(&mut self) -> Result<(), StatementError> {
+        let first = self.cluster()?.first().to_owned();
+        let conn = self.acquire(&first).await?;
+        self.release(first, conn);
         Ok(())
     }
 

@@ -20,6 +20,7 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use futures::SinkExt;
+use shardwire_backend::pg::{quote_ident, quote_literal};
 use shardwire_backend::pool::PooledConnection;
 use shardwire_fastpath::{Side, SplicePair};
 use shardwire_protocol::pg::{BackendMessage, ErrorFields, TransactionStatus};
@@ -179,12 +180,4 @@ async fn backend_session(
             .map_err(|e| format!("applying the client's startup parameters: {e}"))?;
     }
     Ok(conn)
-}
-
-fn quote_ident(s: &str) -> String {
-    format!("\"{}\"", s.replace('"', "\"\""))
-}
-
-fn quote_literal(s: &str) -> String {
-    format!("'{}'", s.replace('\'', "''"))
 }

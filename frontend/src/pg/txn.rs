@@ -13,6 +13,7 @@ use shardwire_backend::pool::PooledConnection;
 use shardwire_protocol::pg::TransactionStatus;
 
 use super::session::Session;
+use super::settings::Snapshot;
 use crate::error::StatementError;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -34,6 +35,11 @@ pub struct Txn {
     pub implicit: bool,
     begin_sql: String,
     held: Vec<(String, PooledConnection)>,
+    /// A setting reached a connection inside this transaction, so a
+    /// rollback takes it away again (see `end_transaction`).
+    settings_in_block: bool,
+    /// The session's SETs when the transaction began, for a rollback.
+    settings_before: Snapshot,
 }
 
 impl Default for Txn {
@@ -43,6 +49,8 @@ impl Default for Txn {
             implicit: false,
             begin_sql: String::new(),
             held: Vec::new(),
+            settings_in_block: false,
+            settings_before: Snapshot::default(),
         }
     }
 }
@@ -63,19 +71,64 @@ impl Txn {
 
 impl Session {
     /// A connection to `ds` for the next statement: the transaction's own,
-    /// joining it to the transaction first if needed, or a pooled one.
+    /// joining it to the transaction first if needed, or a pooled one;
+    /// either way with the session's settings.
     pub(super) async fn acquire(&mut self, ds: &str) -> Result<PooledConnection, StatementError> {
         if self.txn.state == TxnState::Open {
             if let Some(pos) = self.txn.held.iter().position(|(name, _)| name == ds) {
-                return Ok(self.txn.held.swap_remove(pos).1);
+                let (name, mut conn) = self.txn.held.swap_remove(pos);
+                match conn.replay_settings(self.settings.replay(), None).await {
+                    Ok(sent) => {
+                        self.txn.settings_in_block |= sent;
+                        return Ok(conn);
+                    }
+                    Err(e) => {
+                        // Still the transaction's, for its rollback.
+                        self.txn.held.push((name, conn));
+                        return Err(e.into());
+                    }
+                }
             }
         }
         let cluster = self.cluster()?;
         let mut conn = cluster.pool(ds)?.get().await?;
-        if self.txn.state == TxnState::Open {
-            conn.simple_query(&self.txn.begin_sql).await?;
-        }
+        let begin = (self.txn.state == TxnState::Open).then_some(self.txn.begin_sql.as_str());
+        // Settings sent with the BEGIN are inside the block that opens.
+        let sent = conn.replay_settings(self.settings.replay(), begin).await?;
+        self.txn.settings_in_block |= sent && begin.is_some();
         Ok(conn)
+    }
+
+    /// A second pooled connection to `ds` for one statement, if free now.
+    /// Inside a transaction a statement has one connection per data source.
+    pub(super) async fn try_acquire(
+        &mut self,
+        ds: &str,
+    ) -> Result<Option<PooledConnection>, StatementError> {
+        if self.txn.in_block() {
+            return Ok(None);
+        }
+        let Some(mut conn) = self.cluster()?.pool(ds)?.try_get().await? else {
+            return Ok(None);
+        };
+        conn.replay_settings(self.settings.replay(), None).await?;
+        Ok(Some(conn))
+    }
+
+    /// `SET LOCAL`: inside a transaction, on every shard it has reached and
+    /// on those it reaches later; outside one, PostgreSQL's warning.
+    pub(super) async fn set_local(&mut self, statement: String) -> Result<(), StatementError> {
+        if !self.txn.in_block() {
+            return self
+                .notice("SET LOCAL can only be used in transaction blocks")
+                .await;
+        }
+        for (_, conn) in &mut self.txn.held {
+            conn.simple_query(&statement).await?;
+        }
+        self.txn.begin_sql.push_str("; ");
+        self.txn.begin_sql.push_str(&statement);
+        Ok(())
     }
 
     /// Gives a connection back after a statement: to the transaction, or
@@ -113,6 +166,7 @@ impl Session {
         }
         self.txn.state = TxnState::Open;
         self.txn.begin_sql = sql.to_owned();
+        self.txn.settings_before = self.settings.snapshot();
         None
     }
 
@@ -122,6 +176,7 @@ impl Session {
             self.txn.state = TxnState::Open;
             self.txn.implicit = true;
             self.txn.begin_sql = "BEGIN".to_owned();
+            self.txn.settings_before = self.settings.snapshot();
         }
     }
 
@@ -147,8 +202,18 @@ impl Session {
         let held = std::mem::take(&mut self.txn.held);
         self.txn.state = TxnState::Idle;
         self.txn.implicit = false;
+        let forget = !commit && std::mem::take(&mut self.txn.settings_in_block);
+        let before = std::mem::take(&mut self.txn.settings_before);
+        if !commit {
+            // PostgreSQL undoes a rolled-back transaction's SETs.
+            self.settings.rewind(before);
+        }
         let mut first_error = None;
         for (ds, mut conn) in held {
+            if forget {
+                // The rollback undid settings sent inside the block.
+                conn.forget_settings();
+            }
             if let Err(e) = conn.simple_query(sql).await {
                 tracing::warn!(data_source = %ds, "{sql} failed: {e}");
                 first_error.get_or_insert(StatementError::Backend(e));
@@ -181,6 +246,14 @@ impl crate::units::ConnectionSource for Session {
         ds: &str,
     ) -> impl std::future::Future<Output = Result<PooledConnection, StatementError>> + Send {
         Session::acquire(self, ds)
+    }
+
+    fn try_acquire(
+        &mut self,
+        ds: &str,
+    ) -> impl std::future::Future<Output = Result<Option<PooledConnection>, StatementError>> + Send
+    {
+        Session::try_acquire(self, ds)
     }
 
     fn release(&mut self, ds: String, conn: PooledConnection) {
