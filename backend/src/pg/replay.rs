@@ -46,6 +46,13 @@ impl PgConnection {
         Ok(true)
     }
 
+    /// Whether `wanted` differs from what this connection was given: the
+    /// synchronous check a statement makes before it pays for the replay's
+    /// future (most statements find nothing to do).
+    pub fn settings_differ(&self, wanted: &[Replayed]) -> bool {
+        self.replayed.as_deref() != Some(wanted)
+    }
+
     /// Forgets what this connection was given: a transaction that changed
     /// settings was rolled back, taking them with it.
     pub fn forget_settings(&mut self) {
