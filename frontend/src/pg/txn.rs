@@ -213,7 +213,7 @@ impl Session {
         let held = std::mem::take(&mut self.txn.held);
         self.txn.state = TxnState::Idle;
         self.txn.implicit = false;
-        let forget = !commit && std::mem::take(&mut self.txn.settings_in_block);
+        let forget = std::mem::take(&mut self.txn.settings_in_block) && !commit;
         let before = std::mem::take(&mut self.txn.settings_before);
         if !commit {
             // PostgreSQL undoes a rolled-back transaction's SETs.
