@@ -9,9 +9,8 @@
 
 mod support;
 
-use sqlx::postgres::PgConnectOptions;
 use sqlx::{ConnectOptions, Row};
-use support::{start, PASSWORD, USER};
+use support::start;
 
 /// Twice the pools' 8 connections.
 const SESSIONS: usize = 16;
@@ -24,12 +23,7 @@ async fn statements_needing_two_connections_never_starve_each_other() {
         "CREATE TABLE t_order (order_id BIGINT PRIMARY KEY, user_id INT, status TEXT); \
          INSERT INTO t_order (order_id, user_id, status) VALUES (0, 0, 'a'), (1, 0, 'b'), (2, 1, 'c'), (3, 1, 'd')",
     );
-    let options = PgConnectOptions::new()
-        .host("127.0.0.1")
-        .port(d.port)
-        .username(USER)
-        .password(PASSWORD)
-        .database("sharding_db");
+    let options = d.sqlx_options("sharding_db");
     let mut conns = Vec::new();
     for _ in 0..SESSIONS {
         conns.push(options.connect().await.unwrap());

@@ -6,17 +6,12 @@
 
 mod support;
 
-use sqlx::postgres::{PgConnectOptions, PgConnection};
+use sqlx::postgres::PgConnection;
 use sqlx::{AssertSqlSafe, ConnectOptions, Connection, Row};
-use support::{start, Deployment, PASSWORD, USER};
+use support::{start, Deployment};
 
 async fn connect(d: &Deployment, application_name: Option<&str>) -> PgConnection {
-    let mut options = PgConnectOptions::new()
-        .host("127.0.0.1")
-        .port(d.port)
-        .username(USER)
-        .password(PASSWORD)
-        .database("sharding_db");
+    let mut options = d.sqlx_options("sharding_db");
     if let Some(name) = application_name {
         options = options.application_name(name);
     }

@@ -10,9 +10,8 @@ mod support;
 
 use std::time::Duration;
 
-use sqlx::postgres::PgConnectOptions;
 use sqlx::{AssertSqlSafe, ConnectOptions, Row};
-use support::{start, PASSWORD, USER};
+use support::start;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn literal_statements_route_by_their_own_values_across_idle_waits() {
@@ -21,15 +20,7 @@ async fn literal_statements_route_by_their_own_values_across_idle_waits() {
         "sharding_db",
         "CREATE TABLE t_order (order_id BIGINT PRIMARY KEY, user_id INT, status TEXT)",
     );
-    let mut conn = PgConnectOptions::new()
-        .host("127.0.0.1")
-        .port(d.port)
-        .username(USER)
-        .password(PASSWORD)
-        .database("sharding_db")
-        .connect()
-        .await
-        .unwrap();
+    let mut conn = d.sqlx_options("sharding_db").connect().await.unwrap();
     // raw_sql: the simple query protocol, one text per value.
     for id in 1..=12i64 {
         let status = format!("it''s {id}");

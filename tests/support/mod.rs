@@ -101,6 +101,16 @@ fn start_configured(tls: bool, edit: impl Fn(&str) -> String) -> Deployment {
 }
 
 impl Deployment {
+    /// sqlx's options for `database` through the proxy, as the test user.
+    pub fn sqlx_options(&self, database: &str) -> sqlx::postgres::PgConnectOptions {
+        sqlx::postgres::PgConnectOptions::new()
+            .host("127.0.0.1")
+            .port(self.port)
+            .username(USER)
+            .password(PASSWORD)
+            .database(database)
+    }
+
     pub fn url(&self, database: &str) -> String {
         format!(
             "postgres://{USER}:{PASSWORD}@127.0.0.1:{}/{database}",
