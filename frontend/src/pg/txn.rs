@@ -77,10 +77,7 @@ impl Session {
         if self.txn.state == TxnState::Open {
             if let Some(pos) = self.txn.held.iter().position(|(name, _)| name == ds) {
                 let (name, mut conn) = self.txn.held.swap_remove(pos);
-                if !conn.settings_differ(self.settings.replay()) {
-                    return Ok(conn);
-                }
-                match Box::pin(conn.replay_settings(self.settings.replay(), None)).await {
+                match conn.replay_settings(self.settings.replay(), None).await {
                     Ok(sent) => {
                         self.txn.settings_in_block |= sent;
                         return Ok(conn);
@@ -96,15 +93,9 @@ impl Session {
         let cluster = self.cluster()?;
         let mut conn = cluster.pool(ds)?.get().await?;
         let begin = (self.txn.state == TxnState::Open).then_some(self.txn.begin_sql.as_str());
-        if conn.settings_differ(self.settings.replay()) {
-            // Boxed: the replay's future would otherwise grow every
-            // statement's, though most find nothing to replay.
-            let sent = Box::pin(conn.replay_settings(self.settings.replay(), begin)).await?;
-            // Settings sent with the BEGIN are inside the block that opens.
-            self.txn.settings_in_block |= sent && begin.is_some();
-        } else if let Some(begin) = begin {
-            conn.simple_query(begin).await?;
-        }
+        let sent = conn.replay_settings(self.settings.replay(), begin).await?;
+        // Settings sent with the BEGIN are inside the block that opens.
+        self.txn.settings_in_block |= sent && begin.is_some();
         Ok(conn)
     }
 
@@ -120,9 +111,7 @@ impl Session {
         let Some(mut conn) = self.cluster()?.pool(ds)?.try_get().await? else {
             return Ok(None);
         };
-        if conn.settings_differ(self.settings.replay()) {
-            Box::pin(conn.replay_settings(self.settings.replay(), None)).await?;
-        }
+        conn.replay_settings(self.settings.replay(), None).await?;
         Ok(Some(conn))
     }
 
