@@ -86,11 +86,10 @@ impl Settings {
         self.rebuild_replay();
     }
 
-    /// RESET of one setting: back to its login value. Returns what it was.
-    pub fn reset(&mut self, key: &str) -> Option<(String, String)> {
-        let was = self.set.remove(key);
+    /// RESET of one setting: back to its login value.
+    pub fn reset(&mut self, key: &str) {
+        self.set.remove(key);
         self.rebuild_replay();
-        was
     }
 
     /// Puts back a SET that `reset` or `set` replaced (a shard refused it).
@@ -230,7 +229,8 @@ mod tests {
             "SET \"search_path\" TO c".into(),
         );
         assert_eq!(s.replay()[1].1, "SET \"search_path\" TO c");
-        let was = s.reset("search_path");
+        let was = s.set_entry("search_path");
+        s.reset("search_path");
         assert!(s.replay()[1].1.contains("set_config"));
         s.restore("search_path".into(), was);
         assert_eq!(s.get("search_path"), Some("c"));
