@@ -231,25 +231,32 @@ in_both_modes!(pooling => async pooling);
 
 // ---- a client killed mid-stream ----
 
-fn killed_client(mode: Mode) {
-    let d = start(mode);
-    let pid = proxy_pid(d.conf.path());
-    let mut cli = cli_in_background(&d, "SELECT SLEEP(60)");
+/// The CLI running `SELECT SLEEP(60)` through the proxy, and the shard
+/// session that runs it, once it does.
+fn sleeping_cli(d: &Deployment) -> (std::process::Child, u64) {
+    let cli = cli_in_background(d, "SELECT SLEEP(60)");
     let mut sleeper = Vec::new();
     wait_until(
         "SLEEP running on the shard",
         Duration::from_secs(10),
         || {
-            sleeper = running(&d, "SELECT SLEEP(60)");
+            sleeper = running(d, "SELECT SLEEP(60)");
             !sleeper.is_empty()
         },
     );
+    (cli, sleeper[0])
+}
+
+fn killed_client(mode: Mode) {
+    let d = start(mode);
+    let pid = proxy_pid(d.conf.path());
+    let (mut cli, sleeper) = sleeping_cli(&d);
     cli.kill().unwrap();
     cli.wait().unwrap();
     wait_until(
         "the killed client's backend gone",
         Duration::from_secs(5),
-        || !shard_sessions(&d).contains(&sleeper[0]),
+        || !shard_sessions(&d).contains(&sleeper),
     );
     assert_path(&d.proxy, pid, mode);
 }
@@ -261,17 +268,8 @@ in_both_modes!(killed_client_frees_its_backend => killed_client);
 fn killed_backend(mode: Mode) {
     let d = start(mode);
     let pid = proxy_pid(d.conf.path());
-    let mut cli = cli_in_background(&d, "SELECT SLEEP(60)");
-    let mut sleeper = Vec::new();
-    wait_until(
-        "SLEEP running on the shard",
-        Duration::from_secs(10),
-        || {
-            sleeper = running(&d, "SELECT SLEEP(60)");
-            !sleeper.is_empty()
-        },
-    );
-    d.on_shard(0, &format!("KILL CONNECTION {}", sleeper[0]));
+    let (mut cli, sleeper) = sleeping_cli(&d);
+    d.on_shard(0, &format!("KILL CONNECTION {sleeper}"));
     let started = Instant::now();
     let mut status = None;
     wait_until("the CLI told", Duration::from_secs(5), || {

@@ -58,10 +58,8 @@ fn literal_units_equal_the_full_paths_units() {
     let snapshot = quickstart();
     let db = snapshot.database("sharding_db").unwrap();
     let cache = ParseCache::new(64);
-    for sql in TAKEN {
-        let literal = plan_literal_statement(&cache, db, Dialect::PostgreSql, sql)
-            .unwrap_or_else(|| panic!("not taken: {sql}"));
-        let full = plan_with(
+    let full_plan = |sql: &str| {
+        plan_with(
             &cache,
             db,
             Dialect::PostgreSql,
@@ -69,21 +67,18 @@ fn literal_units_equal_the_full_paths_units() {
             &[],
             &PlanOptions::default(),
         )
-        .unwrap();
+        .unwrap()
+    };
+    for sql in TAKEN {
+        let literal = plan_literal_statement(&cache, db, Dialect::PostgreSql, sql)
+            .unwrap_or_else(|| panic!("not taken: {sql}"));
+        let full = full_plan(sql);
         assert!(full.merge.is_none(), "{sql}");
         assert_eq!(full.units, vec![literal.unit], "{sql}");
     }
     for sql in EITHER {
         if let Some(literal) = plan_literal_statement(&cache, db, Dialect::PostgreSql, sql) {
-            let full = plan_with(
-                &cache,
-                db,
-                Dialect::PostgreSql,
-                sql,
-                &[],
-                &PlanOptions::default(),
-            )
-            .unwrap();
+            let full = full_plan(sql);
             assert_eq!(full.units, vec![literal.unit], "{sql}");
         }
     }
