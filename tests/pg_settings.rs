@@ -144,4 +144,26 @@ async fn settings_follow_their_session_onto_the_shards() {
         .await
         .unwrap();
     assert_eq!(on_shards(&mut b, "work_mem").await, ["5MB"; 3]);
+
+    // A refused value inside a transaction, on a shard the transaction
+    // already holds: the error fails the transaction, the rollback ends
+    // it, and the shards keep the session's settings from before.
+    run(&mut b, "BEGIN").await.unwrap();
+    assert_eq!(on_shards(&mut b, "work_mem").await, ["5MB"; 3]);
+    let err = run(&mut b, "SET TimeZone = 'Not/A_Zone'")
+        .await
+        .unwrap_err();
+    let code = err.as_database_error().and_then(|e| e.code()).unwrap();
+    assert_eq!(code, "22023", "{err}");
+    assert!(
+        run(&mut b, "SELECT 1").await.is_err(),
+        "the transaction failed"
+    );
+    run(&mut b, "ROLLBACK").await.unwrap();
+    assert_eq!(show(&mut b, "TimeZone").await, default_zone);
+    assert_eq!(
+        on_shards(&mut b, "TimeZone").await,
+        [default_zone.as_str(); 3]
+    );
+    assert_eq!(on_shards(&mut b, "work_mem").await, ["5MB"; 3]);
 }
