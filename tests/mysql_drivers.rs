@@ -43,14 +43,39 @@ enum Protocol {
     Prepared,
 }
 
+/// Which logical database a driver's scenario runs on.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Target {
+    /// `sharding_db`, routed over both shards.
+    Sharded,
+    /// `direct`, a passthrough database: the login is spliced to a pooled
+    /// backend session, which must speak as the driver does (its
+    /// capability flags, its character set by name).
+    Passthrough,
+}
+
 fn run_python(driver: &str, script: &[&str], protocol: Protocol) {
-    run(driver, venv_python(), script, &[], protocol);
+    run(driver, venv_python(), script, &[], protocol, Target::Sharded);
+}
+
+fn run_python_passthrough(driver: &str, script: &[&str], protocol: Protocol) {
+    run(driver, venv_python(), script, &[], protocol, Target::Passthrough);
 }
 
 /// Runs a driver's scenario against its own deployment, through a relay
 /// that counts the driver's commands, and checks it used `protocol`.
-fn run(driver: &str, program: PathBuf, args: &[&str], env: &[(&str, &str)], protocol: Protocol) {
-    let d = support_mysql::start();
+fn run(
+    driver: &str,
+    program: PathBuf,
+    args: &[&str],
+    env: &[(&str, &str)],
+    protocol: Protocol,
+    target: Target,
+) {
+    let (d, database, direct) = match target {
+        Target::Sharded => (support_mysql::start(), "sharding_db", "0"),
+        Target::Passthrough => (support_mysql::start_with_passthrough(), "direct", "1"),
+    };
     let counter = CommandCounter::start(d.port);
     let out = Command::new(program)
         .args(args)
@@ -59,7 +84,8 @@ fn run(driver: &str, program: PathBuf, args: &[&str], env: &[(&str, &str)], prot
         .env("SW_PORT", counter.port.to_string())
         .env("SW_USER", USER)
         .env("SW_PASSWORD", PASSWORD)
-        .env("SW_DATABASE", "sharding_db")
+        .env("SW_DATABASE", database)
+        .env("SW_DIRECT", direct)
         .envs(env.iter().copied())
         .output()
         .unwrap();
@@ -67,7 +93,7 @@ fn run(driver: &str, program: PathBuf, args: &[&str], env: &[(&str, &str)], prot
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(
         out.status.success() && stdout.contains("scenario passed"),
-        "{driver} failed (if it is not installed: scripts/install-drivers.sh)\n\
+        "{driver} failed on {target:?} (if it is not installed: scripts/install-drivers.sh)\n\
          stdout:\n{stdout}\nstderr:\n{stderr}\nproxy log:\n{}",
         d.proxy.log_tail()
     );
@@ -121,7 +147,40 @@ fn mysql_connector_python_text() {
     );
 }
 
+// Passthrough logins of the drivers whose flags and character sets differ
+// from the mariadb CLI's: mysql-connector-python and mysql2 do not ask for
+// CLIENT_PS_MULTI_RESULTS, PyMySQL and connector-python log in with
+// collation 224 / 45, which MariaDB refuses as a number in SET.
+
+#[test]
+fn pymysql_passthrough() {
+    run_python_passthrough("PyMySQL", &["pymysql_scenario.py"], Protocol::Text);
+}
+
+#[test]
+fn mysql_connector_python_passthrough() {
+    run_python_passthrough(
+        "mysql-connector-python, cursor(prepared=True)",
+        &["mysql_connector_scenario.py", "prepared"],
+        Protocol::Prepared,
+    );
+}
+
+#[test]
+fn node_mysql2_passthrough() {
+    node_mysql2_on("execute", Protocol::Prepared, Target::Passthrough);
+}
+
+#[test]
+fn mariadb_connector_j_passthrough() {
+    mariadb_connector_j_on("true", Protocol::Prepared, Target::Passthrough);
+}
+
 fn node_mysql2(api: &str, protocol: Protocol) {
+    node_mysql2_on(api, protocol, Target::Sharded);
+}
+
+fn node_mysql2_on(api: &str, protocol: Protocol, target: Target) {
     let node = Path::new(DRIVERS_DIR).join("mysql/node/node_modules/mysql2");
     assert!(
         node.exists(),
@@ -134,6 +193,7 @@ fn node_mysql2(api: &str, protocol: Protocol) {
         &["node/mysql2_scenario.js"],
         &[("SW_MYSQL2_API", api)],
         protocol,
+        target,
     );
 }
 
@@ -151,6 +211,10 @@ fn node_mysql2_query() {
 const CONNECTOR_J_JAR: &str = "/usr/share/java/mariadb-java-client.jar";
 
 fn mariadb_connector_j(server_prep: &str, protocol: Protocol) {
+    mariadb_connector_j_on(server_prep, protocol, Target::Sharded);
+}
+
+fn mariadb_connector_j_on(server_prep: &str, protocol: Protocol, target: Target) {
     assert!(
         Path::new(CONNECTOR_J_JAR).exists(),
         "{CONNECTOR_J_JAR} is missing: run scripts/install-drivers.sh"
@@ -161,6 +225,7 @@ fn mariadb_connector_j(server_prep: &str, protocol: Protocol) {
         &["-cp", CONNECTOR_J_JAR, "java/Scenario.java"],
         &[("SW_SERVER_PREP_STMTS", server_prep)],
         protocol,
+        target,
     );
 }
 

@@ -33,16 +33,7 @@ fn start(mode: Mode) -> Deployment {
     let conf = tempfile::tempdir().unwrap();
     let port = free_port().unwrap();
     support_mysql::write_conf(conf.path(), &shards, port, support_mysql::T_ORDER_RULES);
-    let s = &shards[0];
-    let direct = format!(
-        "databaseName: direct\n\
-         dataSources:\n  ds:\n    url: jdbc:mysql://127.0.0.1:{}/{}\n    username: {}\n    password: {}\n    maxPoolSize: 8\n    connectionTimeoutMilliseconds: 5000\n",
-        s.port(),
-        s.database(),
-        s.user(),
-        s.password()
-    );
-    std::fs::write(conf.path().join("database-direct.yaml"), direct).unwrap();
+    support_mysql::write_passthrough(conf.path(), &shards[0]);
     if mode == Mode::UserSpace {
         let global = conf.path().join("global.yaml");
         let text = force_user_space(&std::fs::read_to_string(&global).unwrap());

@@ -37,6 +37,9 @@ pub struct Database {
     pub mysql: Option<MySqlCluster>,
     /// The first data source's server parameters, read at the first login.
     pub server_params: std::sync::OnceLock<Arc<HashMap<String, String>>>,
+    /// How MySQL clients' handshake collations are set on its backend
+    /// sessions (passthrough).
+    pub mysql_charset: crate::mysql::charset::CharsetNames,
 }
 
 /// Everything sessions share.
@@ -97,6 +100,7 @@ impl Frontend {
                     pg,
                     mysql,
                     server_params: std::sync::OnceLock::new(),
+                    mysql_charset: Default::default(),
                 }),
             );
         }

@@ -94,27 +94,50 @@ pub fn write_conf(dir: &Path, shards: &[MariaDbInstance], proxy_port: u16, rules
     std::fs::write(dir.join("database-sharding.yaml"), sharding).unwrap();
 }
 
+/// Adds logical database `direct` to the conf in `dir`: a passthrough
+/// database (one data source, no rules) over `shard`'s database.
+pub fn write_passthrough(dir: &Path, shard: &MariaDbInstance) {
+    let direct = format!(
+        "databaseName: direct\n\
+         dataSources:\n  ds:\n    url: jdbc:mysql://127.0.0.1:{}/{}\n    username: {}\n    password: {}\n    maxPoolSize: 8\n    connectionTimeoutMilliseconds: 5000\n",
+        shard.port(),
+        shard.database(),
+        shard.user(),
+        shard.password()
+    );
+    std::fs::write(dir.join("database-direct.yaml"), direct).unwrap();
+}
+
+/// Two shards and Shardwire with [`T_ORDER_RULES`], and the passthrough
+/// database `direct` over the first shard.
+pub fn start_with_passthrough() -> Deployment {
+    start_inner(T_ORDER_RULES, false, true)
+}
+
 /// Two shards and Shardwire with [`T_ORDER_RULES`].
 pub fn start() -> Deployment {
-    start_inner(T_ORDER_RULES, false)
+    start_inner(T_ORDER_RULES, false, false)
 }
 
 /// [`start`] with other rules for `sharding_db`.
 pub fn start_with_rules(rules: &str) -> Deployment {
-    start_inner(rules, false)
+    start_inner(rules, false, false)
 }
 
 /// [`start`] with a self-signed certificate (made with the openssl
 /// command): the proxy offers CLIENT_SSL.
 pub fn start_with_tls() -> Deployment {
-    start_inner(T_ORDER_RULES, true)
+    start_inner(T_ORDER_RULES, true, false)
 }
 
-fn start_inner(rules: &str, tls: bool) -> Deployment {
+fn start_inner(rules: &str, tls: bool, passthrough: bool) -> Deployment {
     let shards = mariadb_shards(2).unwrap();
     let conf = tempfile::tempdir().unwrap();
     let port = free_port().unwrap();
     write_conf(conf.path(), &shards, port, rules);
+    if passthrough {
+        write_passthrough(conf.path(), &shards[0]);
+    }
     if tls {
         enable_frontend_tls(conf.path()).unwrap();
     }

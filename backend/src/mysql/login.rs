@@ -26,8 +26,6 @@ const BASE_CAPABILITIES: u32 = CLIENT_LONG_PASSWORD
     | CLIENT_PROTOCOL_41
     | CLIENT_TRANSACTIONS
     | CLIENT_SECURE_CONNECTION
-    | CLIENT_MULTI_RESULTS
-    | CLIENT_PS_MULTI_RESULTS
     | CLIENT_PLUGIN_AUTH
     | CLIENT_PLUGIN_AUTH_LENENC_CLIENT_DATA
     | CLIENT_CONNECT_ATTRS;
@@ -48,6 +46,15 @@ fn capabilities(server: u32, source: &DataSource, opts: &ConnectOptions) -> u32 
     }
     if opts.found_rows {
         want |= CLIENT_FOUND_ROWS;
+    }
+    if opts.multi_results {
+        want |= CLIENT_MULTI_RESULTS;
+    }
+    if opts.ps_multi_results {
+        want |= CLIENT_PS_MULTI_RESULTS;
+    }
+    if opts.session_track {
+        want |= CLIENT_SESSION_TRACK;
     }
     if !source.database.is_empty() {
         want |= CLIENT_CONNECT_WITH_DB;

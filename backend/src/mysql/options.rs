@@ -17,6 +17,16 @@ pub struct ConnectOptions {
     /// CLIENT_FOUND_ROWS: UPDATE reports matched rather than changed rows,
     /// as Connector/J asks by default. Default false.
     pub found_rows: bool,
+    /// CLIENT_MULTI_RESULTS: a command may answer with several result
+    /// sets (stored procedures). Default true.
+    pub multi_results: bool,
+    /// CLIENT_PS_MULTI_RESULTS: the same for COM_STMT_EXECUTE. Default
+    /// true. mysql2 and mysql-connector-python do not ask for it, and a
+    /// passthrough session must read packets as its client does.
+    pub ps_multi_results: bool,
+    /// CLIENT_SESSION_TRACK: OK packets carry session state changes.
+    /// Default false.
+    pub session_track: bool,
     /// Largest packet accepted from the server; a longer one breaks the
     /// connection with a clear error. Default 64 MiB.
     pub max_packet_len: usize,
@@ -28,6 +38,9 @@ impl Default for ConnectOptions {
             deprecate_eof: true,
             multi_statements: true,
             found_rows: false,
+            multi_results: true,
+            ps_multi_results: true,
+            session_track: false,
             max_packet_len: DEFAULT_MAX_PACKET_LEN,
         }
     }

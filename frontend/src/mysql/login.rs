@@ -72,8 +72,23 @@ pub struct Login {
     pub charset: u8,
 }
 
-/// Runs the connection phase; `Ok(None)` when the client was refused (it
-/// has been told why) or left.
+impl Login {
+    /// Ends the connection phase with OK: the client may send commands.
+    pub async fn accept(&mut self) -> Result<(), SessionError> {
+        self.conn
+            .write_ok(&OkPacket::with_status(SERVER_STATUS_AUTOCOMMIT))?;
+        self.conn.flush().await
+    }
+
+    /// Ends the connection phase with `err` instead of OK.
+    pub async fn refuse(mut self, err: ErrPacket) -> Result<(), SessionError> {
+        refuse(&mut self.conn, err).await
+    }
+}
+
+/// Runs the connection phase up to its last answer, which the caller
+/// gives ([`Login::accept`] or [`Login::refuse`]); `Ok(None)` when the
+/// client was refused (it has been told why) or left.
 pub async fn login(
     fe: &Arc<Frontend>,
     stream: TcpStream,
@@ -195,8 +210,9 @@ async fn login_unbounded(
             }
         },
     };
-    conn.write_ok(&OkPacket::with_status(SERVER_STATUS_AUTOCOMMIT))?;
-    conn.flush().await?;
+    // The OK is the caller's to send ([`Login::accept`]): a passthrough
+    // login first needs its backend session, and a failure there must
+    // answer the login, numbered as the login's next packet.
     Ok(Some(Login {
         conn,
         user: username,

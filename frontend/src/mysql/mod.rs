@@ -9,6 +9,8 @@
 //!   COM_STMT_*, COM_RESET_CONNECTION, COM_CHANGE_USER, ...).
 //! - `passthrough`: a login naming a passthrough database is spliced to
 //!   one backend session instead.
+//! - [`charset`]: the client's handshake collation set on a backend
+//!   session by name.
 //! - `query`: one statement through kernel, executor and merge; answers
 //!   forwarded raw when one unit answers.
 //! - `prepared`: COM_STMT_PREPARE / EXECUTE / SEND_LONG_DATA / RESET /
@@ -24,6 +26,7 @@
 //! - [`values`]: column types, text and binary cells for the merge.
 //! - [`split`]: multi-statement splitting and placeholder scanning.
 
+pub mod charset;
 mod catalog;
 mod classify;
 mod conn;
@@ -78,11 +81,12 @@ async fn serve(
     stream: TcpStream,
     peer: SocketAddr,
 ) -> Result<(), SessionError> {
-    let Some(login) = login::login(fe, stream, peer).await? else {
+    let Some(mut login) = login::login(fe, stream, peer).await? else {
         return Ok(());
     };
     if let Some(db) = login.database.clone().filter(|d| d.rules.is_passthrough()) {
         return passthrough::relay(fe, login, &db).await;
     }
+    login.accept().await?;
     session::Session::new(Arc::clone(fe), login).run().await
 }

@@ -17,10 +17,15 @@
 //!   left in the pool and a session with the client's flags is opened; if
 //!   the server cannot agree either, the client gets an error;
 //! - the character set: the client's handshake collation is set on the
-//!   backend session by id (`character_set_client`, `character_set_results`,
-//!   `collation_connection` accept ids);
+//!   backend session by name (`SET NAMES cs COLLATE coll`, looked up once
+//!   per id in the server's own collation list: MariaDB refuses ids in
+//!   `SET character_set_client = 224`); an id the server does not know
+//!   gets the server's defaults, as a direct login with it would;
 //! - the schema: the data source's database, chosen again with
 //!   COM_INIT_DB, since a pooled session may have served a `USE`.
+//!
+//! The backend session is set up before the client's login is answered,
+//! so a backend that is down or cannot agree refuses the login itself.
 //!
 //! Only a login that names the database is spliced; a client that logs in
 //! without one and then says `USE` stays in the routed session.
@@ -83,20 +88,23 @@ enum Backend {
     Own(MySqlConnection),
 }
 
-pub async fn relay(fe: &Arc<Frontend>, login: Login, db: &Database) -> Result<(), SessionError> {
-    let Login {
-        mut conn, charset, ..
-    } = login;
-    let mut backend = match backend_session(db, conn.caps, charset).await {
+pub async fn relay(
+    fe: &Arc<Frontend>,
+    mut login: Login,
+    db: &Database,
+) -> Result<(), SessionError> {
+    let mut backend = match backend_session(db, login.conn.caps, login.charset).await {
         Ok(b) => b,
-        Err(message) => {
-            // The login OK is out; this ERR answers the client's first
-            // command, and the session ends.
-            conn.write_err(&ErrPacket::new(1105, "HY000", &message))?;
-            conn.flush().await?;
+        Err(err) => {
+            // The client is still logging in: the refusal answers its
+            // handshake, numbered as the login's next packet.
+            let message = err.message.clone();
+            login.refuse(err).await?;
             return Err(SessionError::Refused(message));
         }
     };
+    login.accept().await?;
+    let Login { conn, .. } = login;
     let kill = match &backend {
         Backend::Pooled(c) => c.kill_token(),
         Backend::Own(c) => c.kill_token(),
@@ -171,37 +179,51 @@ fn spliced<C>(
 }
 
 /// A backend session that reads packets as the client does, in the
-/// client's character set and on the data source's schema.
-async fn backend_session(db: &Database, client_caps: u32, charset: u8) -> Result<Backend, String> {
+/// client's character set and on the data source's schema; the ERR that
+/// refuses the login otherwise.
+async fn backend_session(
+    db: &Database,
+    client_caps: u32,
+    charset: u8,
+) -> Result<Backend, ErrPacket> {
+    let refused = |message: String| ErrPacket::new(1105, "HY000", message);
+    // MySQL's "cannot connect to foreign data source".
+    let unavailable = |e: &dyn std::fmt::Display| {
+        ErrPacket::new(1429, "HY000", format!("backend unavailable: {e}"))
+    };
     let cluster = db
         .mysql
         .as_ref()
-        .ok_or_else(|| "this database is not stored on MySQL".to_owned())?;
-    let pool = cluster.pool(cluster.first()).map_err(|e| e.to_string())?;
-    let pooled = pool
-        .get()
-        .await
-        .map_err(|e| format!("backend unavailable: {e}"))?;
+        .ok_or_else(|| refused("this database is not stored on MySQL".to_owned()))?;
+    let pool = cluster
+        .pool(cluster.first())
+        .map_err(|e| refused(e.to_string()))?;
+    let pooled = pool.get().await.map_err(|e| unavailable(&e))?;
     let mut backend = if agree(pooled.capabilities(), client_caps) {
         Backend::Pooled(pooled)
     } else {
         // Back to the pool untouched; this client needs its own flags.
         drop(pooled);
+        let has = |flag: u32| client_caps & flag != 0;
         let opts = ConnectOptions {
-            deprecate_eof: client_caps & CLIENT_DEPRECATE_EOF != 0,
-            multi_statements: client_caps & CLIENT_MULTI_STATEMENTS != 0,
-            found_rows: client_caps & CLIENT_FOUND_ROWS != 0,
+            deprecate_eof: has(CLIENT_DEPRECATE_EOF),
+            multi_statements: has(CLIENT_MULTI_STATEMENTS),
+            found_rows: has(CLIENT_FOUND_ROWS),
+            multi_results: has(CLIENT_MULTI_RESULTS),
+            ps_multi_results: has(CLIENT_PS_MULTI_RESULTS),
+            session_track: has(CLIENT_SESSION_TRACK),
             ..ConnectOptions::default()
         };
         let conn = MySqlConnection::connect_with(pool.data_source(), &opts)
             .await
-            .map_err(|e| format!("backend unavailable: {e}"))?;
+            .map_err(|e| unavailable(&e))?;
         if !agree(conn.capabilities(), client_caps) {
-            return Err(format!(
-                "passthrough needs the backend to speak as this client does, and it cannot: capability flags {:#x} (client) vs {:#x} (server)",
+            return Err(refused(format!(
+                "passthrough needs the backend to speak as this client does, and it cannot: \
+                 capability flags {:#x} (client) vs {:#x} (server)",
                 client_caps & WIRE_CAPS,
                 conn.capabilities() & WIRE_CAPS
-            ));
+            )));
         }
         Backend::Own(conn)
     };
@@ -210,17 +232,20 @@ async fn backend_session(db: &Database, client_caps: u32, charset: u8) -> Result
         Backend::Own(c) => c,
     };
     if charset != BACKEND_COLLATION {
-        conn.simple_query(&format!(
-            "SET character_set_client = {charset}, character_set_results = {charset}, collation_connection = {charset}"
-        ))
-        .await
-        .map_err(|e| format!("setting the client's character set ({charset}): {e}"))?;
+        let set = db
+            .mysql_charset
+            .set_names(conn, charset)
+            .await
+            .map_err(|e| refused(format!("setting the client's character set ({charset}): {e}")))?;
+        conn.simple_query(&set)
+            .await
+            .map_err(|e| refused(format!("setting the client's character set ({charset}): {e}")))?;
     }
     let schema = &pool.data_source().database;
     if !schema.is_empty() {
         conn.init_db(schema)
             .await
-            .map_err(|e| format!("choosing schema {schema}: {e}"))?;
+            .map_err(|e| refused(format!("choosing schema {schema}: {e}")))?;
     }
     Ok(backend)
 }

@@ -35,8 +35,11 @@ def run(connect, integrity_error, cursor=lambda c: c.cursor()):
     conn = connect()
     cur = cursor(conn)
     # DDL fans out to every shard.
+    # Through a passthrough database (SW_DIRECT=1) no proxy generates keys,
+    # so the database does.
+    key = "AUTO_INCREMENT " if os.environ.get("SW_DIRECT") == "1" else ""
     cur.execute(
-        "CREATE TABLE t_order (order_id BIGINT NOT NULL PRIMARY KEY, user_id INT NOT NULL, "
+        f"CREATE TABLE t_order (order_id BIGINT NOT NULL {key}PRIMARY KEY, user_id INT NOT NULL, "
         "amount DECIMAL(10,2), status VARCHAR(20))"
     )
     cur.execute("CREATE TABLE t_region (id INT NOT NULL PRIMARY KEY, name VARCHAR(20))")

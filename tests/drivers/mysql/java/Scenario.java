@@ -75,7 +75,9 @@ public class Scenario {
         try (Connection c = connect()) {
             step("DDL fan-out");
             try (Statement st = c.createStatement()) {
-                st.execute("CREATE TABLE t_order (order_id BIGINT NOT NULL PRIMARY KEY, user_id INT NOT NULL, "
+                // Through a passthrough database (SW_DIRECT=1) no proxy generates keys.
+                String key = "1".equals(System.getenv("SW_DIRECT")) ? "AUTO_INCREMENT " : "";
+                st.execute("CREATE TABLE t_order (order_id BIGINT NOT NULL " + key + "PRIMARY KEY, user_id INT NOT NULL, "
                     + "amount DECIMAL(10,2), status VARCHAR(20))");
                 st.execute("CREATE TABLE t_region (id INT NOT NULL PRIMARY KEY, name VARCHAR(20))");
             }

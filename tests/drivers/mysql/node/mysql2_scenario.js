@@ -42,8 +42,10 @@ async function column(conn, sql, params) {
 async function main() {
   const c = await connect();
   // DDL fans out to every shard.
+  // Through a passthrough database (SW_DIRECT=1) no proxy generates keys.
+  const key = process.env.SW_DIRECT === '1' ? 'AUTO_INCREMENT ' : '';
   await c.query(
-    "CREATE TABLE t_order (order_id BIGINT NOT NULL PRIMARY KEY, user_id INT NOT NULL, amount DECIMAL(10,2), status VARCHAR(20))"
+    `CREATE TABLE t_order (order_id BIGINT NOT NULL ${key}PRIMARY KEY, user_id INT NOT NULL, amount DECIMAL(10,2), status VARCHAR(20))`
   );
   await c.query("CREATE TABLE t_region (id INT NOT NULL PRIMARY KEY, name VARCHAR(20))");
 
