@@ -120,10 +120,19 @@ impl Session {
                 Some(Ok(msg)) => msg,
                 Some(Err(e)) => return Box::pin(self.protocol_failure(e)).await,
             };
-            if self.skip_to_sync
-                && !matches!(msg, FrontendMessage::Sync | FrontendMessage::Terminate)
-            {
-                continue;
+            if self.skip_to_sync {
+                match msg {
+                    FrontendMessage::Sync | FrontendMessage::Terminate => {}
+                    // The error that started the skip is still in the
+                    // write buffer: a client that waits on Flush (as
+                    // postgres.js does after Parse + Describe) must get
+                    // it now, not at the Sync it has not sent.
+                    FrontendMessage::Flush => {
+                        self.conn.flush().await?;
+                        continue;
+                    }
+                    _ => continue,
+                }
             }
             if Box::pin(self.message(msg)).await?.is_break() {
                 return Ok(());

@@ -118,6 +118,17 @@ async function main() {
   r.check('outcomes', settled.map((o) => (o.status === 'fulfilled' ? 'ok' : o.reason.code)),
     ['ok', DUPLICATE_KEY, 'ok']);
 
+  r.step('errors answered before Sync');
+  // postgres.js sends Parse + Describe + Flush and waits for the answer
+  // before it sends Sync: an error must come back on Flush alone.
+  const code = (query) => Promise.race([
+    query.then(() => 'ok', (e) => e.code),
+    new Promise((resolve) => { setTimeout(() => resolve('no answer within 10 s'), 10000); }),
+  ]);
+  r.check('unknown table', await code(sql`SELECT * FROM ${sql(`${s.orders}_missing`)} WHERE id = ${1}`),
+    '42P01');
+  r.check('syntax error', await code(sql`SELEC ${1}`), '42601');
+
   r.step('recovery');
   r.check('pipe rows', values(await sql`SELECT COUNT(*) FROM ${orders} WHERE status = 'pipe'`), [[2]]);
   r.check('orders', values(await sql`SELECT COUNT(*) FROM ${orders}`), [[12]]);
