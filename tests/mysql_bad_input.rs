@@ -158,6 +158,18 @@ fn pipelined_commands_are_answered_in_order_and_bad_packets_end_only_their_sessi
     assert_eq!((seq, err_of(&err).0), (1, 1146));
     assert_eq!(c.read_result_set(), vec![vec![Some("after".to_owned())]]);
 
+    // A table no rule places is to the client a table that does not
+    // exist: MySQL's 1146 / 42S02 (drivers raise ProgrammingError from
+    // it), not the proxy's "unsupported" 1235.
+    c.write_packet(0, b"\x03SELECT * FROM t_nowhere");
+    let (seq, err) = c.read_packet().unwrap();
+    assert_eq!(seq, 1);
+    assert_eq!(&err[3..9], b"#42S02");
+    assert_eq!(
+        err_of(&err),
+        (1146, "Table 'sharding_db.t_nowhere' doesn't exist".to_owned())
+    );
+
     // A query and COM_QUIT in one write: the answer still comes.
     let (mut quitter, answer) = RawClient::login(d.port, USER, PASSWORD, None);
     assert_ok(&answer);

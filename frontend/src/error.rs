@@ -5,7 +5,7 @@
 use shardwire_backend::BackendError;
 use shardwire_kernel::merge::MergeError;
 use shardwire_kernel::KernelError;
-use shardwire_protocol::pg::ErrorFields;
+use shardwire_protocol::pg::{field, ErrorFields};
 use shardwire_protocol::ProtocolError;
 
 /// Why a statement failed. The session answers it with an error and goes
@@ -86,9 +86,13 @@ pub fn pg_error(e: &StatementError) -> ErrorFields {
     match e {
         StatementError::Refused { code, message } => ErrorFields::new("ERROR", code, message),
         StatementError::Backend(b) => pg_backend_error(b),
+        StatementError::Kernel(k @ KernelError::UnknownTable { reason, .. }) => {
+            ErrorFields::new("ERROR", "42P01", k.to_string()).with(field::HINT, reason.clone())
+        }
         StatementError::Kernel(k) => {
             let code = match k {
                 KernelError::Parse(_) => "42601",
+                KernelError::UnknownTable { .. } => "42P01",
                 KernelError::Unsupported { .. } => "0A000",
                 KernelError::Algorithm(_) => "22023",
                 KernelError::MissingParameter(_) => "08P01",
@@ -155,9 +159,17 @@ pub fn mysql_error(e: &StatementError) -> (u16, String, String) {
             };
             (number, state.to_owned(), format!("backend: {b}"))
         }
+        StatementError::Kernel(KernelError::UnknownTable {
+            database, table, ..
+        }) => (
+            1146,
+            "42S02".to_owned(),
+            format!("Table '{database}.{table}' doesn't exist"),
+        ),
         StatementError::Kernel(k) => {
             let (number, state) = match k {
                 KernelError::Parse(_) => (1064, "42000"),
+                KernelError::UnknownTable { .. } => (1146, "42S02"),
                 KernelError::Unsupported { .. } => (1235, "42000"),
                 KernelError::MissingParameter(_) => (1210, "HY000"),
                 KernelError::Merge(MergeError::MemoryLimit { .. }) => (1038, "HY001"),

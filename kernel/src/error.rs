@@ -21,6 +21,18 @@ pub enum KernelError {
         reason: String,
     },
 
+    /// A table no rule places, in a logical database with no default data
+    /// source for it: to the client the table does not exist, and it is
+    /// told so with the database's own error class (42P01, MySQL 1146), so
+    /// drivers raise what they would raise against one database. `reason`
+    /// is the proxy's side of it, for a hint.
+    #[error("relation \"{table}\" does not exist")]
+    UnknownTable {
+        database: String,
+        table: String,
+        reason: String,
+    },
+
     #[error(transparent)]
     Algorithm(#[from] AlgorithmError),
 

@@ -163,7 +163,15 @@ fn routing_data_sources(db: &LogicalDatabase) -> Vec<String> {
     out
 }
 
-fn single_data_source(db: &LogicalDatabase, table: &str) -> Result<String, KernelError> {
+/// The data source of single table `table`. A table no rule places is
+/// unknown to the client (42P01 / 1146), except to DDL: a CREATE names a
+/// table that does not exist yet, and only the proxy's reason (it cannot
+/// tell where to put it) explains the refusal.
+fn single_data_source(
+    db: &LogicalDatabase,
+    kind: StatementKind,
+    table: &str,
+) -> Result<String, KernelError> {
     if let Some(s) = db
         .single_tables
         .iter()
@@ -187,12 +195,23 @@ fn single_data_source(db: &LogicalDatabase, table: &str) -> Result<String, Kerne
     if let [only] = all.as_slice() {
         return Ok(only.clone());
     }
-    Err(KernelError::unsupported(
-        "table in no rule",
-        [table],
-        "no rule says which data source holds it; list it in the SINGLE rule or set its \
-         defaultDataSource",
-    ))
+    if kind == StatementKind::Ddl {
+        return Err(KernelError::unsupported(
+            "table in no rule",
+            [table],
+            "no rule says which data source holds it; list it in the SINGLE rule or set its \
+             defaultDataSource",
+        ));
+    }
+    Err(KernelError::UnknownTable {
+        database: db.name.clone(),
+        table: table.to_owned(),
+        reason: format!(
+            "no rule of logical database {} places it; list it in the SINGLE rule or set a \
+             defaultDataSource",
+            db.name
+        ),
+    })
 }
 
 fn route_single(
@@ -210,7 +229,7 @@ fn route_single(
     }
     let mut data_source: Option<String> = None;
     for table in single {
-        let ds = single_data_source(db, table)?;
+        let ds = single_data_source(db, context.kind, table)?;
         match &data_source {
             Some(first) if *first != ds => {
                 return Err(KernelError::unsupported(
