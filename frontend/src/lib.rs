@@ -13,10 +13,13 @@
 //! - [`cancel`]: cancel keys and the backend queries they reach.
 //! - [`tls`]: certificate loading and the plain-or-TLS client stream.
 //! - [`error`]: statement and session errors, and their SQLSTATEs.
+//! - `logical_names`: actual table names in shards' messages turned back
+//!   into logical ones.
 #![deny(clippy::print_stdout)]
 
 pub mod cancel;
 pub mod error;
+mod logical_names;
 pub mod mysql;
 mod pagination;
 mod passthrough;

@@ -12,7 +12,10 @@ use std::ops::ControlFlow;
 use bytes::Bytes;
 use shardwire_protocol::pg::DataRow;
 use shardwire_rules::snapshot::LogicalDatabase;
-use sqlparser::ast::{visit_expressions_mut, visit_relations, Expr, Statement, Value};
+use sqlparser::ast::{
+    visit_expressions_mut, visit_relations, Expr, ObjectName, SetExpr, Statement, TableFactor,
+    Value, VisitMut, VisitorMut,
+};
 
 /// Logical and actual table names of one data source.
 #[derive(Debug, Default)]
@@ -21,11 +24,25 @@ pub struct CatalogNames {
     to_actual: Vec<(String, String)>,
     /// Every actual table on the data source -> its logical name.
     to_logical: HashMap<Vec<u8>, String>,
+    /// The data source's physical database, and the logical databases
+    /// (sorted) its pg_database row stands for.
+    databases: Option<(Bytes, Vec<String>)>,
 }
 
 impl CatalogNames {
-    pub fn new(db: &LogicalDatabase, data_source: &str) -> CatalogNames {
+    /// `visible`: the logical databases the session's user may use, for
+    /// pg_database; `physical`: the data source's database name.
+    pub fn new(
+        db: &LogicalDatabase,
+        data_source: &str,
+        visible: Vec<String>,
+    ) -> CatalogNames {
         let mut names = CatalogNames::default();
+        if let Some(source) = db.data_sources.get(data_source) {
+            let mut visible = visible;
+            visible.sort();
+            names.databases = Some((Bytes::from(source.database.clone().into_bytes()), visible));
+        }
         for table in db.sharding.tables.values() {
             let Some(actual) = table.tables_by_data_source.get(data_source) else {
                 continue;
@@ -44,8 +61,41 @@ impl CatalogNames {
         names
     }
 
-    pub fn is_empty(&self) -> bool {
-        self.to_actual.is_empty()
+    /// Nothing to rewrite in `statement`: no logical table names, and no
+    /// pg_database read.
+    pub fn is_empty_for(&self, statement: &Statement) -> bool {
+        self.to_actual.is_empty() && !reads_pg_database(statement)
+    }
+
+    /// pg_database restricted to the data source's own database, which
+    /// [`CatalogNames::map_rows`] answers as each logical database.
+    pub fn rewrite_databases(&self, statement: &mut Statement) {
+        struct Restrict;
+        impl VisitorMut for Restrict {
+            type Break = ();
+            // Post-visit: the subquery put in place is not visited again.
+            fn post_visit_table_factor(&mut self, factor: &mut TableFactor) -> ControlFlow<()> {
+                let TableFactor::Table { name, alias, .. } = factor else {
+                    return ControlFlow::Continue(());
+                };
+                if !is_pg_database(name) {
+                    return ControlFlow::Continue(());
+                }
+                // Unaliased, the subquery is called pg_database, so
+                // `pg_database.datname` still resolves.
+                let alias = alias.clone();
+                if let Some(mut derived) = own_database_factor() {
+                    if let (TableFactor::Derived { alias: a, .. }, Some(alias)) =
+                        (&mut derived, alias)
+                    {
+                        *a = Some(alias);
+                    }
+                    *factor = derived;
+                }
+                ControlFlow::Continue(())
+            }
+        }
+        let _ = statement.visit(&mut Restrict);
     }
 
     /// Turns logical table names in string literals (whole words, so
@@ -63,9 +113,35 @@ impl CatalogNames {
         });
     }
 
+    /// The rows the client sees for `row`: actual table names turned into
+    /// logical ones, and a row naming the data source's database once per
+    /// logical database, with its name in place of the physical one.
+    pub fn map_rows(&self, row: DataRow) -> Vec<DataRow> {
+        let row = self.map_row(&row).unwrap_or(row);
+        let Some((physical, logical)) = &self.databases else {
+            return vec![row];
+        };
+        if !row.columns().any(|c| c.as_ref() == Some(physical)) {
+            return vec![row];
+        }
+        logical
+            .iter()
+            .filter_map(|name| {
+                let cells: Vec<Option<Bytes>> = row
+                    .columns()
+                    .map(|c| match c {
+                        Some(c) if c == physical => Some(Bytes::from(name.clone().into_bytes())),
+                        other => other,
+                    })
+                    .collect();
+                DataRow::from_values(cells.iter().map(|c| c.as_deref())).ok()
+            })
+            .collect()
+    }
+
     /// A result row with actual table names turned into logical ones;
     /// `None` when nothing changed.
-    pub fn map_row(&self, row: &DataRow) -> Option<DataRow> {
+    fn map_row(&self, row: &DataRow) -> Option<DataRow> {
         let mut changed = false;
         let cells: Vec<Option<Bytes>> = row
             .columns()
@@ -124,6 +200,41 @@ pub fn is_catalog_query(statement: &Statement) -> bool {
     any && all
 }
 
+fn is_pg_database(name: &ObjectName) -> bool {
+    let parts: Vec<String> = name
+        .0
+        .iter()
+        .map(|p| p.to_string().to_ascii_lowercase())
+        .collect();
+    matches!(parts.as_slice(), [t] | [_, t] if t == "pg_database")
+        && !matches!(parts.as_slice(), [s, _] if s != "pg_catalog")
+}
+
+fn reads_pg_database(statement: &Statement) -> bool {
+    let mut found = false;
+    let _ = visit_relations(statement, |name| {
+        found |= is_pg_database(name);
+        ControlFlow::<()>::Continue(())
+    });
+    found
+}
+
+/// `(SELECT * FROM pg_catalog.pg_database WHERE datname = current_database())`
+/// as a FROM item.
+fn own_database_factor() -> Option<TableFactor> {
+    let sql = "SELECT * FROM (SELECT * FROM pg_catalog.pg_database \
+               WHERE datname = pg_catalog.current_database()) AS pg_database";
+    let Ok(Statement::Query(query)) =
+        shardwire_kernel::parse_one(shardwire_kernel::Dialect::PostgreSql, sql)
+    else {
+        return None;
+    };
+    let SetExpr::Select(select) = *query.body else {
+        return None;
+    };
+    select.from.into_iter().next().map(|t| t.relation)
+}
+
 fn replace_word(text: &str, word: &str, with: &str) -> String {
     let is_word = |c: char| c.is_ascii_alphanumeric() || c == '_';
     let mut out = String::with_capacity(text.len());
@@ -155,6 +266,35 @@ mod tests {
             "t_order_item"
         );
         assert_eq!(replace_word("t_order", "t_order", "t_order_0"), "t_order_0");
+    }
+
+    #[test]
+    fn pg_database_is_the_logical_databases() {
+        let parse =
+            |sql| shardwire_kernel::parse_one(shardwire_kernel::Dialect::PostgreSql, sql).unwrap();
+        let names = CatalogNames {
+            databases: Some((Bytes::from_static(b"shard_0"), vec!["a_db".into(), "b_db".into()])),
+            ..CatalogNames::default()
+        };
+        let mut q = parse("SELECT d.datname FROM pg_catalog.pg_database d ORDER BY 1");
+        assert!(!names.is_empty_for(&q));
+        names.rewrite_databases(&mut q);
+        assert_eq!(
+            q.to_string(),
+            "SELECT d.datname FROM (SELECT * FROM pg_catalog.pg_database WHERE datname = \
+             pg_catalog.current_database()) d ORDER BY 1"
+        );
+        let mut q = parse("SELECT datname FROM pg_database");
+        names.rewrite_databases(&mut q);
+        assert!(q.to_string().ends_with(") AS pg_database"), "{q}");
+        let row = |cells: &[Option<&[u8]>]| DataRow::from_values(cells.iter().copied()).unwrap();
+        let out = names.map_rows(row(&[Some(b"shard_0"), Some(b"UTF8")]));
+        let firsts: Vec<_> = out.iter().map(|r| r.columns().next().unwrap().unwrap()).collect();
+        assert_eq!(firsts, vec![Bytes::from("a_db"), Bytes::from("b_db")]);
+        // A row that names no database (a count) is answered once.
+        assert_eq!(names.map_rows(row(&[Some(b"1")])).len(), 1);
+        assert!(CatalogNames::default().is_empty_for(&parse("SELECT 1 FROM pg_class")));
+        assert!(!CatalogNames::default().is_empty_for(&parse("SELECT 1 FROM pg_database")));
     }
 
     #[test]

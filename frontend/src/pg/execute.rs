@@ -82,8 +82,12 @@ impl Session {
         };
         let catalog = if super::catalog::is_catalog_query(ast) {
             let cluster = self.cluster()?;
-            let names = super::catalog::CatalogNames::new(&self.db.rules, cluster.first());
-            (!names.is_empty()).then_some(names)
+            let names = super::catalog::CatalogNames::new(
+                &self.db.rules,
+                cluster.first(),
+                self.visible_databases(),
+            );
+            (!names.is_empty_for(ast)).then_some(names)
         } else {
             None
         };
@@ -92,6 +96,7 @@ impl Session {
             Some(names) => {
                 let mut copy = ast.clone();
                 names.rewrite_literals(&mut copy);
+                names.rewrite_databases(&mut copy);
                 rewritten = copy;
                 &rewritten
             }
@@ -221,6 +226,18 @@ impl Session {
         )
     }
 
+    /// The logical databases this session's user may use over PostgreSQL:
+    /// what pg_database lists.
+    fn visible_databases(&self) -> Vec<String> {
+        let account = self.fe.snapshot.global.users.iter().find(|u| u.name == self.user);
+        self.fe
+            .databases
+            .iter()
+            .filter(|(name, db)| db.pg.is_some() && account.is_some_and(|a| a.may_use(name)))
+            .map(|(name, _)| name.clone())
+            .collect()
+    }
+
     fn param_types(&self, statement: &Prepared) -> Vec<u32> {
         match statement.described.get() {
             Some(d) => d.params.clone(),
@@ -243,12 +260,23 @@ impl Session {
             let mut query = request.start(&mut conn).await?;
             let mut out = Forwarder::new(shape);
             let mut dedup = super::catalog::Dedup::default();
+            let mut notices = crate::logical_names::StatementNotices::default();
             loop {
                 match query.next_event().await {
+                    Ok(Some(QueryEvent::Notice(n))) => {
+                        if let Some(n) = notices.admit(&self.db.rules, n) {
+                            out.event(&mut self.conn, QueryEvent::Notice(n)).await?;
+                        }
+                    }
                     Ok(Some(QueryEvent::Row(row))) if catalog.is_some() => {
-                        let row = catalog.and_then(|c| c.map_row(&row)).unwrap_or(row);
-                        if dedup.first(&row) {
-                            out.event(&mut self.conn, QueryEvent::Row(row)).await?;
+                        let rows = match catalog {
+                            Some(c) => c.map_rows(row),
+                            None => vec![row],
+                        };
+                        for row in rows {
+                            if dedup.first(&row) {
+                                out.event(&mut self.conn, QueryEvent::Row(row)).await?;
+                            }
                         }
                     }
                     Ok(Some(event)) => out.event(&mut self.conn, event).await?,
@@ -278,6 +306,7 @@ impl Session {
         let streams = std::mem::take(&mut running.units);
         let mut out = Forwarder::new(shape);
         let mut tags = TagSum::default();
+        let mut notices = crate::logical_names::StatementNotices::default();
         let mut first_error = None;
         for (i, mut unit) in streams.into_iter().enumerate() {
             let counted = i == 0 || !one_copy;
@@ -294,7 +323,9 @@ impl Session {
                         out.event(&mut self.conn, QueryEvent::Row(row)).await?
                     }
                     Ok(QueryEvent::Notice(n)) => {
-                        out.event(&mut self.conn, QueryEvent::Notice(n)).await?
+                        if let Some(n) = notices.admit(&self.db.rules, n) {
+                            out.event(&mut self.conn, QueryEvent::Notice(n)).await?
+                        }
                     }
                     Ok(_) => {}
                     Err(e) => {
