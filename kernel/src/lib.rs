@@ -22,6 +22,11 @@
 //!   [`plan_literal_statement`], which plans simple-protocol statements
 //!   that differ only in their literals from one cached parse.
 //! - [`merge`]: combining the shards' rows into one result stream.
+//! - `lexer`: the tokens of the statements read without sqlparser.
+//! - [`plan_maintenance`]: VACUUM and ANALYZE, sent to the data nodes of
+//!   the tables they name.
+//! - [`copy`]: `COPY ... FROM STDIN`: its rows framed and routed one by
+//!   one to the data nodes.
 //! - [`error`] holds [`KernelError`], the crate's one error type.
 //!
 //! [`plan_with`] runs the whole path and returns a [`Plan`]: the units'
@@ -37,9 +42,12 @@
 #![deny(clippy::print_stdout)]
 
 pub mod context;
+pub mod copy;
 mod derive;
 pub mod error;
 mod keygen;
+mod lexer;
+mod maintenance;
 mod literal_plan;
 pub mod merge;
 pub mod normalize;
@@ -54,6 +62,7 @@ pub use derive::default_nulls_first;
 pub use error::KernelError;
 pub use keygen::GeneratedKeys;
 pub use literal_plan::{plan_literal_statement, LiteralPlan};
+pub use maintenance::plan_maintenance;
 pub use parse::{parse_one, Dialect, ParseCache};
 pub use rewrite::{rewrite, SqlUnit};
 pub use route::{route, route_with_hints, RouteResult, RouteUnit};

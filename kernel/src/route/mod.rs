@@ -148,7 +148,7 @@ fn unit(data_source: String, table_map: Vec<(String, String)>) -> RouteUnit {
 
 /// The data sources statements are sent to: storage units, with the members
 /// of a read/write splitting group replaced by the group.
-fn routing_data_sources(db: &LogicalDatabase) -> Vec<String> {
+pub(crate) fn routing_data_sources(db: &LogicalDatabase) -> Vec<String> {
     let mut out: Vec<String> = Vec::new();
     for name in db.data_sources.keys() {
         let mapped = db
@@ -212,6 +212,40 @@ fn single_data_source(
             db.name
         ),
     })
+}
+
+/// The data node (index into `table.data_nodes`) of one row of sharding
+/// table `table`, given its sharding columns' values: what COPY routes
+/// with, row by row. A row the strategies do not narrow to one node is
+/// refused, as INSERT refuses it.
+pub(crate) fn route_row(
+    table: &ShardingTable,
+    values: &[(String, ShardingValue)],
+) -> Result<usize, KernelError> {
+    let mut conjunction = values::Conjunction::new();
+    for (column, value) in values {
+        conjunction.insert(
+            column.to_ascii_lowercase(),
+            values::ColumnValues {
+                values: Some(vec![value.clone()]),
+                range: None,
+            },
+        );
+    }
+    match sharding::route_table(table, &conjunction, &[])?.as_slice() {
+        [node] => Ok(*node),
+        nodes => Err(KernelError::unsupported(
+            format!("a row routed to {} data nodes", nodes.len()),
+            [table.logic_name.as_str()],
+            "each row must go to exactly one data node; the strategies do not narrow it to one",
+        )),
+    }
+}
+
+/// The data source holding single table `table` (not a sharding or
+/// broadcast table).
+pub(crate) fn single_table_source(db: &LogicalDatabase, table: &str) -> Result<String, KernelError> {
+    single_data_source(db, StatementKind::Insert, table)
 }
 
 fn route_single(

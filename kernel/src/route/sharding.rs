@@ -185,7 +185,7 @@ fn route_insert(
 }
 
 /// The data nodes (indices into `table.data_nodes`) one conjunction reaches.
-fn route_table(
+pub(super) fn route_table(
     table: &ShardingTable,
     conjunction: &Conjunction,
     hints: &[ShardingValue],

@@ -1,0 +1,20 @@
+//! `COPY ... FROM STDIN` into sharded, broadcast and single tables: the
+//! statement, the framing of its rows, and the shard each row goes to.
+//! The frontend streams the client's data through these; the kernel does
+//! no I/O.
+//!
+//! # Layout
+//! - `statement`: [`parse_copy_from_stdin`], reading the statement by hand.
+//! - `format`: [`RowSplitter`] (CopyData in, whole rows out) and [`field`].
+//! - `plan`: [`plan_copy_in`], the COPY each data node runs, and
+//!   [`RowRouter`], the target of one row.
+
+mod format;
+mod plan;
+mod statement;
+
+pub use format::{
+    field, CopyFormat, FormatKind, Piece, RowSplitter, SplitError, BINARY_TRAILER,
+};
+pub use plan::{plan_copy_in, ColumnType, CopyPlan, CopyRouting, CopyRowError, CopyTarget, RowRouter};
+pub use statement::{parse_copy_from_stdin, quote_ident, CopyFromStdin};
