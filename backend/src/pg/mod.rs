@@ -3,6 +3,7 @@
 
 mod cancel;
 mod connection;
+mod copy_in;
 mod login;
 mod query;
 mod replay;
