@@ -13,12 +13,15 @@
 //! - [`cancel`]: cancel keys and the backend queries they reach.
 //! - [`tls`]: certificate loading and the plain-or-TLS client stream.
 //! - [`error`]: statement and session errors, and their SQLSTATEs.
+//! - `copy_spill`: rows held back for a shard's later COPY, spilled to a
+//!   temporary file past a budget.
 //! - `logical_names`: actual table names in shards' messages turned back
 //!   into logical ones.
 #![deny(clippy::print_stdout)]
 
 pub mod cancel;
 pub mod error;
+mod copy_spill;
 mod logical_names;
 pub mod mysql;
 mod pagination;

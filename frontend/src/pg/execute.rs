@@ -57,12 +57,7 @@ impl Session {
         if let Some(result) = self.local(sql, ast, shape).await {
             return result;
         }
-        if self.txn.state == TxnState::Failed {
-            return Err(StatementError::refused(
-                "25P02",
-                "current transaction is aborted, commands ignored until end of transaction block",
-            ));
-        }
+        self.txn.refuse_if_failed()?;
         let params: Vec<ShardingValue> = match portal {
             None => Vec::new(),
             Some(p) => {
@@ -293,7 +288,7 @@ impl Session {
 
     /// Several units whose answers are simply added up: writes, DDL, and
     /// their RETURNING rows.
-    async fn run_concatenated(
+    pub(super) async fn run_concatenated(
         &mut self,
         units: Vec<(String, Request)>,
         shape: Shape,
@@ -461,7 +456,14 @@ impl Session {
         &mut self,
         statement: &Prepared,
     ) -> Result<Described, StatementError> {
-        let context = StatementContext::new(&statement.ast);
+        let Some(ast) = &statement.ast else {
+            // COPY FROM STDIN takes no parameters and returns no rows.
+            return Ok(Described {
+                params: Vec::new(),
+                row: None,
+            });
+        };
+        let context = StatementContext::new(ast);
         let n = max_placeholder(&statement.sql).max(statement.param_types.len());
         let route = [ShardingValue::Int(0), ShardingValue::Int(1)]
             .into_iter()
@@ -470,7 +472,7 @@ impl Session {
         let (ds, sql) = match route.as_ref().and_then(|r| r.units.first()) {
             Some(unit) => (
                 unit.data_source.clone(),
-                shardwire_kernel::rewrite::rewrite_unit(&statement.ast, unit)?,
+                shardwire_kernel::rewrite::rewrite_unit(ast, unit)?,
             ),
             // An INSERT that leaves its generated key out routes only once
             // the key is added: plan it whole, then take one unit (the
@@ -478,7 +480,7 @@ impl Session {
             // SELECT routes without them).
             None => {
                 let plan = plan_statement(
-                    &statement.ast,
+                    ast,
                     &self.db.rules,
                     Dialect::PostgreSql,
                     &vec![ShardingValue::Int(0); n],

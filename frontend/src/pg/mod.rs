@@ -10,6 +10,9 @@
 //! - [`settings`]: SET / login / server parameter values, for SHOW.
 //! - [`execute`]: one statement through kernel, executor and merge.
 //! - [`txn`]: transactions across shards and the connections they hold.
+//! - `hand_read`: statements the kernel reads without sqlparser (COPY
+//!   FROM STDIN, VACUUM, ANALYZE).
+//! - `copy_in`: `COPY ... FROM STDIN`, each row routed to its shard's COPY.
 //! - [`local`]: statements the proxy answers itself (BEGIN, SET, SHOW...).
 //! - [`values`]: type OIDs, text / binary encoding of merged cells.
 //! - [`catalog`]: pg_catalog / information_schema queries answered with
@@ -17,7 +20,9 @@
 //! - [`split`]: splitting multi-statement query strings.
 
 mod catalog;
+mod copy_in;
 mod execute;
+mod hand_read;
 mod idle;
 mod local;
 mod passthrough;

@@ -13,6 +13,7 @@ use shardwire_protocol::pg::{
     BackendMessage, Bind, ErrorFields, FrontendMessage, Parse, RowDescription, TargetKind,
 };
 use shardwire_protocol::ProtocolError;
+use shardwire_kernel::copy::CopyFromStdin;
 use sqlparser::ast::Statement;
 
 use super::settings::Settings;
@@ -33,7 +34,10 @@ pub struct Described {
 #[derive(Debug)]
 pub struct Prepared {
     pub sql: String,
-    pub ast: Arc<Statement>,
+    /// `None` for a COPY FROM STDIN, which sqlparser does not read in full.
+    pub ast: Option<Arc<Statement>>,
+    /// The COPY FROM STDIN, read by hand.
+    pub copy: Option<CopyFromStdin>,
     /// Types the client declared (0 = let the server infer).
     pub param_types: Vec<u32>,
     pub described: OnceLock<Described>,
@@ -300,6 +304,13 @@ impl Session {
             self.begin_implicit();
         }
         for statement in statements {
+            if let Some(result) = self.execute_hand_read(statement).await {
+                if let Err(e) = result {
+                    self.send_error(&e).await?;
+                    break;
+                }
+                continue;
+            }
             let literal = self.execute_literal(statement).await;
             let result = match literal {
                 Some(result) => result,
@@ -357,15 +368,21 @@ impl Session {
                 format!("prepared statement \"{name}\" already exists"),
             ));
         }
-        let ast = self
-            .fe
-            .parse_cache
-            .parse(shardwire_kernel::Dialect::PostgreSql, &query)?;
+        let copy = super::hand_read::copy_from_stdin(&query).transpose()?;
+        let ast = match copy {
+            Some(_) => None,
+            None => Some(
+                self.fe
+                    .parse_cache
+                    .parse(shardwire_kernel::Dialect::PostgreSql, &query)?,
+            ),
+        };
         self.statements.insert(
             name,
             Arc::new(Prepared {
                 sql: query,
                 ast,
+                copy,
                 param_types,
                 described: OnceLock::new(),
             }),
@@ -491,16 +508,20 @@ impl Session {
         // `portal` is a local copy (Arcs), so its statement is lent as it
         // is: no per-Execute copy of the SQL text.
         let statement = &portal.statement;
-        if let Err(e) = self
-            .execute(
-                &statement.sql,
-                &statement.ast,
-                Some(&portal),
-                describe,
-                true,
-            )
-            .await
-        {
+        let result = match (&statement.ast, &statement.copy) {
+            (Some(ast), _) => {
+                self.execute(&statement.sql, ast, Some(&portal), describe, true)
+                    .await
+            }
+            (None, Some(copy)) => {
+                if describe {
+                    self.conn.feed(BackendMessage::NoData).await?;
+                }
+                self.copy_in(copy.clone()).await
+            }
+            (None, None) => Err(StatementError::refused("XX000", "a statement without a body")),
+        };
+        if let Err(e) = result {
             self.extended_error(e).await?;
         }
         Ok(())

@@ -67,6 +67,18 @@ impl Txn {
     pub fn in_block(&self) -> bool {
         self.state != TxnState::Idle
     }
+
+    /// PostgreSQL's refusal of every statement but COMMIT and ROLLBACK in
+    /// a failed transaction.
+    pub fn refuse_if_failed(&self) -> Result<(), StatementError> {
+        if self.state == TxnState::Failed {
+            return Err(StatementError::refused(
+                "25P02",
+                "current transaction is aborted, commands ignored until end of transaction block",
+            ));
+        }
+        Ok(())
+    }
 }
 
 impl Session {
