@@ -8,17 +8,7 @@ mod support;
 
 use std::process::Command;
 
-use support::{start, PASSWORD, USER};
-
-fn pgbench() -> String {
-    for v in ["17", "16", "15"] {
-        let p = format!("/usr/lib/postgresql/{v}/bin/pgbench");
-        if std::path::Path::new(&p).exists() {
-            return p;
-        }
-    }
-    "pgbench".into()
-}
+use support::{pgbench, start, PASSWORD, USER};
 
 #[test]
 fn pgbench_runs_through_the_passthrough_database() {

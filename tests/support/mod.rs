@@ -59,6 +59,11 @@ pub fn start() -> Deployment {
     start_with(false)
 }
 
+/// With `rules` (a YAML `rules:` list) in place of `sharding_db`'s.
+pub fn start_with_rules(rules: &str) -> Deployment {
+    start_inner(false, str::to_owned, Some(rules))
+}
+
 /// With global.yaml changed by `edit` before the proxy starts.
 pub fn start_edited(edit: impl Fn(&str) -> String) -> Deployment {
     start_configured(false, edit)
@@ -79,11 +84,21 @@ pub fn start_with(tls: bool) -> Deployment {
 }
 
 fn start_configured(tls: bool, edit: impl Fn(&str) -> String) -> Deployment {
+    start_inner(tls, edit, None)
+}
+
+fn start_inner(tls: bool, edit: impl Fn(&str) -> String, rules: Option<&str>) -> Deployment {
     let shards = pg_shards(2).unwrap();
     let ports: Vec<u16> = shards.iter().map(PgInstance::port).collect();
     let conf = tempfile::tempdir().unwrap();
     let port = free_port().unwrap();
     write_conf(conf.path(), &ports, port);
+    if let Some(rules) = rules {
+        let file = conf.path().join("database-sharding.yaml");
+        let text = std::fs::read_to_string(&file).unwrap();
+        let head = &text[..text.find("rules:\n").unwrap()];
+        std::fs::write(&file, format!("{head}rules:\n{rules}")).unwrap();
+    }
     let global = conf.path().join("global.yaml");
     let text = edit(&std::fs::read_to_string(&global).unwrap());
     std::fs::write(&global, text).unwrap();
@@ -214,3 +229,15 @@ fn psql_path() -> PathBuf {
     }
     PathBuf::from("psql")
 }
+
+/// The newest pgbench installed.
+pub fn pgbench() -> String {
+    for v in ["17", "16", "15"] {
+        let p = format!("/usr/lib/postgresql/{v}/bin/pgbench");
+        if std::path::Path::new(&p).exists() {
+            return p;
+        }
+    }
+    "pgbench".into()
+}
+

@@ -8,7 +8,7 @@ use std::sync::Arc;
 use bytes::Bytes;
 use futures::future::join_all;
 use futures::{SinkExt, StreamExt};
-use shardwire_backend::executor::{dispatch, Request, UnitEvents};
+use shardwire_backend::executor::{dispatch, Job, Request, UnitEvents};
 use shardwire_backend::pg::QueryEvent;
 use shardwire_kernel::merge::{merge, ColumnKind, MergeError, MergePlan, Row, RowStream, Value};
 use shardwire_kernel::KernelError;
@@ -296,43 +296,55 @@ impl Session {
     ) -> Result<(), StatementError> {
         let count = units.len();
         let (jobs, sources) = self.jobs(units).await?;
-        let mut running = dispatch(jobs, count)?;
-        self.cancel.set_running(running.cancel_tokens.clone());
-        let streams = std::mem::take(&mut running.units);
         let mut out = Forwarder::new(shape);
         let mut tags = TagSum::default();
         let mut notices = crate::logical_names::StatementNotices::default();
         let mut first_error = None;
-        for (i, mut unit) in streams.into_iter().enumerate() {
-            let counted = i == 0 || !one_copy;
-            while let Some(event) = unit.next().await {
-                match event {
-                    Ok(QueryEvent::RowDescription(rd)) => {
-                        if !out.described {
-                            out.event(&mut self.conn, QueryEvent::RowDescription(rd))
-                                .await?;
+        let mut seen = 0usize;
+        for (jobs, count, sources) in batches(jobs, sources, count, self.txn.in_block()) {
+            if first_error.is_some() {
+                // An earlier data source failed the statement: the rest
+                // are not asked.
+                for (job, ds) in jobs.into_iter().zip(sources) {
+                    self.release(ds, job.conn);
+                }
+                continue;
+            }
+            let mut running = dispatch(jobs, count)?;
+            self.cancel.set_running(running.cancel_tokens.clone());
+            let streams = std::mem::take(&mut running.units);
+            for mut unit in streams {
+                let counted = seen == 0 || !one_copy;
+                seen += 1;
+                while let Some(event) = unit.next().await {
+                    match event {
+                        Ok(QueryEvent::RowDescription(rd)) => {
+                            if !out.described {
+                                out.event(&mut self.conn, QueryEvent::RowDescription(rd))
+                                    .await?;
+                            }
                         }
-                    }
-                    Ok(QueryEvent::CommandComplete(tag)) if counted => tags.add(&tag),
-                    Ok(QueryEvent::Row(row)) if first_error.is_none() && counted => {
-                        out.event(&mut self.conn, QueryEvent::Row(row)).await?
-                    }
-                    Ok(QueryEvent::Notice(n)) => {
-                        if let Some(n) = notices.admit(&self.db.rules, n) {
-                            out.event(&mut self.conn, QueryEvent::Notice(n)).await?
+                        Ok(QueryEvent::CommandComplete(tag)) if counted => tags.add(&tag),
+                        Ok(QueryEvent::Row(row)) if first_error.is_none() && counted => {
+                            out.event(&mut self.conn, QueryEvent::Row(row)).await?
                         }
-                    }
-                    Ok(_) => {}
-                    Err(e) => {
-                        first_error.get_or_insert(StatementError::Backend(e));
+                        Ok(QueryEvent::Notice(n)) => {
+                            if let Some(n) = notices.admit(&self.db.rules, n) {
+                                out.event(&mut self.conn, QueryEvent::Notice(n)).await?
+                            }
+                        }
+                        Ok(_) => {}
+                        Err(e) => {
+                            first_error.get_or_insert(StatementError::Backend(e));
+                        }
                     }
                 }
             }
-        }
-        self.cancel.set_running(Vec::new());
-        let conns = running.finish().await?;
-        for (conn, ds) in conns.into_iter().zip(sources) {
-            self.release(ds, conn);
+            self.cancel.set_running(Vec::new());
+            let conns = running.finish().await?;
+            for (conn, ds) in conns.into_iter().zip(sources) {
+                self.release(ds, conn);
+            }
         }
         if let Some(e) = first_error {
             return Err(e);
@@ -501,6 +513,36 @@ impl Session {
             row: prepared.columns().cloned(),
         })
     }
+}
+
+/// The jobs of a statement whose answers are added up, in the batches they
+/// run in: all at once, or, inside a transaction and over several data
+/// sources, one data source at a time in the name order [`Session::jobs`]
+/// took them in. Two transactions writing the same rows of a broadcast
+/// table (pgbench's branches) would otherwise each lock one data source's
+/// copy first and wait for the other's forever: a deadlock that no shard
+/// can see, since each holds only half of it. Outside a transaction each
+/// shard's statement commits at once and holds no lock past it.
+fn batches(
+    jobs: Vec<Job>,
+    sources: Vec<String>,
+    count: usize,
+    in_transaction: bool,
+) -> Vec<(Vec<Job>, usize, Vec<String>)> {
+    if !in_transaction || jobs.len() < 2 {
+        return vec![(jobs, count, sources)];
+    }
+    jobs.into_iter()
+        .zip(sources)
+        .map(|(mut job, ds)| {
+            // Units are numbered per dispatch.
+            for (k, unit) in job.units.iter_mut().enumerate() {
+                unit.0 = k;
+            }
+            let n = job.units.len();
+            (vec![job], n, vec![ds])
+        })
+        .collect()
 }
 
 /// Reads a unit's events up to its RowDescription.

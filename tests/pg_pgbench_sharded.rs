@@ -1,0 +1,125 @@
+// Tests unwrap: a panic is a failed test, which is what we want here.
+#![allow(clippy::unwrap_used)]
+//! pgbench on a sharded database, as a user would run it: `pgbench -i`
+//! through the proxy (its multi-table DROP, CREATE, COPY ... FROM STDIN
+//! WITH (FREEZE ON) inside a transaction with TRUNCATE, VACUUM ANALYZE,
+//! ALTER TABLE ADD PRIMARY KEY), then the default TPC-B-like script at
+//! four clients and the select-only one. pgbench_accounts and
+//! pgbench_history are sharded by aid over the two shards; branches and
+//! tellers are broadcast, so every transaction writes both shards' copy of
+//! the one branch row: concurrent transactions must not deadlock across
+//! shards, and the money must add up.
+
+mod support;
+
+use std::process::Command;
+
+use support::{start_with_rules, Deployment, PASSWORD, USER};
+
+const RULES: &str = "\
+- !SHARDING
+  tables:
+    pgbench_accounts:
+      actualDataNodes: ds_${0..1}.pgbench_accounts
+      databaseStrategy:
+        standard:
+          shardingColumn: aid
+          shardingAlgorithmName: by_aid
+    pgbench_history:
+      actualDataNodes: ds_${0..1}.pgbench_history
+      databaseStrategy:
+        standard:
+          shardingColumn: aid
+          shardingAlgorithmName: by_aid
+  bindingTables:
+    - pgbench_accounts,pgbench_history
+  shardingAlgorithms:
+    by_aid:
+      type: MOD
+      props:
+        sharding-count: 2
+- !BROADCAST
+  tables:
+    - pgbench_branches
+    - pgbench_tellers
+";
+
+fn pgbench(d: &Deployment, args: &[&str]) -> String {
+    let out = Command::new(support::pgbench())
+        .args(args)
+        .args(["-h", "127.0.0.1", "-p", &d.port.to_string(), "-U", USER])
+        .arg("sharding_db")
+        .env("PGPASSWORD", PASSWORD)
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert!(
+        out.status.success(),
+        "pgbench {args:?} failed\nstdout:\n{stdout}\nstderr:\n{stderr}\nproxy log:\n{}",
+        d.proxy.log_tail()
+    );
+    format!("{stdout}{stderr}")
+}
+
+fn one(d: &Deployment, sql: &str) -> String {
+    d.psql_ok("sharding_db", sql).trim().to_owned()
+}
+
+#[test]
+fn pgbench_initialises_and_runs_on_a_sharded_database() {
+    let d = start_with_rules(RULES);
+    let init = pgbench(&d, &["-i", "-s", "2"]);
+    assert!(init.contains("done in"), "{init}");
+    // 200,000 accounts, split by aid % 2: each shard holds only its own.
+    for (shard, parity) in [(0, 0), (1, 1)] {
+        let counts = d.shards[shard]
+            .psql(&format!(
+                "select count(*), count(*) filter (where aid % 2 <> {parity}) from pgbench_accounts"
+            ))
+            .unwrap();
+        assert_eq!(counts.trim(), "100000|0", "shard {shard}");
+        let copies = d.shards[shard]
+            .psql("select (select count(*) from pgbench_branches), (select count(*) from pgbench_tellers)")
+            .unwrap();
+        assert_eq!(copies.trim(), "2|20", "shard {shard}: broadcast tables whole");
+    }
+    assert_eq!(one(&d, "select count(*) from pgbench_accounts"), "200000");
+
+    let run = pgbench(&d, &["-T", "10", "-c", "4", "-j", "2"]);
+    assert!(run.contains("number of failed transactions: 0"), "{run}");
+    let transactions: u64 = run
+        .lines()
+        .find_map(|l| l.strip_prefix("number of transactions actually processed: "))
+        .and_then(|n| n.split('/').next())
+        .and_then(|n| n.trim().parse().ok())
+        .unwrap();
+    assert!(transactions > 0, "{run}");
+    // Every transaction moved one delta into an account, a teller, a
+    // branch and the history: the four sums agree, and both shards' copies
+    // of the broadcast tables agree.
+    let accounts = one(&d, "select sum(abalance) from pgbench_accounts");
+    let history = one(&d, "select sum(delta) from pgbench_history");
+    let tellers = one(&d, "select sum(tbalance) from pgbench_tellers");
+    let branches = one(&d, "select sum(bbalance) from pgbench_branches");
+    assert_eq!(
+        (&history, &tellers, &branches),
+        (&accounts, &accounts, &accounts),
+        "history, tellers, branches vs accounts"
+    );
+    assert_eq!(
+        one(&d, "select count(*) from pgbench_history"),
+        transactions.to_string()
+    );
+    for shard in 0..2 {
+        let b = d.shards[shard]
+            .psql("select sum(bbalance) from pgbench_branches")
+            .unwrap();
+        assert_eq!(b.trim(), branches, "shard {shard}'s copy of the branches");
+    }
+
+    for mode in ["simple", "prepared"] {
+        let run = pgbench(&d, &["-S", "-M", mode, "-T", "5", "-c", "4", "-j", "2"]);
+        assert!(run.contains("number of failed transactions: 0"), "{run}");
+    }
+}
