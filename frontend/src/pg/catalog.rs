@@ -31,14 +31,21 @@ pub struct CatalogNames {
 
 impl CatalogNames {
     /// `visible`: the logical databases the session's user may use, for
-    /// pg_database; `physical`: the data source's database name.
+    /// pg_database, when `statement` reads it (only then: a cell of
+    /// another query that happens to equal the physical database's name,
+    /// such as an owner named like it, is no database name).
     pub fn new(
         db: &LogicalDatabase,
         data_source: &str,
         visible: Vec<String>,
+        statement: &Statement,
     ) -> CatalogNames {
         let mut names = CatalogNames::default();
-        if let Some(source) = db.data_sources.get(data_source) {
+        if let Some(source) = db
+            .data_sources
+            .get(data_source)
+            .filter(|_| reads_pg_database(statement))
+        {
             let mut visible = visible;
             visible.sort();
             names.databases = Some((Bytes::from(source.database.clone().into_bytes()), visible));
@@ -115,7 +122,10 @@ impl CatalogNames {
 
     /// The rows the client sees for `row`: actual table names turned into
     /// logical ones, and a row naming the data source's database once per
-    /// logical database, with its name in place of the physical one.
+    /// logical database, with its name in place of the physical one. Only
+    /// the first such cell is the database's name: pg_database's name
+    /// column comes before its owner (psql's `\l` shows both, and an
+    /// owner may be named like the database).
     pub fn map_rows(&self, row: DataRow) -> Vec<DataRow> {
         let row = self.map_row(&row).unwrap_or(row);
         let Some((physical, logical)) = &self.databases else {
@@ -127,10 +137,14 @@ impl CatalogNames {
         logical
             .iter()
             .filter_map(|name| {
+                let mut replaced = false;
                 let cells: Vec<Option<Bytes>> = row
                     .columns()
                     .map(|c| match c {
-                        Some(c) if c == physical => Some(Bytes::from(name.clone().into_bytes())),
+                        Some(c) if !replaced && c == physical => {
+                            replaced = true;
+                            Some(Bytes::from(name.clone().into_bytes()))
+                        }
                         other => other,
                     })
                     .collect();
@@ -273,7 +287,10 @@ mod tests {
         let parse =
             |sql| shardwire_kernel::parse_one(shardwire_kernel::Dialect::PostgreSql, sql).unwrap();
         let names = CatalogNames {
-            databases: Some((Bytes::from_static(b"shard_0"), vec!["a_db".into(), "b_db".into()])),
+            databases: Some((
+                Bytes::from_static(b"shard_0"),
+                vec!["a_db".into(), "b_db".into()],
+            )),
             ..CatalogNames::default()
         };
         let mut q = parse("SELECT d.datname FROM pg_catalog.pg_database d ORDER BY 1");
@@ -289,10 +306,20 @@ mod tests {
         assert!(q.to_string().ends_with(") AS pg_database"), "{q}");
         let row = |cells: &[Option<&[u8]>]| DataRow::from_values(cells.iter().copied()).unwrap();
         let out = names.map_rows(row(&[Some(b"shard_0"), Some(b"UTF8")]));
-        let firsts: Vec<_> = out.iter().map(|r| r.columns().next().unwrap().unwrap()).collect();
+        let firsts: Vec<_> = out
+            .iter()
+            .map(|r| r.columns().next().unwrap().unwrap())
+            .collect();
         assert_eq!(firsts, vec![Bytes::from("a_db"), Bytes::from("b_db")]);
         // A row that names no database (a count) is answered once.
         assert_eq!(names.map_rows(row(&[Some(b"1")])).len(), 1);
+        // An owner named like the database keeps its name.
+        let out = names.map_rows(row(&[Some(b"shard_0"), Some(b"shard_0")]));
+        let owners: Vec<_> = out
+            .iter()
+            .map(|r| r.columns().nth(1).unwrap().unwrap())
+            .collect();
+        assert_eq!(owners, vec![Bytes::from("shard_0"), Bytes::from("shard_0")]);
         assert!(CatalogNames::default().is_empty_for(&parse("SELECT 1 FROM pg_class")));
         assert!(!CatalogNames::default().is_empty_for(&parse("SELECT 1 FROM pg_database")));
     }
