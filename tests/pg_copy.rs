@@ -70,13 +70,61 @@ fn psql_copy_text_and_csv() {
     let (counts, misplaced) = placement(&d);
     assert_eq!(misplaced, 0);
     assert_eq!(counts.iter().sum::<u64>(), 8);
-    assert!(counts.iter().all(|c| *c > 0), "every node got rows: {counts:?}");
+    assert!(
+        counts.iter().all(|c| *c > 0),
+        "every node got rows: {counts:?}"
+    );
     for shard in 0..2 {
         assert_eq!(
-            d.shards[shard].psql("select count(*) from t_region").unwrap().trim(),
+            d.shards[shard]
+                .psql("select count(*) from t_region")
+                .unwrap()
+                .trim(),
             "2",
             "broadcast rows on shard {shard}"
         );
+    }
+    // Back out: every shard's rows, each once; a broadcast table's once.
+    let mut rows: Vec<String> = d
+        .psql_ok(
+            "sharding_db",
+            "COPY t_order (order_id, user_id) TO STDOUT (FORMAT csv)",
+        )
+        .lines()
+        .map(str::to_owned)
+        .collect();
+    rows.sort();
+    assert_eq!(
+        rows,
+        ["1,1", "10,4", "11,5", "12,6", "2,1", "3,2", "4,2", "5,3"]
+    );
+    assert_eq!(
+        d.psql_ok("sharding_db", "COPY t_region TO STDOUT"),
+        "1\tnorth\n2\tsouth\n"
+    );
+    assert_eq!(
+        d.psql_ok(
+            "sharding_db",
+            "COPY (SELECT order_id FROM t_order WHERE user_id = 2 AND order_id = 4) TO STDOUT"
+        ),
+        "4\n"
+    );
+    // Joining the shards' outputs would be a different answer here:
+    // refused by name.
+    for (sql, construct) in [
+        (
+            "COPY (SELECT order_id FROM t_order ORDER BY order_id) TO STDOUT",
+            "ORDER BY",
+        ),
+        (
+            "COPY (SELECT count(*) FROM t_order) TO STDOUT",
+            "aggregates",
+        ),
+        ("COPY t_order TO STDOUT (FORMAT csv, HEADER true)", "HEADER"),
+        ("COPY t_order TO STDOUT (FORMAT binary)", "binary"),
+    ] {
+        let (ok, _, err) = d.psql("sharding_db", sql);
+        assert!(!ok && err.contains(construct), "{sql}: {err}");
     }
     assert_eq!(
         d.shards[1]
@@ -104,7 +152,10 @@ fn a_failed_copy_leaves_nothing_on_any_shard() {
     };
     // A NULL in a sharding column cannot be routed: the line is named.
     let (_, out, err) = copy("20,2,a\n21,,b\n");
-    assert!(err.contains("null value in sharding column \"user_id\""), "{err}");
+    assert!(
+        err.contains("null value in sharding column \"user_id\""),
+        "{err}"
+    );
     assert!(err.contains("line 2"), "{err}");
     assert_eq!(out, "after|1\n", "the session goes on");
     // Order 7 of user 1 exists on ds_1: that shard refuses its COPY after
@@ -140,7 +191,9 @@ fn drivers_copy_text_binary_and_fail() {
             .unwrap();
         futures::pin_mut!(sink);
         for chunk in data.as_bytes().chunks(65_536) {
-            sink.send(bytes::Bytes::copy_from_slice(chunk)).await.unwrap();
+            sink.send(bytes::Bytes::copy_from_slice(chunk))
+                .await
+                .unwrap();
         }
         assert_eq!(sink.finish().await.unwrap(), 20_000);
 
@@ -154,15 +207,14 @@ fn drivers_copy_text_binary_and_fail() {
         for i in 100_000i64..100_500 {
             let user = (i % 5) as i32;
             let status = format!("bin {i}");
-            writer
-                .as_mut()
-                .write(&[&i, &user, &status])
-                .await
-                .unwrap();
+            writer.as_mut().write(&[&i, &user, &status]).await.unwrap();
         }
         assert_eq!(writer.finish().await.unwrap(), 500);
         let row = c
-            .query_one("SELECT status FROM t_order WHERE order_id = 100003 AND user_id = 3", &[])
+            .query_one(
+                "SELECT status FROM t_order WHERE order_id = 100003 AND user_id = 3",
+                &[],
+            )
             .await
             .unwrap();
         assert_eq!(row.get::<_, String>(0), "bin 100003");

@@ -47,8 +47,8 @@ mod derive;
 pub mod error;
 mod keygen;
 mod lexer;
-mod maintenance;
 mod literal_plan;
+mod maintenance;
 pub mod merge;
 pub mod normalize;
 pub mod parse;
@@ -182,6 +182,7 @@ fn plan_parts(
 ) -> Result<Plan, KernelError> {
     let route = route_with_hints(db, context, params, options.hints)?;
     if route.units.len() > 1 {
+        copy::check_concatenation(statement, dialect, &context.tables)?;
         if let Some((derived, merge)) = derive::derive(statement, dialect, &context.tables)? {
             return Ok(Plan {
                 units: rewrite::rewrite_in(&derived, &route, Some(&db.name))?,

@@ -6,8 +6,8 @@
 use std::ops::ControlFlow;
 
 use sqlparser::ast::{
-    Expr, ObjectName, ObjectNamePart, Select, SelectItem, SelectItemQualifiedWildcardKind, SetExpr,
-    Statement, VisitMut, VisitorMut,
+    CopySource, Expr, ObjectName, ObjectNamePart, Select, SelectItem,
+    SelectItemQualifiedWildcardKind, SetExpr, Statement, VisitMut, VisitorMut,
 };
 
 use crate::error::KernelError;
@@ -69,6 +69,13 @@ pub fn rewrite_unit_in(
         for name in names.iter_mut().chain(table.iter_mut()) {
             renamer.rename_object(name);
         }
+    }
+    if let Statement::Copy {
+        source: CopySource::Table { table_name, .. },
+        ..
+    } = &mut statement
+    {
+        renamer.rename_object(table_name);
     }
     let _ = statement.visit(&mut renamer);
     Ok(statement.to_string())

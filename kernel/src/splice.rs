@@ -14,8 +14,8 @@
 use std::ops::ControlFlow;
 
 use sqlparser::ast::{
-    Expr, Ident, ObjectName, ObjectNamePart, Select, SelectItem, SelectItemQualifiedWildcardKind,
-    Statement, Visit, Visitor,
+    CopySource, Expr, Ident, ObjectName, ObjectNamePart, Select, SelectItem,
+    SelectItemQualifiedWildcardKind, Statement, Visit, Visitor,
 };
 use sqlparser::tokenizer::Location;
 
@@ -48,6 +48,13 @@ impl SpliceTemplate {
             for name in names.iter().chain(table.iter()) {
                 collect.object(name);
             }
+        }
+        if let Statement::Copy {
+            source: CopySource::Table { table_name, .. },
+            ..
+        } = statement
+        {
+            collect.object(table_name);
         }
         let _ = statement.visit(&mut collect);
         if !collect.complete {

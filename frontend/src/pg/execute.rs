@@ -81,6 +81,7 @@ impl Session {
                 &self.db.rules,
                 cluster.first(),
                 self.visible_databases(),
+                ast,
             );
             (!names.is_empty_for(ast)).then_some(names)
         } else {
@@ -224,7 +225,13 @@ impl Session {
     /// The logical databases this session's user may use over PostgreSQL:
     /// what pg_database lists.
     fn visible_databases(&self) -> Vec<String> {
-        let account = self.fe.snapshot.global.users.iter().find(|u| u.name == self.user);
+        let account = self
+            .fe
+            .snapshot
+            .global
+            .users
+            .iter()
+            .find(|u| u.name == self.user);
         self.fe
             .databases
             .iter()
@@ -300,6 +307,7 @@ impl Session {
         let mut tags = TagSum::default();
         let mut notices = crate::logical_names::StatementNotices::default();
         let mut first_error = None;
+        let mut copying = false;
         let mut seen = 0usize;
         for (jobs, count, sources) in batches(jobs, sources, count, self.txn.in_block()) {
             if first_error.is_some() {
@@ -333,6 +341,18 @@ impl Session {
                                 out.event(&mut self.conn, QueryEvent::Notice(n)).await?
                             }
                         }
+                        // COPY TO STDOUT over several units (the kernel
+                        // checked their outputs may be joined): one
+                        // CopyOutResponse, every unit's data, one CopyDone.
+                        Ok(QueryEvent::CopyOut(response)) if !copying => {
+                            copying = true;
+                            out.event(&mut self.conn, QueryEvent::CopyOut(response))
+                                .await?
+                        }
+                        Ok(QueryEvent::CopyData(data)) if first_error.is_none() && counted => {
+                            out.event(&mut self.conn, QueryEvent::CopyData(data))
+                                .await?
+                        }
                         Ok(_) => {}
                         Err(e) => {
                             first_error.get_or_insert(StatementError::Backend(e));
@@ -348,6 +368,9 @@ impl Session {
         }
         if let Some(e) = first_error {
             return Err(e);
+        }
+        if copying {
+            out.event(&mut self.conn, QueryEvent::CopyDone).await?;
         }
         out.no_rows(&mut self.conn).await?;
         let tag = tags.finish();
@@ -668,12 +691,10 @@ impl Forwarder {
                 BackendMessage::EmptyQueryResponse
             }
             QueryEvent::Notice(n) => BackendMessage::NoticeResponse(n),
-            QueryEvent::CopyOut(_) | QueryEvent::CopyData(_) | QueryEvent::CopyDone => {
-                return Err(StatementError::refused(
-                    "0A000",
-                    "COPY through a sharded database is not supported yet",
-                ))
-            }
+            // One unit's COPY TO STDOUT is the client's as it comes.
+            QueryEvent::CopyOut(response) => BackendMessage::CopyOutResponse(response),
+            QueryEvent::CopyData(data) => BackendMessage::CopyData(data),
+            QueryEvent::CopyDone => BackendMessage::CopyDone,
         };
         conn.feed(msg).await.map_err(session_to_statement)
     }

@@ -5,8 +5,8 @@ use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::ops::ControlFlow;
 
 use sqlparser::ast::{
-    ObjectName, ObjectNamePart, ObjectType, Query, Statement, TableFactor, TableWithJoins, Visit,
-    Visitor,
+    CopySource, ObjectName, ObjectNamePart, ObjectType, Query, Statement, TableFactor,
+    TableWithJoins, Visit, Visitor,
 };
 
 /// The logical name an object name stands for: its last part, lower-cased
@@ -134,6 +134,14 @@ pub(crate) fn collect(statement: &Statement) -> Found {
         if let Some(table) = table {
             relations.add(table);
         }
+    }
+    // Nor is COPY's table.
+    if let Statement::Copy {
+        source: CopySource::Table { table_name, .. },
+        ..
+    } = statement
+    {
+        relations.add(table_name);
     }
     let _ = statement.visit(&mut relations);
     relations.found

@@ -499,8 +499,14 @@ mod tests {
                 row("2,\"x\"\"y\"\r\n", 3)
             ]
         );
-        assert_eq!(field(&f, b"1,\"a\nb\"\n", 1).unwrap(), Some(b"a\nb".to_vec()));
-        assert_eq!(field(&f, b"2,\"x\"\"y\"\r\n", 1).unwrap(), Some(b"x\"y".to_vec()));
+        assert_eq!(
+            field(&f, b"1,\"a\nb\"\n", 1).unwrap(),
+            Some(b"a\nb".to_vec())
+        );
+        assert_eq!(
+            field(&f, b"2,\"x\"\"y\"\r\n", 1).unwrap(),
+            Some(b"x\"y".to_vec())
+        );
         assert_eq!(field(&f, b"3,,\"\"", 1).unwrap(), None);
         assert_eq!(field(&f, b"3,,\"\"", 2).unwrap(), Some(Vec::new()));
         assert!(field(&f, b"3,4", 2).is_err());
@@ -513,9 +519,15 @@ mod tests {
     #[test]
     fn text_fields() {
         let f = CopyFormat::default_for(FormatKind::Text);
-        assert_eq!(field(&f, b"1\t\\N\ta\\tb\n", 0).unwrap(), Some(b"1".to_vec()));
+        assert_eq!(
+            field(&f, b"1\t\\N\ta\\tb\n", 0).unwrap(),
+            Some(b"1".to_vec())
+        );
         assert_eq!(field(&f, b"1\t\\N\ta\\tb\n", 1).unwrap(), None);
-        assert_eq!(field(&f, b"1\t\\N\ta\\tb\n", 2).unwrap(), Some(b"a\tb".to_vec()));
+        assert_eq!(
+            field(&f, b"1\t\\N\ta\\tb\n", 2).unwrap(),
+            Some(b"a\tb".to_vec())
+        );
         assert_eq!(field(&f, b"a\\\tb\tc", 1).unwrap(), Some(b"c".to_vec()));
         assert!(field(&f, b"1\t2\n", 2).is_err());
     }

@@ -6,15 +6,19 @@
 //! # Layout
 //! - `statement`: [`parse_copy_from_stdin`], reading the statement by hand.
 //! - `format`: [`RowSplitter`] (CopyData in, whole rows out) and [`field`].
+//! - `to_stdout`: when the outputs of a COPY TO's units may be joined.
 //! - `plan`: [`plan_copy_in`], the COPY each data node runs, and
 //!   [`RowRouter`], the target of one row.
 
 mod format;
 mod plan;
 mod statement;
+mod to_stdout;
 
-pub use format::{
-    field, CopyFormat, FormatKind, Piece, RowSplitter, SplitError, BINARY_TRAILER,
+pub use format::{field, CopyFormat, FormatKind, Piece, RowSplitter, SplitError, BINARY_TRAILER};
+pub use plan::{
+    plan_copy_in, ColumnType, CopyPlan, CopyRouting, CopyRowError, CopyTarget, RowRouter,
 };
-pub use plan::{plan_copy_in, ColumnType, CopyPlan, CopyRouting, CopyRowError, CopyTarget, RowRouter};
 pub use statement::{parse_copy_from_stdin, quote_ident, CopyFromStdin};
+
+pub(crate) use to_stdout::check_concatenation;

@@ -89,9 +89,10 @@ pub fn plan_copy_in(
             .map(|c| c.to_ascii_lowercase())
             .collect();
         if let Some(key) = &table.key_generate {
-            let listed = statement.columns.as_ref().is_none_or(|cols| {
-                cols.iter().any(|c| c.eq_ignore_ascii_case(&key.column))
-            });
+            let listed = statement
+                .columns
+                .as_ref()
+                .is_none_or(|cols| cols.iter().any(|c| c.eq_ignore_ascii_case(&key.column)));
             if !listed {
                 return Err(KernelError::unsupported(
                     "COPY leaving out a generated key column",
@@ -163,7 +164,9 @@ impl RowRouter {
                 return Err(KernelError::unsupported(
                     "COPY without the sharding column",
                     [table.logic_name.as_str()],
-                    format!("the rows do not carry sharding column {column}, so they cannot be routed"),
+                    format!(
+                        "the rows do not carry sharding column {column}, so they cannot be routed"
+                    ),
                 ));
             };
             found.push((column.clone(), pos, row_columns[pos].1));
@@ -195,7 +198,10 @@ impl RowRouter {
             };
             let value = routing_value(&bytes, *kind, format.kind).map_err(|m| CopyRowError {
                 code: "22P02",
-                message: format!("{m} (COPY {}, line {line}, column {column})", plan.statement.table),
+                message: format!(
+                    "{m} (COPY {}, line {line}, column {column})",
+                    plan.statement.table
+                ),
             })?;
             values.push((column.clone(), value));
         }

@@ -62,9 +62,13 @@ pub fn parse_copy_from_stdin(sql: &str) -> Result<Option<CopyFromStdin>, KernelE
         // COPY (query) TO ...
         return Ok(None);
     }
-    let first = t.ident().ok_or_else(|| bad("a table name must follow COPY"))?;
+    let first = t
+        .ident()
+        .ok_or_else(|| bad("a table name must follow COPY"))?;
     let (schema, table) = if t.punct(b'.') {
-        let table = t.ident().ok_or_else(|| bad("a table name must follow the schema"))?;
+        let table = t
+            .ident()
+            .ok_or_else(|| bad("a table name must follow the schema"))?;
         (Some(first.written), table)
     } else {
         (None, first)
@@ -242,8 +246,8 @@ impl Options {
             }
             // The shards check and apply these; nothing in how rows are
             // framed depends on them.
-            "freeze" | "encoding" | "force_quote" | "force_not_null" | "force_null"
-            | "default" | "oids" | "on_error" | "log_verbosity" => {}
+            "freeze" | "encoding" | "force_quote" | "force_not_null" | "force_null" | "default"
+            | "oids" | "on_error" | "log_verbosity" => {}
             other => return Err(format!("option \"{other}\" not recognized")),
         }
         Ok(())
@@ -302,7 +306,10 @@ mod tests {
         assert_eq!(c.columns, None);
         assert_eq!(c.format.kind, FormatKind::Text);
         assert_eq!(c.format.delimiter, b'\t');
-        assert_eq!(c.for_table("pgbench_accounts"), "COPY pgbench_accounts FROM STDIN with (freeze on)");
+        assert_eq!(
+            c.for_table("pgbench_accounts"),
+            "COPY pgbench_accounts FROM STDIN with (freeze on)"
+        );
 
         let c = parse("COPY public.T_Order (Order_Id, \"User Id\") FROM STDIN WITH (FORMAT csv, HEADER true, DELIMITER ';', NULL 'NA');");
         assert_eq!(c.schema.as_deref(), Some("public"));
@@ -310,7 +317,10 @@ mod tests {
         assert_eq!(c.columns, Some(vec!["order_id".into(), "User Id".into()]));
         assert_eq!(c.format.kind, FormatKind::Csv);
         assert!(c.format.header);
-        assert_eq!((c.format.delimiter, c.format.null.as_slice()), (b';', &b"NA"[..]));
+        assert_eq!(
+            (c.format.delimiter, c.format.null.as_slice()),
+            (b';', &b"NA"[..])
+        );
         assert_eq!(
             c.for_table("T_order_1"),
             "COPY public.\"T_order_1\" (Order_Id, \"User Id\") FROM STDIN WITH (FORMAT csv, HEADER true, DELIMITER ';', NULL 'NA')"
@@ -319,7 +329,10 @@ mod tests {
         let c = parse("copy t from stdin with csv header delimiter as E'\\t' quote '''' ");
         assert_eq!(c.format.kind, FormatKind::Csv);
         assert!(c.format.header);
-        assert_eq!((c.format.delimiter, c.format.quote, c.format.escape), (b'\t', b'\'', b'\''));
+        assert_eq!(
+            (c.format.delimiter, c.format.quote, c.format.escape),
+            (b'\t', b'\'', b'\'')
+        );
 
         let c = parse("COPY t FROM STDIN (FORMAT binary)");
         assert_eq!(c.format.kind, FormatKind::Binary);
@@ -333,7 +346,10 @@ mod tests {
     fn not_ours_or_refused() {
         assert_eq!(parse_copy_from_stdin("SELECT 1").unwrap(), None);
         assert_eq!(parse_copy_from_stdin("COPY t TO STDOUT").unwrap(), None);
-        assert_eq!(parse_copy_from_stdin("COPY (SELECT 1) TO STDOUT").unwrap(), None);
+        assert_eq!(
+            parse_copy_from_stdin("COPY (SELECT 1) TO STDOUT").unwrap(),
+            None
+        );
         assert!(matches!(
             parse_copy_from_stdin("COPY t FROM '/etc/passwd'"),
             Err(KernelError::Unsupported { .. })
