@@ -167,7 +167,10 @@ fn pipelined_commands_are_answered_in_order_and_bad_packets_end_only_their_sessi
     assert_eq!(&err[3..9], b"#42S02");
     assert_eq!(
         err_of(&err),
-        (1146, "Table 'sharding_db.t_nowhere' doesn't exist".to_owned())
+        (
+            1146,
+            "Table 'sharding_db.t_nowhere' doesn't exist".to_owned()
+        )
     );
 
     // A query and COM_QUIT in one write: the answer still comes.

@@ -55,11 +55,25 @@ enum Target {
 }
 
 fn run_python(driver: &str, script: &[&str], protocol: Protocol) {
-    run(driver, venv_python(), script, &[], protocol, Target::Sharded);
+    run(
+        driver,
+        venv_python(),
+        script,
+        &[],
+        protocol,
+        Target::Sharded,
+    );
 }
 
 fn run_python_passthrough(driver: &str, script: &[&str], protocol: Protocol) {
-    run(driver, venv_python(), script, &[], protocol, Target::Passthrough);
+    run(
+        driver,
+        venv_python(),
+        script,
+        &[],
+        protocol,
+        Target::Passthrough,
+    );
 }
 
 /// Runs a driver's scenario against its own deployment, through a relay

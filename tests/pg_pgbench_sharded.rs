@@ -82,7 +82,11 @@ fn pgbench_initialises_and_runs_on_a_sharded_database() {
         let copies = d.shards[shard]
             .psql("select (select count(*) from pgbench_branches), (select count(*) from pgbench_tellers)")
             .unwrap();
-        assert_eq!(copies.trim(), "2|20", "shard {shard}: broadcast tables whole");
+        assert_eq!(
+            copies.trim(),
+            "2|20",
+            "shard {shard}: broadcast tables whole"
+        );
     }
     assert_eq!(one(&d, "select count(*) from pgbench_accounts"), "200000");
 

@@ -95,7 +95,10 @@ mod tests {
             held.push(row.as_bytes()).await.unwrap();
             assert!(held.memory.len() <= 10 + row.len());
         }
-        assert!(held.spilled > 0, "past the budget the rows went to the file");
+        assert!(
+            held.spilled > 0,
+            "past the budget the rows went to the file"
+        );
         assert_eq!(held.spilled + held.memory.len() as u64, want.len() as u64);
         let mut got = Vec::new();
         while let Some(chunk) = held.next_chunk().await.unwrap() {

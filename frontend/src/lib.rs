@@ -20,8 +20,8 @@
 #![deny(clippy::print_stdout)]
 
 pub mod cancel;
-pub mod error;
 mod copy_spill;
+pub mod error;
 mod logical_names;
 pub mod mysql;
 mod pagination;

@@ -39,10 +39,11 @@ impl LogicalNames {
         let mut out = String::with_capacity(text.len());
         let mut word_start = None;
         let is_word = |c: char| c.is_ascii_alphanumeric() || c == '_';
-        let flush = |out: &mut String, word: &str| match self.to_logical.get(&word.to_ascii_lowercase()) {
-            Some(logical) => out.push_str(logical),
-            None => out.push_str(word),
-        };
+        let flush =
+            |out: &mut String, word: &str| match self.to_logical.get(&word.to_ascii_lowercase()) {
+                Some(logical) => out.push_str(logical),
+                None => out.push_str(word),
+            };
         for (i, c) in text.char_indices() {
             match (is_word(c), word_start) {
                 (true, None) => word_start = Some(i),
@@ -81,7 +82,10 @@ impl StatementNotices {
         use shardwire_protocol::pg::field;
         let names = self.names.get_or_insert_with(|| LogicalNames::new(db));
         for (kind, value) in &mut notice.fields {
-            if matches!(*kind, field::MESSAGE | field::DETAIL | field::HINT | field::TABLE) {
+            if matches!(
+                *kind,
+                field::MESSAGE | field::DETAIL | field::HINT | field::TABLE
+            ) {
                 *value = names.rewrite(value);
             }
         }
@@ -118,7 +122,10 @@ mod tests {
             n.rewrite("table \"t_order_1\" does not exist, skipping"),
             "table \"t_order\" does not exist, skipping"
         );
-        assert_eq!(n.rewrite("t_order_10 and T_ORDER_0"), "t_order_10 and t_order");
+        assert_eq!(
+            n.rewrite("t_order_10 and T_ORDER_0"),
+            "t_order_10 and t_order"
+        );
         assert_eq!(n.rewrite("t_order_0"), "t_order");
         assert_eq!(n.rewrite("ünïcode t_order_0."), "ünïcode t_order.");
     }

@@ -201,7 +201,6 @@ pub(crate) fn unescape_one(after: &[u8]) -> Option<(u8, usize)> {
     })
 }
 
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -220,7 +219,10 @@ mod tests {
         let mut t = Tokens::new(" -- c\n /* c */ Vacuum \"My T\"\"x\" E'a\\tb' (");
         assert!(t.keyword("vacuum"));
         let id = t.ident().unwrap();
-        assert_eq!((id.written.as_str(), id.folded.as_str()), ("\"My T\"\"x\"", "My T\"x"));
+        assert_eq!(
+            (id.written.as_str(), id.folded.as_str()),
+            ("\"My T\"\"x\"", "My T\"x")
+        );
         assert_eq!(t.string().as_deref(), Some("a\tb"));
         assert!(t.punct(b'('));
         assert!(t.ident().is_none());

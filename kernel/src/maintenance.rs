@@ -40,7 +40,11 @@ fn plan(db: &LogicalDatabase, sql: &str, mut t: Tokens<'_>) -> Result<Vec<SqlUni
                 depth += 1;
             } else if t.punct(b')') {
                 depth -= 1;
-            } else if t.ident().is_none() && t.string().is_none() && !t.punct(b',') && t.word_or_number().is_none() {
+            } else if t.ident().is_none()
+                && t.string().is_none()
+                && !t.punct(b',')
+                && t.word_or_number().is_none()
+            {
                 return Err(bad("unterminated option list"));
             }
         }
@@ -62,7 +66,9 @@ fn plan(db: &LogicalDatabase, sql: &str, mut t: Tokens<'_>) -> Result<Vec<SqlUni
         }
         let first = t.ident().ok_or_else(|| bad("a table name was expected"))?;
         let (schema, table) = if t.punct(b'.') {
-            let table = t.ident().ok_or_else(|| bad("a table name must follow the schema"))?;
+            let table = t
+                .ident()
+                .ok_or_else(|| bad("a table name must follow the schema"))?;
             (Some(first.written), table.folded)
         } else {
             (None, first.folded)

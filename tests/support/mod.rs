@@ -240,4 +240,3 @@ pub fn pgbench() -> String {
     }
     "pgbench".into()
 }
-

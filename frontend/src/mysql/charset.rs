@@ -80,6 +80,9 @@ mod tests {
             set_names_statement("utf8mb4", "utf8mb4_unicode_ci"),
             "SET NAMES 'utf8mb4' COLLATE 'utf8mb4_unicode_ci'"
         );
-        assert_eq!(set_names_statement("a'b", "c"), "SET NAMES 'a''b' COLLATE 'c'");
+        assert_eq!(
+            set_names_statement("a'b", "c"),
+            "SET NAMES 'a''b' COLLATE 'c'"
+        );
     }
 }

@@ -26,8 +26,8 @@
 //! - [`values`]: column types, text and binary cells for the merge.
 //! - [`split`]: multi-statement splitting and placeholder scanning.
 
-pub mod charset;
 mod catalog;
+pub mod charset;
 mod classify;
 mod conn;
 mod local;

@@ -236,10 +236,16 @@ async fn backend_session(
             .mysql_charset
             .set_names(conn, charset)
             .await
-            .map_err(|e| refused(format!("setting the client's character set ({charset}): {e}")))?;
-        conn.simple_query(&set)
-            .await
-            .map_err(|e| refused(format!("setting the client's character set ({charset}): {e}")))?;
+            .map_err(|e| {
+                refused(format!(
+                    "setting the client's character set ({charset}): {e}"
+                ))
+            })?;
+        conn.simple_query(&set).await.map_err(|e| {
+            refused(format!(
+                "setting the client's character set ({charset}): {e}"
+            ))
+        })?;
     }
     let schema = &pool.data_source().database;
     if !schema.is_empty() {

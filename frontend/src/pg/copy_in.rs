@@ -64,12 +64,8 @@ impl Session {
                 }
             }
         }
-        self.cancel.set_running(
-            conns
-                .iter()
-                .filter_map(|(_, c)| c.cancel_token())
-                .collect(),
-        );
+        self.cancel
+            .set_running(conns.iter().filter_map(|(_, c)| c.cancel_token()).collect());
         let result = self.copy_rows(&plan, &mut conns).await;
         self.cancel.set_running(Vec::new());
         self.release_all(conns);
@@ -224,11 +220,14 @@ impl Session {
                                 }
                             }
                             (_, Some(router)) => {
-                                let i = router.target(plan, &data, line).map_err(|e| {
-                                    StatementError::refused(e.code, e.message)
-                                })?;
+                                let i = router
+                                    .target(plan, &data, line)
+                                    .map_err(|e| StatementError::refused(e.code, e.message))?;
                                 let t = targets.get_mut(i).ok_or_else(|| {
-                                    StatementError::refused("XX000", "a row routed past the targets")
+                                    StatementError::refused(
+                                        "XX000",
+                                        "a row routed past the targets",
+                                    )
                                 })?;
                                 put(conns, t, &data).await?;
                             }
@@ -299,7 +298,9 @@ impl Session {
                         Ok(Some(chunk)) => chunk,
                         Ok(None) => break,
                         Err(e) => {
-                            let _ = conn.copy_in_fail("the proxy could not read back the rows").await;
+                            let _ = conn
+                                .copy_in_fail("the proxy could not read back the rows")
+                                .await;
                             return Err(spill_error(e));
                         }
                     };
@@ -388,7 +389,10 @@ async fn row_columns(
     if table.is_empty() {
         return Err(StatementError::refused(
             "XX000",
-            format!("the columns of {} were not found on its shard", target.table),
+            format!(
+                "the columns of {} were not found on its shard",
+                target.table
+            ),
         ));
     }
     Ok(match &plan.statement.columns {

@@ -9,11 +9,11 @@ use std::sync::{Arc, OnceLock};
 use bytes::Bytes;
 use futures::SinkExt;
 use shardwire_backend::cluster::PgCluster;
+use shardwire_kernel::copy::CopyFromStdin;
 use shardwire_protocol::pg::{
     BackendMessage, Bind, ErrorFields, FrontendMessage, Parse, RowDescription, TargetKind,
 };
 use shardwire_protocol::ProtocolError;
-use shardwire_kernel::copy::CopyFromStdin;
 use sqlparser::ast::Statement;
 
 use super::settings::Settings;
@@ -519,7 +519,10 @@ impl Session {
                 }
                 self.copy_in(copy.clone()).await
             }
-            (None, None) => Err(StatementError::refused("XX000", "a statement without a body")),
+            (None, None) => Err(StatementError::refused(
+                "XX000",
+                "a statement without a body",
+            )),
         };
         if let Err(e) = result {
             self.extended_error(e).await?;

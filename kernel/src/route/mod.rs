@@ -244,7 +244,10 @@ pub(crate) fn route_row(
 
 /// The data source holding single table `table` (not a sharding or
 /// broadcast table).
-pub(crate) fn single_table_source(db: &LogicalDatabase, table: &str) -> Result<String, KernelError> {
+pub(crate) fn single_table_source(
+    db: &LogicalDatabase,
+    table: &str,
+) -> Result<String, KernelError> {
     single_data_source(db, StatementKind::Insert, table)
 }
 
