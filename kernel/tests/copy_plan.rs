@@ -150,3 +150,54 @@ fn copy_into_broadcast_single_and_keyed_tables() {
     ];
     assert!(RowRouter::new(&plan, &columns).is_err());
 }
+
+#[test]
+fn insert_select_from_no_sharding_table_becomes_a_copy() {
+    use shardwire_kernel::copy::plan_insert_select;
+    use shardwire_kernel::{parse_one, Dialect};
+    let db = db();
+    let plan = |sql: &str| plan_insert_select(&db, &parse_one(Dialect::PostgreSql, sql).unwrap());
+    let p = plan(
+        "INSERT INTO t_order (order_id, user_id, status) \
+         SELECT g, g % 7, 'gen' FROM generate_series(1, 10) AS g",
+    )
+    .unwrap()
+    .unwrap();
+    assert_eq!(
+        p.source_sql,
+        "COPY (SELECT g, g % 7, 'gen' FROM generate_series(1, 10) AS g) TO STDOUT"
+    );
+    assert_eq!(
+        p.copy.columns,
+        Some(vec!["order_id".into(), "user_id".into(), "status".into()])
+    );
+    assert_eq!(
+        p.copy.for_table("t_order_1"),
+        "COPY t_order_1 (order_id, user_id, status) FROM STDIN"
+    );
+    // Rows from a broadcast table come from one data source too.
+    assert!(
+        plan("INSERT INTO t_order (order_id, user_id) SELECT id, id FROM t_address")
+            .unwrap()
+            .is_ok()
+    );
+    // VALUES, a broadcast target, and rows read from a sharding table
+    // take the ordinary path.
+    assert!(plan("INSERT INTO t_order (order_id, user_id) VALUES (1, 1)").is_none());
+    assert!(plan("INSERT INTO t_address (id) SELECT g FROM generate_series(1, 2) g").is_none());
+    assert!(
+        plan("INSERT INTO t_order (order_id, user_id) SELECT order_id, user_id FROM t_order")
+            .is_none()
+    );
+    // What a COPY cannot do is refused by name.
+    for (sql, construct) in [
+        ("INSERT INTO t_order SELECT 1, 1", "without a column list"),
+        (
+            "INSERT INTO t_order (order_id, user_id) SELECT 1, 1 RETURNING order_id",
+            "RETURNING",
+        ),
+    ] {
+        let e = plan(sql).unwrap().unwrap_err().to_string();
+        assert!(e.contains(construct), "{sql}: {e}");
+    }
+}

@@ -14,11 +14,11 @@
 
 use bytes::{Bytes, BytesMut};
 use futures::{SinkExt, StreamExt};
-use shardwire_backend::pg::quote_literal;
+use shardwire_backend::pg::{quote_literal, QueryEvent};
 use shardwire_backend::pool::PooledConnection;
 use shardwire_kernel::copy::{
-    plan_copy_in, quote_ident, ColumnType, CopyFromStdin, CopyPlan, CopyRouting, FormatKind, Piece,
-    RowRouter, RowSplitter, BINARY_TRAILER,
+    plan_copy_in, quote_ident, ColumnType, CopyFromStdin, CopyPlan, CopyRouting, FormatKind,
+    InsertSelect, Piece, RowRouter, RowSplitter, BINARY_TRAILER,
 };
 use shardwire_protocol::pg::{BackendMessage, CopyResponse, FrontendMessage};
 
@@ -33,6 +33,14 @@ const MAX_ROW: usize = 64 * 1024 * 1024;
 /// Rows for a live target are sent once this many bytes are waiting.
 const BATCH: usize = 64 * 1024;
 
+/// Where a COPY's rows come from.
+enum Input {
+    /// The client's CopyData, after a CopyInResponse.
+    Client,
+    /// Rows read already, in COPY text format: INSERT ... SELECT's query.
+    Held(Held),
+}
+
 /// One COPY on a shard.
 struct Target {
     /// Index into the statement's connections.
@@ -46,6 +54,36 @@ struct Target {
 impl Session {
     /// Runs one `COPY ... FROM STDIN` statement.
     pub(super) async fn copy_in(&mut self, statement: CopyFromStdin) -> Result<(), StatementError> {
+        let rows = self.load(statement, Input::Client).await?;
+        self.conn
+            .feed(BackendMessage::CommandComplete(format!("COPY {rows}")))
+            .await
+            .map_err(session_to_statement)
+    }
+
+    /// Runs an INSERT ... SELECT whose rows come from one data source:
+    /// read with COPY TO STDOUT (held, so the source's connection is free
+    /// again), then loaded as a COPY FROM STDIN of them.
+    pub(super) async fn insert_select(&mut self, plan: InsertSelect) -> Result<(), StatementError> {
+        self.txn.refuse_if_failed()?;
+        let ds = plan.source_data_source;
+        let mut conn = self.acquire(&ds).await?;
+        let read = read_copy_out(&mut conn, &plan.source_sql).await;
+        self.release(ds, conn);
+        let rows = self.load(plan.copy, Input::Held(read?)).await?;
+        self.conn
+            .feed(BackendMessage::CommandComplete(format!("INSERT 0 {rows}")))
+            .await
+            .map_err(session_to_statement)
+    }
+
+    /// Loads rows from `input` into the targets of `statement`: the
+    /// number of rows.
+    async fn load(
+        &mut self,
+        statement: CopyFromStdin,
+        mut input: Input,
+    ) -> Result<u64, StatementError> {
         self.txn.refuse_if_failed()?;
         let plan = plan_copy_in(&self.db.rules, statement)?;
         let mut sources: Vec<String> = plan.targets.iter().map(|t| t.data_source.clone()).collect();
@@ -66,14 +104,10 @@ impl Session {
         }
         self.cancel
             .set_running(conns.iter().filter_map(|(_, c)| c.cancel_token()).collect());
-        let result = self.copy_rows(&plan, &mut conns).await;
+        let result = self.copy_rows(&plan, &mut conns, &mut input).await;
         self.cancel.set_running(Vec::new());
         self.release_all(conns);
-        let rows = result?;
-        self.conn
-            .feed(BackendMessage::CommandComplete(format!("COPY {rows}")))
-            .await
-            .map_err(session_to_statement)
+        result
     }
 
     fn release_all(&mut self, conns: Vec<(String, PooledConnection)>) {
@@ -88,6 +122,7 @@ impl Session {
         &mut self,
         plan: &CopyPlan,
         conns: &mut [(String, PooledConnection)],
+        input: &mut Input,
     ) -> Result<u64, StatementError> {
         let conn_of = |ds: &str| conns.iter().position(|(name, _)| name == ds);
         let mut targets = Vec::with_capacity(plan.targets.len());
@@ -135,12 +170,15 @@ impl Session {
                 }
             }
         }
-        let response = response.unwrap_or_default();
-        self.conn
-            .send(BackendMessage::CopyInResponse(response))
-            .await
-            .map_err(session_to_statement)?;
-        let fed = self.feed(plan, router.as_ref(), conns, &mut targets).await;
+        if let Input::Client = input {
+            self.conn
+                .send(BackendMessage::CopyInResponse(response.unwrap_or_default()))
+                .await
+                .map_err(session_to_statement)?;
+        }
+        let fed = self
+            .feed(plan, router.as_ref(), conns, &mut targets, input)
+            .await;
         let rows = match fed {
             Ok(rows) => rows,
             Err(e) => {
@@ -152,48 +190,28 @@ impl Session {
         Ok(rows)
     }
 
-    /// Reads the client's data to its CopyDone, routing each row.
+    /// Reads the input to its end (the client's CopyDone), routing each
+    /// row.
     async fn feed(
         &mut self,
         plan: &CopyPlan,
         router: Option<&RowRouter>,
         conns: &mut [(String, PooledConnection)],
         targets: &mut [Target],
+        input: &mut Input,
     ) -> Result<u64, StatementError> {
         let mut splitter = RowSplitter::new(plan.statement.format.clone(), MAX_ROW);
         let mut rows = 0u64;
         loop {
-            let msg = match self.conn.next().await {
-                Some(Ok(m)) => m,
-                Some(Err(e)) => return Err(StatementError::refused("08P01", e.to_string())),
-                None => {
-                    return Err(StatementError::refused(
-                        "08006",
-                        "the client closed the connection during COPY from stdin",
-                    ))
-                }
-            };
-            let done = match msg {
-                FrontendMessage::CopyData(data) => {
-                    splitter.push(&data);
-                    false
-                }
-                FrontendMessage::CopyDone => true,
-                FrontendMessage::CopyFail(why) => {
-                    return Err(StatementError::refused(
-                        "57014",
-                        format!("COPY from stdin failed: {why}"),
-                    ))
-                }
-                // The protocol lets a client send these during COPY; the
-                // server ignores them.
-                FrontendMessage::Flush | FrontendMessage::Sync => false,
-                other => {
-                    return Err(StatementError::refused(
-                        "08P01",
-                        format!("unexpected message during COPY from stdin: {other:?}"),
-                    ))
-                }
+            let done = match input {
+                Input::Client => self.client_data(&mut splitter).await?,
+                Input::Held(held) => match held.next_chunk().await.map_err(spill_error)? {
+                    Some(chunk) => {
+                        splitter.push(&chunk);
+                        false
+                    }
+                    None => true,
+                },
             };
             loop {
                 let piece = if done {
@@ -245,6 +263,43 @@ impl Session {
                 return Ok(rows);
             }
         }
+    }
+
+    /// One message of the client's COPY data into `splitter`; `true` at
+    /// its CopyDone.
+    async fn client_data(&mut self, splitter: &mut RowSplitter) -> Result<bool, StatementError> {
+        let msg = match self.conn.next().await {
+            Some(Ok(m)) => m,
+            Some(Err(e)) => return Err(StatementError::refused("08P01", e.to_string())),
+            None => {
+                return Err(StatementError::refused(
+                    "08006",
+                    "the client closed the connection during COPY from stdin",
+                ))
+            }
+        };
+        Ok(match msg {
+            FrontendMessage::CopyData(data) => {
+                splitter.push(&data);
+                false
+            }
+            FrontendMessage::CopyDone => true,
+            FrontendMessage::CopyFail(why) => {
+                return Err(StatementError::refused(
+                    "57014",
+                    format!("COPY from stdin failed: {why}"),
+                ))
+            }
+            // The protocol lets a client send these during COPY; the
+            // server ignores them.
+            FrontendMessage::Flush | FrontendMessage::Sync => false,
+            other => {
+                return Err(StatementError::refused(
+                    "08P01",
+                    format!("unexpected message during COPY from stdin: {other:?}"),
+                ))
+            }
+        })
     }
 
     /// Ends every COPY: the live ones, then each data source's held ones
@@ -411,6 +466,18 @@ async fn row_columns(
             })
             .collect(),
     })
+}
+
+/// The output of `sql` (a COPY TO STDOUT), held.
+async fn read_copy_out(conn: &mut PooledConnection, sql: &str) -> Result<Held, StatementError> {
+    let mut held = Held::default();
+    let mut query = conn.query(sql).await?;
+    while let Some(event) = query.next_event().await? {
+        if let QueryEvent::CopyData(data) = event {
+            held.push(&data).await.map_err(spill_error)?;
+        }
+    }
+    Ok(held)
 }
 
 fn split_error(e: shardwire_kernel::copy::SplitError) -> StatementError {

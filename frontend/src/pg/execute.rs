@@ -58,6 +58,13 @@ impl Session {
             return result;
         }
         self.txn.refuse_if_failed()?;
+        // The simple protocol only: COPY (query) TO STDOUT takes no
+        // parameters.
+        if portal.is_none() {
+            if let Some(plan) = shardwire_kernel::copy::plan_insert_select(&self.db.rules, ast) {
+                return self.insert_select(plan?).await;
+            }
+        }
         let params: Vec<ShardingValue> = match portal {
             None => Vec::new(),
             Some(p) => {

@@ -6,16 +6,20 @@
 //! # Layout
 //! - `statement`: [`parse_copy_from_stdin`], reading the statement by hand.
 //! - `format`: [`RowSplitter`] (CopyData in, whole rows out) and [`field`].
+//! - `insert_select`: [`plan_insert_select`], INSERT ... SELECT into a
+//!   sharding table as a COPY of the query's rows.
 //! - `to_stdout`: when the outputs of a COPY TO's units may be joined.
 //! - `plan`: [`plan_copy_in`], the COPY each data node runs, and
 //!   [`RowRouter`], the target of one row.
 
 mod format;
+mod insert_select;
 mod plan;
 mod statement;
 mod to_stdout;
 
 pub use format::{field, CopyFormat, FormatKind, Piece, RowSplitter, SplitError, BINARY_TRAILER};
+pub use insert_select::{plan_insert_select, InsertSelect};
 pub use plan::{
     plan_copy_in, ColumnType, CopyPlan, CopyRouting, CopyRowError, CopyTarget, RowRouter,
 };
