@@ -92,7 +92,7 @@ fn plan(
             insert
                 .columns
                 .iter()
-                .filter_map(|c| c.0.last()?.as_ident().map(|i| fold(i)))
+                .filter_map(|c| c.0.last()?.as_ident().map(fold))
                 .collect(),
         ),
         columns_sql: format!("({})", columns.join(", ")),

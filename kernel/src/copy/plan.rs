@@ -35,7 +35,8 @@ pub enum CopyRouting {
     /// Each row to one target (index into `targets`, which follow
     /// `data_nodes` of the table) by its sharding columns.
     ByRow {
-        table: ShardingTable,
+        /// Boxed: a table's rule is large beside the other variants.
+        table: Box<ShardingTable>,
         /// The sharding columns, lower-cased.
         columns: Vec<String>,
     },
@@ -109,7 +110,7 @@ pub fn plan_copy_in(
             statement,
             targets,
             routing: CopyRouting::ByRow {
-                table: table.clone(),
+                table: Box::new(table.clone()),
                 columns,
             },
         });
