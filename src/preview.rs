@@ -44,6 +44,18 @@ struct Aggregate {
     sum_column: Option<usize>,
     #[serde(skip_serializing_if = "Option::is_none")]
     count_column: Option<usize>,
+    /// COUNT / SUM / AVG (DISTINCT): the column of the argument's values.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    distinct_column: Option<usize>,
+}
+
+/// A column the proxy computes after merging, e.g. `round(avg(x), 2)`:
+/// `#n` in the expression is column n of the merged row.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Computed {
+    column: usize,
+    expression: String,
 }
 
 #[derive(Serialize)]
@@ -62,6 +74,12 @@ struct Merge {
     /// stood for no column, and the merge resolves them from the row width.
     #[serde(skip_serializing_if = "Option::is_none")]
     wildcard: Option<Wildcard>,
+    /// Evaluated by the proxy after the merge (omitted when none).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    computed: Vec<Computed>,
+    /// HAVING, evaluated by the proxy after the merge.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    having: Option<String>,
 }
 
 #[derive(Serialize)]
@@ -100,12 +118,16 @@ impl From<&MergePlan> for Merge {
                         AggregateKind::Avg { sum_col, count_col } => {
                             ("AVG", Some(sum_col), Some(count_col))
                         }
+                        AggregateKind::CountDistinct { .. } => ("COUNT DISTINCT", None, None),
+                        AggregateKind::SumDistinct { .. } => ("SUM DISTINCT", None, None),
+                        AggregateKind::AvgDistinct { .. } => ("AVG DISTINCT", None, None),
                     };
                     Aggregate {
                         kind,
                         column: a.column,
                         sum_column,
                         count_column,
+                        distinct_column: a.kind.distinct_arg(),
                     }
                 })
                 .collect(),
@@ -118,6 +140,20 @@ impl From<&MergePlan> for Merge {
                 trailing: w.trailing,
                 derived: w.derived,
             }),
+            computed: m
+                .post
+                .iter()
+                .flat_map(|p| &p.computed)
+                .map(|(column, expr)| Computed {
+                    column: *column,
+                    expression: expr.to_string(),
+                })
+                .collect(),
+            having: m
+                .post
+                .as_ref()
+                .and_then(|p| p.having.as_ref())
+                .map(ToString::to_string),
         }
     }
 }

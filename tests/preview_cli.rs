@@ -87,6 +87,27 @@ fn preview_shows_the_merge_plan() {
 }
 
 #[test]
+fn preview_shows_what_the_proxy_computes_after_the_merge() {
+    let v = json_of(preview(&[
+        "--dialect",
+        "postgresql",
+        "SELECT user_id, round(AVG(amount), 2) FROM t_order GROUP BY user_id \
+         HAVING COUNT(DISTINCT status) > 1",
+    ]));
+    let merge = &v["merge"];
+    assert_eq!(
+        merge["computed"],
+        serde_json::json!([{"column": 1, "expression": "round(avg(#2 / #3), 2)"}])
+    );
+    assert_eq!(merge["having"], "(#5 > 1)");
+    assert_eq!(
+        merge["aggregates"][2],
+        serde_json::json!({"kind": "COUNT DISTINCT", "column": 5, "distinctColumn": 4})
+    );
+    assert_eq!(merge["outputColumns"], 2);
+}
+
+#[test]
 fn preview_shows_where_a_wildcard_puts_the_derived_columns() {
     let v = json_of(preview(&[
         "SELECT * FROM t_order ORDER BY order_id LIMIT 10",
@@ -167,10 +188,11 @@ fn preview_bad_sql_exits_1_with_the_position() {
 
 #[test]
 fn preview_unsupported_exits_1_naming_the_construct() {
-    let out = preview(&["SELECT COUNT(DISTINCT user_id) FROM t_order"]);
+    // COUNT(DISTINCT) is answered now; upper() over a group is not.
+    let out = preview(&["SELECT status FROM t_order GROUP BY status HAVING upper(status) = 'NEW'"]);
     assert_eq!(out.status.code(), Some(1));
     let err = String::from_utf8_lossy(&out.stderr);
-    assert!(err.contains("COUNT(DISTINCT ...) across shards"), "{err}");
+    assert!(err.contains("function upper()"), "{err}");
     assert!(err.contains("t_order"), "{err}");
 }
 

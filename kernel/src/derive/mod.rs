@@ -8,6 +8,8 @@
 //! - `AVG(x)` keeps its place and gains derived `SUM(x)` and `COUNT(x)`
 //!   columns at the end of the select list: the shards' averages cannot be
 //!   combined, their sums and counts can.
+//! - HAVING, DISTINCT aggregates and expressions over aggregates: see
+//!   `post`.
 //! - ORDER BY / GROUP BY expressions missing from the select list are
 //!   appended as derived columns so the merge can read them; the merge drops
 //!   them (`output_columns` is the original item count).
@@ -27,6 +29,10 @@
 //!   helpers that resolve ORDER BY / GROUP BY items against the select list.
 //! - `pagination`: OFFSET / LIMIT / FETCH into numbers and `LIMIT o+n`.
 //! - `select`: derived columns and the merge plan of one SELECT.
+//! - `post`: a SELECT with HAVING, COUNT / SUM / AVG (DISTINCT x) or
+//!   expressions over aggregates, which the merge finishes in the proxy;
+//!   `expr` compiles those expressions (and refuses what the proxy cannot
+//!   evaluate exactly).
 //! - `tests`: unit tests.
 
 use std::ops::ControlFlow;
@@ -40,18 +46,20 @@ use sqlparser::ast::{
 
 use crate::error::KernelError;
 use crate::merge::{
-    Aggregate, AggregateKind, AvgScale, Collation, MergePlan, SortKey, Wildcard, ALL_COLUMNS,
+    eval, Aggregate, AggregateKind, AvgScale, Collation, MergePlan, SortKey, Wildcard, ALL_COLUMNS,
     DEFAULT_MEMORY_LIMIT_BYTES,
 };
 use crate::parse::Dialect;
 
+mod expr;
 mod pagination;
+mod post;
 mod select;
 #[cfg(test)]
 mod tests;
 
 use pagination::pagination;
-use select::derive_select;
+use select::{check_clauses, derive_select};
 
 /// The statement each shard runs (before table renaming) and the merge plan.
 /// `None` when the statement is not a query (writes need no row merge).
@@ -132,7 +140,9 @@ pub(crate) fn derive(
     // merged by hash are sorted only after folding (e.g. ORDER BY COUNT(*)),
     // and a shard's partial counts do not rank its groups, so there every
     // shard must send all its groups.
-    let shard_limit = if !plan.group_by.is_empty() && !plan.groups_arrive_sorted() {
+    let shard_limit = if (!plan.group_by.is_empty() && !plan.groups_arrive_sorted())
+        || plan.needs_all_shard_rows()
+    {
         None
     } else {
         match limit {

@@ -10,12 +10,6 @@ pub(super) fn derive_select(
     refuse: &Refuse<'_>,
 ) -> Result<MergePlan, KernelError> {
     check_from(&select.from, refuse)?;
-    if select.having.is_some() {
-        return Err(refuse.err(
-            "HAVING across shards",
-            "a group's rows may sit on several shards, so no shard can filter it alone",
-        ));
-    }
     if !select.named_window.is_empty() {
         return Err(refuse.err(
             "window function across shards",
@@ -47,6 +41,23 @@ pub(super) fn derive_select(
     };
     let (window, nested) = scan(select.projection.iter().filter_map(item_expr));
     let mut window = window;
+    if window || scan(select.having.iter()).0 || scan(order_exprs.iter().map(|o| &o.expr)).0 {
+        return Err(refuse.err(
+            "window function across shards",
+            "each shard would see its own rows only",
+        ));
+    }
+    if super::post::needs_post(select, &order_exprs) {
+        return super::post::derive_post(
+            select,
+            order_by,
+            dialect,
+            refuse,
+            &group_exprs,
+            &order_exprs,
+            distinct,
+        );
+    }
     for item in &order_exprs {
         let (w, n) = scan(std::iter::once(&item.expr));
         window |= w;
@@ -161,6 +172,14 @@ pub(super) fn derive_select(
         layout.check_ordinal(&item.expr, "ORDER BY", refuse)?;
         let index = match resolve(&item.expr, &select.projection, original, true) {
             Some(i) => layout.position(i).ok_or_else(|| between("ORDER BY"))?,
+            // Past the select list a position names no item; appended as a
+            // derived column it would become valid on the shards.
+            None if layout.wild.is_none() && is_position(&item.expr) => {
+                return Err(refuse.err(
+                    format!("ORDER BY position {} not in the select list", item.expr),
+                    "the server refuses it too",
+                ))
+            }
             None => {
                 let column = layout.appended(select.projection.len());
                 if let Some((kind, f)) = aggregate_kind(&item.expr) {
@@ -316,15 +335,29 @@ impl Layout {
     }
 }
 
-fn check_aggregate(f: &Function, refuse: &Refuse<'_>) -> Result<(), KernelError> {
+/// Refuses what cannot be merged: COUNT / SUM / AVG (DISTINCT) (the
+/// plain path cannot; `post` can, and checks with [`check_clauses`]), and
+/// what [`check_clauses`] refuses.
+pub(super) fn check_aggregate(f: &Function, refuse: &Refuse<'_>) -> Result<(), KernelError> {
     let name = f.name.to_string().to_ascii_uppercase();
     if let FunctionArguments::List(list) = &f.args {
-        if list.duplicate_treatment == Some(DuplicateTreatment::Distinct) {
+        if list.duplicate_treatment == Some(DuplicateTreatment::Distinct)
+            && !matches!(name.as_str(), "MIN" | "MAX")
+        {
             return Err(refuse.err(
                 format!("{name}(DISTINCT ...) across shards"),
                 "a value may occur on several shards, so the shards' results cannot be combined",
             ));
         }
+    }
+    check_clauses(f, refuse)
+}
+
+/// Refuses FILTER, WITHIN GROUP, and ORDER BY / LIMIT inside an
+/// aggregate's arguments.
+pub(super) fn check_clauses(f: &Function, refuse: &Refuse<'_>) -> Result<(), KernelError> {
+    let name = f.name.to_string().to_ascii_uppercase();
+    if let FunctionArguments::List(list) = &f.args {
         if !list.clauses.is_empty() {
             return Err(refuse.err(
                 format!("{name} with ORDER BY / LIMIT inside its arguments across shards"),
@@ -339,4 +372,9 @@ fn check_aggregate(f: &Function, refuse: &Refuse<'_>) -> Result<(), KernelError>
         ));
     }
     Ok(())
+}
+
+/// An integer literal, which ORDER BY reads as a select-list position.
+pub(super) fn is_position(e: &Expr) -> bool {
+    matches!(e, Expr::Value(v) if matches!(&v.value, Value::Number(n, _) if n.parse::<u64>().is_ok()))
 }

@@ -150,8 +150,19 @@ fn pagination_forms() {
 #[test]
 fn refusals_name_the_construct() {
     for (sql, construct) in [
-        ("SELECT COUNT(DISTINCT a) FROM t", "COUNT(DISTINCT ...)"),
-        ("SELECT a FROM t GROUP BY a HAVING COUNT(*) > 1", "HAVING"),
+        (
+            "SELECT COUNT(DISTINCT a, b) FROM t",
+            "COUNT(DISTINCT ...) with other than one argument",
+        ),
+        (
+            "SELECT a FROM t GROUP BY a HAVING upper(a) = 'X'",
+            "function upper()",
+        ),
+        ("SELECT *, COUNT(DISTINCT a) FROM t", "SELECT * with HAVING"),
+        (
+            "SELECT a FROM t GROUP BY a HAVING b > 1",
+            "column b outside an aggregate",
+        ),
         ("SELECT RANK() OVER (ORDER BY a) FROM t", "window function"),
         ("SELECT a FROM (SELECT a FROM t) s", "subquery in FROM"),
         ("SELECT * FROM t ORDER BY 2", "ORDER BY 2 with SELECT *"),
@@ -160,10 +171,10 @@ fn refusals_name_the_construct() {
             "SELECT *, a, * FROM t ORDER BY a",
             "ORDER BY naming an item between two wildcards",
         ),
-        ("SELECT SUM(a) + 1 FROM t", "aggregate inside an expression"),
+        ("SELECT SUM(a) ^ 2 FROM t", "operator ^"),
         (
-            "SELECT a FROM t ORDER BY SUM(a) + 1",
-            "aggregate inside an ORDER BY",
+            "SELECT a FROM t GROUP BY a ORDER BY SUM(a) || 'x'",
+            "operator ||",
         ),
     ] {
         let e = refused(Dialect::PostgreSql, sql);
@@ -286,4 +297,28 @@ fn wildcard_with_aggregates_groups_and_distinct() {
 fn non_queries_need_no_merge() {
     let statement = parse_one(Dialect::MySql, "UPDATE t SET a = 1").unwrap();
     assert!(derive(&statement, Dialect::MySql, &[]).unwrap().is_none());
+}
+
+#[test]
+fn having_distinct_and_expressions_are_planned_for_the_proxy() {
+    let (sql, p) = plan(
+        Dialect::PostgreSql,
+        "SELECT a, SUM(b) + 1, COUNT(DISTINCT c) FROM t GROUP BY a HAVING MAX(b) > 2",
+    );
+    assert_eq!(
+        sql,
+        "SELECT a, CASE WHEN 1 = 0 THEN SUM(b) + 1 END AS \"?column?\", COUNT(DISTINCT c), \
+         c AS distinct_derived_0, SUM(b) AS expr_derived_1, MAX(b) AS expr_derived_2 FROM t \
+         GROUP BY a, c HAVING CASE WHEN 1 = 0 THEN (MAX(b) > 2) END IS NULL ORDER BY a"
+    );
+    let post = p.post.as_ref().unwrap();
+    assert_eq!(post.computed.len(), 1);
+    assert_eq!(post.computed[0].0, 1);
+    assert!(post.having.is_some());
+    assert_eq!(
+        p.aggregates[0].kind,
+        AggregateKind::CountDistinct { arg: 3 }
+    );
+    // Every group may be needed past a shard LIMIT.
+    assert!(p.needs_all_shard_rows());
 }

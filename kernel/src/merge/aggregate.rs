@@ -1,11 +1,14 @@
 //! Folding the shards' partial aggregates of one group into the final ones.
 
+use std::collections::HashSet;
+use std::sync::Arc;
+
 use super::collation::Collation;
 use super::decimal::Decimal;
 use super::error::MergeError;
 use super::plan::{AggregateKind, AvgScale, MergePlan};
 use super::row::Row;
-use super::value::Value;
+use super::value::{Key, Value};
 
 /// An exact running total. Integers stay integers until they would overflow,
 /// then become decimals; any float makes the total a float (as SQL's SUM of a
@@ -82,7 +85,14 @@ enum Acc {
     Count(Total),
     Sum(Total),
     Extreme(Option<Value>),
-    Avg { sum: Total, count: Total },
+    Avg {
+        sum: Total,
+        count: Total,
+    },
+    /// The distinct non-NULL values of a DISTINCT aggregate's argument,
+    /// equal as the column's collation says (MySQL counts 'New' and 'new'
+    /// once under a case-insensitive collation).
+    Distinct(HashSet<Key>),
 }
 
 /// One group being merged: its first row (which supplies the group keys and
@@ -106,24 +116,32 @@ impl Group {
                     sum: Total::Empty,
                     count: Total::Empty,
                 },
+                AggregateKind::CountDistinct { .. }
+                | AggregateKind::SumDistinct { .. }
+                | AggregateKind::AvgDistinct { .. } => Acc::Distinct(HashSet::new()),
             })
             .collect();
         Self { row, accs }
     }
 
-    /// The first row of a group: folds itself.
-    pub(crate) fn start(row: Row, plan: &MergePlan) -> Result<Self, MergeError> {
+    /// The first row of a group: folds itself. Also returns the bytes its
+    /// DISTINCT values hold (see [`Group::fold`]).
+    pub(crate) fn start(row: Row, plan: &MergePlan) -> Result<(Self, usize), MergeError> {
         let mut group = Self::new(Row::default(), plan);
-        group.fold(&row, plan)?;
+        let held = group.fold(&row, plan)?;
         group.row = row;
-        Ok(group)
+        Ok((group, held))
     }
 
     pub(crate) fn first_row(&self) -> &Row {
         &self.row
     }
 
-    pub(crate) fn fold(&mut self, row: &Row, plan: &MergePlan) -> Result<(), MergeError> {
+    /// Folds one more shard row into the group. Returns how many bytes of
+    /// new DISTINCT values the group now holds besides, for the caller's
+    /// memory budget (the other accumulators are fixed-size).
+    pub(crate) fn fold(&mut self, row: &Row, plan: &MergePlan) -> Result<usize, MergeError> {
+        let mut held = 0;
         for (acc, agg) in self.accs.iter_mut().zip(&plan.aggregates) {
             let cell = |column: usize| {
                 row.values().get(column).ok_or_else(|| {
@@ -155,6 +173,22 @@ impl Group {
                     sum.add(cell(sum_col)?, "AVG", sum_col)?;
                     count.add(cell(count_col)?, "AVG", count_col)?;
                 }
+                (Acc::Distinct(seen), kind) => {
+                    let Some(arg) = kind.distinct_arg() else {
+                        return Err(MergeError::Internal(
+                            "DISTINCT accumulator for another aggregate".into(),
+                        ));
+                    };
+                    let value = cell(arg)?;
+                    if !value.is_null() {
+                        let key =
+                            Key::new(vec![value.clone()], Arc::from([plan.collation_of(arg)]));
+                        let size = key.estimated_size() + std::mem::size_of::<u64>();
+                        if seen.insert(key) {
+                            held += size;
+                        }
+                    }
+                }
                 (Acc::Avg { .. }, _) => {
                     return Err(MergeError::Internal(
                         "AVG accumulator for another aggregate".into(),
@@ -162,7 +196,7 @@ impl Group {
                 }
             }
         }
-        Ok(())
+        Ok(held)
     }
 
     /// The merged row: the first row with every aggregate column replaced.
@@ -174,10 +208,48 @@ impl Group {
                 Acc::Count(total) | Acc::Sum(total) => total.into_value(),
                 Acc::Extreme(best) => best.unwrap_or(Value::Null),
                 Acc::Avg { sum, count } => average(sum, count, plan.avg_scale, agg.column)?,
+                Acc::Distinct(seen) => {
+                    let value = distinct(seen, agg.kind, plan.avg_scale, agg.column)?;
+                    // The shards computed the same SUM(DISTINCT x) over one
+                    // value each: their column's type is the server's type
+                    // of the sum (PostgreSQL sums bigint as numeric, MySQL
+                    // integers as DECIMAL), which the values alone do not
+                    // say.
+                    match (value, row.get(agg.column)) {
+                        (Value::Int(v), Value::Decimal(_)) => Value::Decimal(Decimal::from(v)),
+                        (value, _) => value,
+                    }
+                }
             };
             row.set(agg.column, value);
         }
         Ok(row)
+    }
+}
+
+/// COUNT, SUM or AVG of a group's distinct values.
+fn distinct(
+    seen: HashSet<Key>,
+    kind: AggregateKind,
+    scale: AvgScale,
+    column: usize,
+) -> Result<Value, MergeError> {
+    let count = i64::try_from(seen.len()).map_err(|_| MergeError::Overflow {
+        op: "COUNT(DISTINCT)",
+        column,
+    })?;
+    if let AggregateKind::CountDistinct { .. } = kind {
+        return Ok(Value::Int(count));
+    }
+    let mut sum = Total::Empty;
+    for key in seen {
+        for value in key.into_values() {
+            sum.add(&value, "SUM(DISTINCT)", column)?;
+        }
+    }
+    match kind {
+        AggregateKind::AvgDistinct { .. } => average(sum, Total::Int(count), scale, column),
+        _ => Ok(sum.into_value()),
     }
 }
 

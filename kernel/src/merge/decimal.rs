@@ -178,6 +178,152 @@ impl Decimal {
     }
 }
 
+/// Arithmetic the proxy-side evaluator needs (see `eval`). Every operation
+/// is exact or rounds where the server rounds, and returns `None` when the
+/// result leaves i128 instead of losing digits.
+impl Decimal {
+    pub fn checked_neg(self) -> Option<Self> {
+        Some(Self::new(self.mantissa.checked_neg()?, self.scale))
+    }
+
+    pub fn checked_sub(self, other: Self) -> Option<Self> {
+        self.checked_add(other.checked_neg()?)
+    }
+
+    /// Exact: the scales add, as both servers do.
+    pub fn checked_mul(self, other: Self) -> Option<Self> {
+        Some(Self::new(
+            self.mantissa.checked_mul(other.mantissa)?,
+            self.scale.checked_add(other.scale)?,
+        ))
+    }
+
+    pub fn is_zero(self) -> bool {
+        self.mantissa == 0
+    }
+
+    /// `self / other` with `scale` decimals, rounded half away from zero
+    /// (`round`, PostgreSQL) or truncated (MySQL's intermediate quotients).
+    /// `None` for a zero divisor or an overflow.
+    pub fn checked_div(self, other: Self, scale: u32, round: bool) -> Option<Self> {
+        if other.mantissa == 0 {
+            return None;
+        }
+        // Trailing zeros only cost headroom: 1 / 7.000 is 1 / 7.
+        let (dividend, other) = (self.normalized(), other.normalized());
+        // a/b * 10^scale = ma * 10^(scale + sb - sa) / mb.
+        let shift = i64::from(scale) + i64::from(other.scale) - i64::from(dividend.scale);
+        let (numerator, divisor, shift) = if shift >= 0 {
+            (
+                dividend.mantissa,
+                other.mantissa,
+                u32::try_from(shift).ok()?,
+            )
+        } else {
+            let up = pow10(u32::try_from(-shift).ok()?)?;
+            (dividend.mantissa, other.mantissa.checked_mul(up)?, 0)
+        };
+        // Long division, one decimal digit at a time: only the quotient
+        // and ten times the divisor must fit, not numerator * 10^shift.
+        let d = divisor.unsigned_abs();
+        d.checked_mul(10)?;
+        let n = numerator.unsigned_abs();
+        let (mut quotient, mut remainder) = (n / d, n % d);
+        for _ in 0..shift {
+            let r10 = remainder * 10;
+            quotient = quotient.checked_mul(10)?.checked_add(r10 / d)?;
+            remainder = r10 % d;
+        }
+        if round && remainder.checked_mul(2)? >= d {
+            quotient = quotient.checked_add(1)?;
+        }
+        let magnitude = i128::try_from(quotient).ok()?;
+        let negative = (numerator < 0) != (divisor < 0);
+        Some(Self::new(
+            if negative { -magnitude } else { magnitude },
+            scale,
+        ))
+    }
+
+    /// The remainder of truncating division, with the larger scale (the
+    /// sign follows the dividend, in both servers). `None` for zero.
+    pub fn checked_rem(self, other: Self) -> Option<Self> {
+        let scale = self.scale.max(other.scale);
+        let (a, b) = (self.rescaled(scale)?, other.rescaled(scale)?);
+        if b == 0 {
+            return None;
+        }
+        Some(Self::new(a.checked_rem(b)?, scale))
+    }
+
+    /// Rounded half away from zero to `digits` decimals (negative: tens,
+    /// hundreds, ...); the result has `max(digits, 0)` decimals, more than
+    /// now if asked (`round(1.5, 3)` is `1.500`).
+    pub fn round_to(self, digits: i64) -> Option<Self> {
+        let target = u32::try_from(digits.max(0)).ok()?;
+        if digits >= i64::from(self.scale) {
+            return Some(Self::new(self.rescaled(target)?, target));
+        }
+        // Drop `cut` digits, rounding, then scale back up if digits < 0.
+        let cut = u32::try_from(i64::from(self.scale) - digits).ok()?;
+        let unit = pow10(cut)?;
+        let quotient = self.mantissa / unit;
+        let remainder = self.mantissa % unit;
+        let mut kept = quotient;
+        if remainder.unsigned_abs().checked_mul(2)? >= unit.unsigned_abs() {
+            kept = kept.checked_add(self.mantissa.signum())?;
+        }
+        let up = u32::try_from((-digits).max(0)).ok()?;
+        Some(Self::new(kept.checked_mul(pow10(up)?)?, target))
+    }
+
+    /// Truncated toward zero to `scale` decimals (never more than now).
+    pub fn truncate_to(self, scale: u32) -> Self {
+        if scale >= self.scale {
+            return self;
+        }
+        // The divisor is at most 10^scale of a value that fits, so it fits.
+        let unit = pow10(self.scale - scale).unwrap_or(i128::MAX);
+        Self::new(self.mantissa / unit, scale)
+    }
+
+    /// The integer part, truncated toward zero, if it fits an i64.
+    pub fn trunc_i64(self) -> Option<i64> {
+        i64::try_from(self.truncate_to(0).mantissa).ok()
+    }
+
+    /// How many digits the integer part has (0 for |x| < 1).
+    pub fn integer_digits(self) -> u32 {
+        let mut rest = self.truncate_to(0).mantissa.unsigned_abs();
+        let mut digits = 0;
+        while rest > 0 {
+            rest /= 10;
+            digits += 1;
+        }
+        digits
+    }
+
+    /// The scale PostgreSQL gives `self / divisor` (`select_div_scale` in
+    /// numeric.c) for any numeric divisor: 16 significant digits of the
+    /// estimated quotient, never fewer decimals than either input, at most
+    /// 1000.
+    pub fn pg_div_scale_by(self, divisor: Decimal) -> u32 {
+        const MIN_SIG_DIGITS: i64 = 16;
+        const DEC_DIGITS: i64 = 4;
+        let (weight1, first1) = self.pg_weight_and_first_digit();
+        let (weight2, first2) = divisor.pg_weight_and_first_digit();
+        let mut qweight = weight1 - weight2;
+        if first1 <= first2 {
+            qweight -= 1;
+        }
+        let rscale = (MIN_SIG_DIGITS - qweight * DEC_DIGITS)
+            .max(i64::from(self.scale))
+            .max(i64::from(divisor.scale))
+            .clamp(0, 1000);
+        u32::try_from(rscale).unwrap_or(1000)
+    }
+}
+
 impl From<i64> for Decimal {
     fn from(v: i64) -> Self {
         Self::new(i128::from(v), 0)

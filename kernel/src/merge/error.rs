@@ -34,6 +34,12 @@ pub enum MergeError {
     #[error("{op} of column {column} overflowed")]
     Overflow { op: &'static str, column: usize },
 
+    /// An expression the proxy evaluates after the merge divided by zero
+    /// where the client's server fails (PostgreSQL, SQLSTATE 22012; MySQL
+    /// answers NULL instead and never gets here).
+    #[error("division by zero")]
+    DivisionByZero,
+
     /// A shard's stream failed; the cause is kept as the source.
     #[error("reading a shard's rows failed")]
     Source(#[source] Box<dyn std::error::Error + Send + Sync + 'static>),

@@ -17,6 +17,7 @@ use super::aggregate::Group;
 use super::collation::Collation;
 use super::error::MergeError;
 use super::plan::MergePlan;
+use super::post;
 use super::row::Row;
 use super::sort::compare_rows;
 use super::value::Key;
@@ -32,8 +33,68 @@ struct Streaming {
     input: RowStream,
     plan: Arc<MergePlan>,
     current: Option<Group>,
-    pending: Option<MergeError>,
+    /// Bytes of DISTINCT values the current group holds.
+    held: usize,
     done: bool,
+}
+
+impl Streaming {
+    /// Counts `bytes` more against the budget; only one group is held, so
+    /// only its DISTINCT values count.
+    fn hold(&mut self, bytes: usize) -> Result<(), MergeError> {
+        self.held += bytes;
+        if self.held > self.plan.memory_limit_bytes {
+            return Err(distinct_limit(&self.plan));
+        }
+        Ok(())
+    }
+
+    /// The next merged row that HAVING keeps, `None` at the end.
+    async fn next_row(&mut self) -> Option<Result<Row, MergeError>> {
+        loop {
+            let finished = match self.input.next().await {
+                Some(Ok(row)) => match self.current.as_mut() {
+                    Some(group) if same_group(group.first_row(), &row, &self.plan) => {
+                        match group.fold(&row, &self.plan) {
+                            Ok(bytes) => {
+                                if let Err(e) = self.hold(bytes) {
+                                    return Some(Err(e));
+                                }
+                            }
+                            Err(e) => return Some(Err(e)),
+                        }
+                        continue;
+                    }
+                    _ => {
+                        let (next, bytes) = match Group::start(row, &self.plan) {
+                            Ok(started) => started,
+                            Err(e) => return Some(Err(e)),
+                        };
+                        self.held = 0;
+                        if let Err(e) = self.hold(bytes) {
+                            return Some(Err(e));
+                        }
+                        self.current.replace(next)
+                    }
+                },
+                Some(Err(e)) => return Some(Err(e)),
+                None => {
+                    self.done = true;
+                    self.current.take()
+                }
+            };
+            if let Some(group) = finished {
+                match post::finish(group, &self.plan) {
+                    Ok(Some(row)) => return Some(Ok(row)),
+                    Ok(None) => {}
+                    Err(e) => return Some(Err(e)),
+                }
+            }
+            if self.done {
+                return None;
+            }
+        }
+    }
 }
 
 pub(crate) fn streaming(input: RowStream, plan: Arc<MergePlan>) -> RowStream {
@@ -41,55 +102,30 @@ pub(crate) fn streaming(input: RowStream, plan: Arc<MergePlan>) -> RowStream {
         input,
         plan,
         current: None,
-        pending: None,
+        held: 0,
         done: false,
     };
     Box::pin(stream::unfold(state, |mut st| async move {
         if st.done {
             return None;
         }
-        if let Some(e) = st.pending.take() {
-            st.done = true;
-            return Some((Err(e), st));
-        }
-        loop {
-            match st.input.next().await {
-                Some(Ok(row)) => match st.current.as_mut() {
-                    Some(group) if same_group(group.first_row(), &row, &st.plan) => {
-                        if let Err(e) = group.fold(&row, &st.plan) {
-                            st.done = true;
-                            return Some((Err(e), st));
-                        }
-                    }
-                    _ => {
-                        let next = Group::start(row, &st.plan);
-                        let finished = st.current.take().map(|g| g.finish(&st.plan));
-                        match next {
-                            Ok(group) => st.current = Some(group),
-                            Err(e) => st.pending = Some(e),
-                        }
-                        match finished {
-                            Some(out) => return Some((out, st)),
-                            None if st.pending.is_some() => {
-                                st.done = true;
-                                return st.pending.take().map(|e| (Err(e), st));
-                            }
-                            None => {}
-                        }
-                    }
-                },
-                Some(Err(e)) => {
-                    st.done = true;
-                    return Some((Err(e), st));
-                }
-                None => {
-                    st.done = true;
-                    let out = st.current.take()?.finish(&st.plan);
-                    return Some((out, st));
-                }
+        match st.next_row().await {
+            Some(Ok(row)) => Some((Ok(row), st)),
+            Some(Err(e)) => {
+                st.done = true;
+                Some((Err(e), st))
             }
+            None => None,
         }
     }))
+}
+
+fn distinct_limit(plan: &MergePlan) -> MergeError {
+    MergeError::MemoryLimit {
+        limit: plan.memory_limit_bytes,
+        what: "COUNT / SUM / AVG (DISTINCT)",
+        hint: "fewer distinct values per group would fit",
+    }
 }
 
 /// Rough bytes per group beyond its key and first row: the map entry and
@@ -118,11 +154,18 @@ async fn collect_groups(
         );
         if let Some(&i) = index.get(&key) {
             if let Some(group) = groups.get_mut(i) {
-                group.fold(&row, &plan)?;
+                used += group.fold(&row, &plan)?;
+                if used > plan.memory_limit_bytes {
+                    return Err(distinct_limit(&plan));
+                }
                 continue;
             }
         }
-        used += key.estimated_size() + row.estimated_size() + group_overhead(&plan);
+        let (group, held) = Group::start(row, &plan)?;
+        used += key.estimated_size()
+            + group.first_row().estimated_size()
+            + group_overhead(&plan)
+            + held;
         if used > plan.memory_limit_bytes {
             return Err(MergeError::MemoryLimit {
                 limit: plan.memory_limit_bytes,
@@ -131,13 +174,15 @@ async fn collect_groups(
             });
         }
         index.insert(key, groups.len());
-        groups.push(Group::start(row, &plan)?);
+        groups.push(group);
     }
     drop(index);
-    let mut rows = groups
-        .into_iter()
-        .map(|g| g.finish(&plan))
-        .collect::<Result<Vec<_>, _>>()?;
+    let mut rows = Vec::with_capacity(groups.len());
+    for group in groups {
+        if let Some(row) = post::finish(group, &plan)? {
+            rows.push(row);
+        }
+    }
     // Stable, so without ORDER BY groups keep the order they first appeared in.
     let ordering = plan.ordering();
     rows.sort_by(|a, b| compare_rows(a, b, &ordering));
@@ -153,13 +198,21 @@ pub(crate) fn hashed(input: RowStream, plan: Arc<MergePlan>) -> RowStream {
     )
 }
 
-async fn fold_all(mut input: RowStream, plan: Arc<MergePlan>) -> Result<Row, MergeError> {
+async fn fold_all(mut input: RowStream, plan: Arc<MergePlan>) -> Result<Option<Row>, MergeError> {
     let mut group: Option<Group> = None;
+    let mut held = 0usize;
     while let Some(row) = input.next().await {
         let row = row?;
-        match group.as_mut() {
+        held += match group.as_mut() {
             Some(g) => g.fold(&row, &plan)?,
-            None => group = Some(Group::start(row, &plan)?),
+            None => {
+                let (g, bytes) = Group::start(row, &plan)?;
+                group = Some(g);
+                bytes
+            }
+        };
+        if held > plan.memory_limit_bytes {
+            return Err(distinct_limit(&plan));
         }
     }
     // No shard returned a row (e.g. every shard was pruned to nothing): SQL
@@ -170,9 +223,13 @@ async fn fold_all(mut input: RowStream, plan: Arc<MergePlan>) -> Result<Row, Mer
             &plan,
         )
     });
-    group.finish(&plan)
+    // HAVING may drop even this one row.
+    post::finish(group, &plan)
 }
 
 pub(crate) fn scalar(input: RowStream, plan: Arc<MergePlan>) -> RowStream {
-    Box::pin(stream::once(fold_all(input, plan)))
+    Box::pin(
+        stream::once(fold_all(input, plan))
+            .filter_map(|result| futures::future::ready(result.transpose())),
+    )
 }

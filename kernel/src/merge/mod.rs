@@ -10,7 +10,11 @@
 //!
 //! The pipeline [`merge`] builds, in SQL's order of evaluation:
 //! 1. combine the shards: concatenation (`iterate.rs`), a k-way merge by ORDER
-//!    BY (`sort.rs`), or GROUP BY / aggregates (`group.rs`);
+//!    BY (`sort.rs`), or GROUP BY / aggregates (`group.rs`, folding with
+//!    `aggregate.rs`; DISTINCT aggregates keep each group's distinct values
+//!    within the memory limit); each merged group then gets HAVING and the
+//!    columns the proxy computes (`post.rs`, evaluating [`eval`]'s
+//!    expressions with `eval_num.rs`'s dialect arithmetic);
 //! 2. DISTINCT (`distinct.rs`);
 //! 3. OFFSET / LIMIT (`paginate.rs`);
 //! 4. drop derived columns the rewrite added.
@@ -23,18 +27,21 @@
 //! knows better), so case-insensitive MySQL groups and orders merge as one
 //! MySQL server would have.
 //!
-//! Not done here: HAVING (the rewrite must keep it on the shards only when
-//! each group lives on one shard), COUNT(DISTINCT), spilling to disk.
+//! Not done here: spilling to disk (past the memory limit a merge fails with
+//! [`MergeError::MemoryLimit`]).
 
 mod aggregate;
 mod collation;
 mod decimal;
 mod distinct;
 mod error;
+pub mod eval;
+mod eval_num;
 mod group;
 mod iterate;
 mod paginate;
 mod plan;
+mod post;
 mod row;
 mod sort;
 mod value;
@@ -49,7 +56,7 @@ pub use collation::Collation;
 pub use decimal::{Decimal, AVG_EXTRA_SCALE};
 pub use error::MergeError;
 pub use plan::{
-    Aggregate, AggregateKind, AvgScale, MergePlan, SortKey, Wildcard, ALL_COLUMNS,
+    Aggregate, AggregateKind, AvgScale, MergePlan, PostAggregate, SortKey, Wildcard, ALL_COLUMNS,
     DEFAULT_MEMORY_LIMIT_BYTES,
 };
 pub use row::Row;

@@ -5,6 +5,7 @@ use std::collections::BTreeSet;
 use super::collation::Collation;
 use super::decimal::AVG_EXTRA_SCALE;
 use super::error::MergeError;
+use super::eval::Expr;
 
 /// Default budget for in-memory merges of one statement.
 pub const DEFAULT_MEMORY_LIMIT_BYTES: usize = 64 * 1024 * 1024;
@@ -57,6 +58,43 @@ pub enum AggregateKind {
         sum_col: usize,
         count_col: usize,
     },
+    /// COUNT / SUM / AVG (DISTINCT x): a value may sit on several shards,
+    /// so the rewrite adds x to the shards' GROUP BY and sends it in column
+    /// `arg`; the merge keeps each group's distinct values (within the
+    /// memory limit) and aggregates those.
+    CountDistinct {
+        arg: usize,
+    },
+    SumDistinct {
+        arg: usize,
+    },
+    AvgDistinct {
+        arg: usize,
+    },
+}
+
+impl AggregateKind {
+    /// The column of a DISTINCT aggregate's values.
+    pub fn distinct_arg(&self) -> Option<usize> {
+        match self {
+            AggregateKind::CountDistinct { arg }
+            | AggregateKind::SumDistinct { arg }
+            | AggregateKind::AvgDistinct { arg } => Some(*arg),
+            _ => None,
+        }
+    }
+}
+
+/// What the proxy computes once a group is merged: select items that are
+/// expressions over aggregates and group keys, ORDER BY expressions, and
+/// HAVING, in the client dialect's arithmetic (see [`eval`](super::eval)).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PostAggregate {
+    pub dialect: crate::Dialect,
+    /// Computed in order, each written to its column.
+    pub computed: Vec<(usize, Expr)>,
+    /// Groups for which this does not hold are dropped.
+    pub having: Option<Expr>,
 }
 
 /// How many decimals the merged AVG of an exact (integer or decimal) column
@@ -144,6 +182,8 @@ pub struct MergePlan {
     pub column_collations: Vec<(usize, Collation)>,
     /// The decimals of a merged AVG.
     pub avg_scale: AvgScale,
+    /// Expressions and HAVING evaluated after the merge of each group.
+    pub post: Option<PostAggregate>,
 }
 
 impl MergePlan {
@@ -162,6 +202,7 @@ impl MergePlan {
             collation: Collation::Binary,
             column_collations: Vec::new(),
             avg_scale: AvgScale::Increment(AVG_EXTRA_SCALE),
+            post: None,
         }
     }
 
@@ -232,14 +273,31 @@ impl MergePlan {
         }
         for agg in &mut plan.aggregates {
             agg.column = at(agg.column);
-            if let AggregateKind::Avg { sum_col, count_col } = &mut agg.kind {
-                *sum_col = at(*sum_col);
-                *count_col = at(*count_col);
+            match &mut agg.kind {
+                AggregateKind::Avg { sum_col, count_col } => {
+                    *sum_col = at(*sum_col);
+                    *count_col = at(*count_col);
+                }
+                AggregateKind::CountDistinct { arg }
+                | AggregateKind::SumDistinct { arg }
+                | AggregateKind::AvgDistinct { arg } => *arg = at(*arg),
+                _ => {}
             }
         }
         plan.output_columns = width - w.derived;
         plan.wildcard = None;
         Ok(plan)
+    }
+
+    /// True when a shard's rows are not whole groups or not all kept by the
+    /// merge (DISTINCT aggregates split groups by value, HAVING drops some),
+    /// so a shard LIMIT would cut rows the answer needs.
+    pub fn needs_all_shard_rows(&self) -> bool {
+        self.post.as_ref().is_some_and(|p| p.having.is_some())
+            || self
+                .aggregates
+                .iter()
+                .any(|a| a.kind.distinct_arg().is_some())
     }
 
     /// True when the shards' ORDER BY begins with exactly the GROUP BY
@@ -260,9 +318,20 @@ impl MergePlan {
     pub(crate) fn row_width(&self) -> usize {
         let agg_cols = self.aggregates.iter().map(|a| match a.kind {
             AggregateKind::Avg { sum_col, count_col } => a.column.max(sum_col).max(count_col),
-            _ => a.column,
+            kind => a.column.max(kind.distinct_arg().unwrap_or(0)),
         });
+        let mut computed = Vec::new();
+        if let Some(post) = &self.post {
+            for (column, expr) in &post.computed {
+                computed.push(*column);
+                expr.columns(&mut computed);
+            }
+            if let Some(having) = &post.having {
+                having.columns(&mut computed);
+            }
+        }
         agg_cols
+            .chain(computed)
             .map(|c| c + 1)
             .fold(self.output_columns, usize::max)
     }

@@ -254,6 +254,10 @@ impl Key {
     pub(crate) fn estimated_size(&self) -> usize {
         std::mem::size_of::<Self>() + self.values.iter().map(Value::estimated_size).sum::<usize>()
     }
+
+    pub(crate) fn into_values(self) -> Vec<Value> {
+        self.values
+    }
 }
 
 impl PartialEq for Key {
