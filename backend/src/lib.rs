@@ -22,6 +22,9 @@
 //!   tracks status flags, streams text and binary rows raw
 //!   ([`mysql::MySqlQuery`]), prepares statements and kills queries;
 //!   [`mysql::MySqlPool`] pools it with the same recycle rules as PgPool.
+//! - [`metadata`]: columns of actual tables read from the catalogs
+//!   (pg_catalog, information_schema), and the check that the actual tables
+//!   of one logical table agree.
 //! - [`pool`]: [`pool::PgPool`], one deadpool pool per data source, with
 //!   the recycle rules (broken, abandoned mid-result, in a transaction,
 //!   too old, idle too long: discard).
@@ -33,6 +36,7 @@
 pub mod cluster;
 pub mod error;
 pub mod executor;
+pub mod metadata;
 pub mod mysql;
 pub mod pg;
 pub mod pool;

@@ -13,6 +13,8 @@
 //! - [`cancel`]: cancel keys and the backend queries they reach.
 //! - [`tls`]: certificate loading and the plain-or-TLS client stream.
 //! - [`error`]: statement and session errors, and their SQLSTATEs.
+//! - [`metadata`]: the columns of logical tables, loaded from the data
+//!   sources when a statement first needs them and dropped after DDL.
 //! - `copy_spill`: rows held back for a shard's later COPY, spilled to a
 //!   temporary file past a budget.
 //! - `logical_names`: actual table names in shards' messages turned back
@@ -23,6 +25,7 @@ pub mod cancel;
 mod copy_spill;
 pub mod error;
 mod logical_names;
+pub mod metadata;
 pub mod mysql;
 mod pagination;
 mod passthrough;

@@ -40,6 +40,8 @@ pub struct Database {
     /// How MySQL clients' handshake collations are set on its backend
     /// sessions (passthrough).
     pub mysql_charset: crate::mysql::charset::CharsetNames,
+    /// Its tables' columns, loaded when first needed.
+    pub metadata: crate::metadata::MetadataCache,
 }
 
 /// Everything sessions share.
@@ -101,6 +103,7 @@ impl Frontend {
                     mysql,
                     server_params: std::sync::OnceLock::new(),
                     mysql_charset: Default::default(),
+                    metadata: Default::default(),
                 }),
             );
         }

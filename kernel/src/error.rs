@@ -33,6 +33,19 @@ pub enum KernelError {
         reason: String,
     },
 
+    /// An INSERT's values do not fit the table's columns: the message is
+    /// the client's database's own (PostgreSQL 42601, MySQL 1136), since
+    /// one database would have refused the statement the same way.
+    #[error("{0}")]
+    ColumnCount(String),
+
+    /// Planning the statement needs the columns of logical table `table`
+    /// (an INSERT without a column list) and the metadata handed to the
+    /// planner does not have them: the caller loads them and plans again.
+    /// Reaching a client, it is a Shardwire bug.
+    #[error("the metadata of table {table} is needed to plan this statement and was not loaded")]
+    MetadataNeeded { table: String },
+
     #[error(transparent)]
     Algorithm(#[from] AlgorithmError),
 

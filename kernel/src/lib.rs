@@ -18,6 +18,13 @@
 //! - `derive`: for a SELECT answered by several units, the shards' extra
 //!   columns and LIMIT, and the [`merge::MergePlan`].
 //! - `keygen`: generated keys added to INSERTs before routing.
+//! - [`metadata`]: the columns of logical tables as the planner reads them
+//!   ([`MetadataSource`], loaded by the caller); `insert_columns` writes
+//!   an INSERT's missing column list from it.
+//! - `multi_table_ddl`: DROP TABLE / TRUNCATE naming several tables, one
+//!   statement per data source.
+//! - [`distsql`]: DistSQL statements the proxy answers itself
+//!   (`REFRESH TABLE METADATA`).
 //! - [`normalize`]: a statement's text with its literals taken out, and
 //!   [`plan_literal_statement`], which plans simple-protocol statements
 //!   that differ only in their literals from one cached parse.
@@ -37,19 +44,28 @@
 //! select costs a hash lookup, the route, and one string copy with the
 //! actual table names spliced in.
 //!
-//! Not yet here: COUNT(DISTINCT) and HAVING across shards; locale-aware text
-//! ordering beyond MariaDB's `general_ci` (see [`merge::Collation`]).
+//! HAVING, COUNT / SUM / AVG (DISTINCT x) and expressions over aggregates
+//! are answered across shards: the shards send the aggregates, the merge
+//! evaluates the rest in the client dialect's arithmetic ([`merge::eval`]);
+//! what it cannot evaluate exactly is refused by name.
+//!
+//! Not yet here: locale-aware text ordering beyond MariaDB's `general_ci`
+//! (see [`merge::Collation`]).
 #![deny(clippy::print_stdout)]
 
 pub mod context;
 pub mod copy;
 mod derive;
+pub mod distsql;
 pub mod error;
+mod insert_columns;
 mod keygen;
 mod lexer;
 mod literal_plan;
 mod maintenance;
 pub mod merge;
+pub mod metadata;
+mod multi_table_ddl;
 pub mod normalize;
 pub mod parse;
 mod prepared;
@@ -63,6 +79,7 @@ pub use error::KernelError;
 pub use keygen::GeneratedKeys;
 pub use literal_plan::{plan_literal_statement, LiteralPlan};
 pub use maintenance::plan_maintenance;
+pub use metadata::{ColumnMeta, MetadataSource, TableMeta};
 pub use parse::{parse_one, Dialect, ParseCache};
 pub use rewrite::{rewrite, SqlUnit};
 pub use route::{route, route_with_hints, RouteResult, RouteUnit};
@@ -94,6 +111,11 @@ pub struct PlanOptions<'a> {
     /// Generates keys instead of the tables' own generators (tests inject a
     /// deterministic one).
     pub key_generator: Option<&'a dyn KeyGenerator>,
+    /// Columns of logical tables, for statements that do not name them (an
+    /// INSERT without a column list). Looked up only by such statements;
+    /// `None`, or a source without the table, makes them fail with
+    /// [`KernelError::MetadataNeeded`].
+    pub metadata: Option<&'a dyn MetadataSource>,
 }
 
 /// Everything the kernel decides about one statement before execution.
@@ -122,13 +144,8 @@ pub fn plan_with(
 ) -> Result<Plan, KernelError> {
     let prepared = cache.prepare(dialect, sql)?;
     let statement = prepared.statement();
-    if let Some((statement, keys)) =
-        keygen::add_generated_keys(statement, db, options.key_generator)?
-    {
-        // The statement changed: nothing cached about its text applies.
-        let context = StatementContext::new(&statement);
-        return plan_parts(&statement, &context, None, db, dialect, params, options)
-            .map(|plan| plan.with_generated_keys(keys));
+    if let Some(plan) = plan_reshaped(statement, db, dialect, params, options)? {
+        return Ok(plan);
     }
     let splice = prepared.splice().map(|t| (t, prepared.sql()));
     plan_parts(
@@ -150,15 +167,45 @@ pub fn plan_statement(
     params: &[ShardingValue],
     options: &PlanOptions<'_>,
 ) -> Result<Plan, KernelError> {
-    if let Some((statement, keys)) =
-        keygen::add_generated_keys(statement, db, options.key_generator)?
-    {
-        let context = StatementContext::new(&statement);
-        return plan_parts(&statement, &context, None, db, dialect, params, options)
-            .map(|plan| plan.with_generated_keys(keys));
+    if let Some(plan) = plan_reshaped(statement, db, dialect, params, options)? {
+        return Ok(plan);
     }
     let context = StatementContext::new(statement);
     plan_parts(statement, &context, None, db, dialect, params, options)
+}
+
+/// Statements planned from a copy of themselves that the kernel changed
+/// (a column list written in, generated keys added) or split (a DROP of
+/// several tables): nothing cached about the client's text applies to
+/// them. `None` for every other statement, which costs a few matches.
+fn plan_reshaped(
+    statement: &Statement,
+    db: &LogicalDatabase,
+    dialect: Dialect,
+    params: &[ShardingValue],
+    options: &PlanOptions<'_>,
+) -> Result<Option<Plan>, KernelError> {
+    if let Some(units) = multi_table_ddl::plan(statement, db, params, options)? {
+        return Ok(Some(Plan {
+            units,
+            merge: None,
+            generated_keys: None,
+        }));
+    }
+    let filled = insert_columns::fill_insert_columns(statement, db, dialect, options.metadata)?;
+    let current = filled.as_ref().unwrap_or(statement);
+    if let Some((keyed, keys)) = keygen::add_generated_keys(current, db, options.key_generator)? {
+        let context = StatementContext::new(&keyed);
+        return plan_parts(&keyed, &context, None, db, dialect, params, options)
+            .map(|plan| Some(plan.with_generated_keys(keys)));
+    }
+    match filled {
+        Some(filled) => {
+            let context = StatementContext::new(&filled);
+            plan_parts(&filled, &context, None, db, dialect, params, options).map(Some)
+        }
+        None => Ok(None),
+    }
 }
 
 impl Plan {

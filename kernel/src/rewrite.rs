@@ -81,6 +81,20 @@ pub fn rewrite_unit_in(
     Ok(statement.to_string())
 }
 
+/// `name` renamed as `unit` renames it: its actual table, without the
+/// logical database as qualifier.
+pub(crate) fn rename_table(
+    name: &mut ObjectName,
+    unit: &RouteUnit,
+    logical_database: Option<&str>,
+) {
+    Renamer {
+        map: &unit.table_map,
+        owner: logical_database,
+    }
+    .rename_object(name);
+}
+
 fn keep_rows(statement: &mut Statement, rows: &[usize]) -> Result<(), KernelError> {
     let Statement::Insert(insert) = statement else {
         return Err(KernelError::Internal(

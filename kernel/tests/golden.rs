@@ -10,6 +10,9 @@
 //! hints: 3                      (optional: hint values for hint strategies)
 //! keygen: 100 | 'k'             (optional: generated keys are 100, 101, ...
 //!                                or 'k1', 'k2', ...; default 1, 2, ...)
+//! metadata: t_order(id, user_id) (optional, repeatable: a logical table's
+//!                                columns as the planner's metadata; without
+//!                                any, the planner is given none)
 //! sql: SELECT ...               (may continue on the following lines)
 //! -- expect
 //! ds_0: SELECT ...              (one line per unit, in route order)
@@ -34,7 +37,10 @@ use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::Arc;
 
 use shardwire_kernel::merge::{AggregateKind, MergePlan, ALL_COLUMNS};
-use shardwire_kernel::{parse_one, plan_statement, plan_with, Dialect, ParseCache, PlanOptions};
+use shardwire_kernel::{
+    parse_one, plan_statement, plan_with, ColumnMeta, Dialect, MetadataSource, ParseCache,
+    PlanOptions, TableMeta,
+};
 use shardwire_rules::keygen::{GeneratedKey, KeyGenerator};
 use shardwire_rules::{AlgorithmError, RuleSnapshot, ShardingValue};
 
@@ -88,10 +94,32 @@ fn describe_merge(m: &MergePlan) -> String {
                 AggregateKind::Avg { sum_col, count_col } => {
                     format!("AVG #{} = #{sum_col} / #{count_col}", a.column)
                 }
+                AggregateKind::CountDistinct { arg } => {
+                    format!("COUNT(DISTINCT #{arg}) #{}", a.column)
+                }
+                AggregateKind::SumDistinct { arg } => {
+                    format!("SUM(DISTINCT #{arg}) #{}", a.column)
+                }
+                AggregateKind::AvgDistinct { arg } => {
+                    format!("AVG(DISTINCT #{arg}) #{}", a.column)
+                }
                 kind => format!("{} #{}", format!("{kind:?}").to_uppercase(), a.column),
             })
             .collect();
         write!(out, " aggregates=[{}]", a.join(", ")).unwrap();
+    }
+    if let Some(post) = &m.post {
+        if !post.computed.is_empty() {
+            let c: Vec<String> = post
+                .computed
+                .iter()
+                .map(|(column, expr)| format!("#{column} = {expr}"))
+                .collect();
+            write!(out, " computed=[{}]", c.join(", ")).unwrap();
+        }
+        if let Some(having) = &post.having {
+            write!(out, " having={having}").unwrap();
+        }
     }
     if m.distinct {
         out.push_str(" distinct");
@@ -142,6 +170,7 @@ struct Case {
     params: Vec<ShardingValue>,
     hints: Vec<ShardingValue>,
     keygen: (i64, Option<String>),
+    metadata: Option<HashMap<String, Arc<TableMeta>>>,
     sql: String,
     expected: String,
 }
@@ -157,6 +186,24 @@ fn parse_params(text: &str) -> Vec<ShardingValue> {
             },
         )
         .collect()
+}
+
+/// `t_order(order_id, user_id)`: a table and its columns, in order.
+fn parse_metadata(text: &str) -> (String, TableMeta) {
+    let (table, columns) = text
+        .strip_suffix(')')
+        .and_then(|t| t.split_once('('))
+        .unwrap_or_else(|| panic!("bad metadata {text}"));
+    let columns = columns
+        .split(',')
+        .map(|c| ColumnMeta {
+            name: c.trim().to_owned(),
+            data_type: "integer".into(),
+            nullable: true,
+            primary_key: false,
+        })
+        .collect();
+    (table.trim().to_ascii_lowercase(), TableMeta { columns })
 }
 
 fn parse_file(path: &Path) -> (String, Vec<Case>) {
@@ -187,6 +234,7 @@ fn parse_file(path: &Path) -> (String, Vec<Case>) {
                 params: Vec::new(),
                 hints: Vec::new(),
                 keygen: (1, None),
+                metadata: None,
                 sql: String::new(),
                 expected: expected.trim_end().to_owned(),
             };
@@ -218,6 +266,12 @@ fn parse_file(path: &Path) -> (String, Vec<Case>) {
                                 [ShardingValue::Text(p)] => (1, Some(p.clone())),
                                 _ => panic!("{}: bad keygen {value}", path.display()),
                             }
+                        }
+                        "metadata" => {
+                            let (table, meta) = parse_metadata(value);
+                            case.metadata
+                                .get_or_insert_with(HashMap::new)
+                                .insert(table, Arc::new(meta));
                         }
                         "sql" => {
                             case.sql = value.to_owned();
@@ -263,6 +317,7 @@ fn run(
     let options = PlanOptions {
         hints: &case.hints,
         key_generator: Some(&generator),
+        metadata: case.metadata.as_ref().map(|m| m as &dyn MetadataSource),
     };
     match plan_with(cache, db, case.dialect, &case.sql, &case.params, &options) {
         Ok(plan) => {
@@ -307,6 +362,7 @@ fn same_as_printed(
     let options = PlanOptions {
         hints: &case.hints,
         key_generator: Some(&generator),
+        metadata: case.metadata.as_ref().map(|m| m as &dyn MetadataSource),
     };
     let statement = parse_one(case.dialect, &case.sql).map_err(|e| e.to_string())?;
     let printed = plan_statement(&statement, db, case.dialect, &case.params, &options)

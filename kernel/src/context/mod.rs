@@ -8,14 +8,14 @@
 //! may be too wide but never too narrow.
 
 mod condition;
-mod tables;
+pub(crate) mod tables;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::ops::Bound;
 
 use sqlparser::ast::{
-    Expr, FromTable, Join, JoinConstraint, JoinOperator, ObjectType, SetExpr, Statement,
-    TableFactor, TableObject, UpdateTableFromKind,
+    AssignmentTarget, Expr, FromTable, Join, JoinConstraint, JoinOperator, ObjectType, SetExpr,
+    Statement, TableFactor, TableObject, UpdateTableFromKind,
 };
 
 pub use condition::{ColumnRef, Condition, Operand};
@@ -98,6 +98,9 @@ pub struct StatementContext {
     /// UPDATE / DELETE: the tables written, when they can be told; `None`
     /// when a target could not be resolved (then any table may be written).
     pub write_targets: Option<Vec<String>>,
+    /// UPDATE: each column SET assigns (lower-cased, without qualifier) and
+    /// its new value when it is a literal or placeholder.
+    pub assignments: Vec<(String, Option<Operand>)>,
 }
 
 impl StatementContext {
@@ -112,6 +115,7 @@ impl StatementContext {
             condition: Condition::True,
             insert: None,
             write_targets: None,
+            assignments: Vec::new(),
         };
         let mut scope = Scope::default();
         let mut selection: Option<&Expr> = None;
@@ -154,6 +158,20 @@ impl StatementContext {
                     }
                 }
                 selection = update.selection.as_ref();
+                let reader = ConditionReader::new(&scope, &placeholders);
+                context.assignments = update
+                    .assignments
+                    .iter()
+                    .flat_map(|a| match &a.target {
+                        AssignmentTarget::ColumnName(name) => {
+                            vec![(tables::logical_name(name), reader.operand(&a.value))]
+                        }
+                        AssignmentTarget::Tuple(names) => names
+                            .iter()
+                            .map(|n| (tables::logical_name(n), None))
+                            .collect(),
+                    })
+                    .collect();
             }
             Statement::Delete(delete) => {
                 context.kind = StatementKind::Delete;

@@ -11,7 +11,7 @@ use shardwire_rules::ShardingValue;
 use super::values::{disjuncts, resolve, ColumnValues, Conjunction};
 use super::{unit, RouteUnit};
 use crate::context::{
-    ColumnRef, Condition, InsertSource, InsertValues, StatementContext, StatementKind,
+    ColumnRef, Condition, InsertSource, InsertValues, Operand, StatementContext, StatementKind,
 };
 use crate::error::KernelError;
 
@@ -75,6 +75,14 @@ pub(super) fn route_sharding(
         };
     }
 
+    if context.kind == StatementKind::Update {
+        check_assignments(
+            context,
+            &names,
+            std::iter::once(primary).chain(bound.iter().copied()),
+            params,
+        )?;
+    }
     let nodes: BTreeSet<usize> = if context.kind == StatementKind::Ddl {
         (0..primary.data_nodes.len()).collect()
     } else {
@@ -182,6 +190,62 @@ fn route_insert(
             Ok(u)
         })
         .collect()
+}
+
+/// An UPDATE may not change a sharding column: the row would keep its
+/// place while its new value says it belongs on another data node, and
+/// point queries would no longer find it. As in ShardingSphere, setting
+/// the value the WHERE already pins (`SET user_id = 1 ... WHERE user_id =
+/// 1`) is allowed, since it changes nothing.
+fn check_assignments<'t>(
+    context: &StatementContext,
+    names: &[String],
+    tables: impl Iterator<Item = &'t ShardingTable>,
+    params: &[ShardingValue],
+) -> Result<(), KernelError> {
+    let tables: Vec<&ShardingTable> = tables.collect();
+    for (column, value) in &context.assignments {
+        let Some(table) = tables.iter().find(|t| t.is_sharding_column(column)) else {
+            continue;
+        };
+        let pinned = match value {
+            Some(value) => {
+                let new = resolve(value, params)?;
+                match pinned_value(&context.condition, column, names) {
+                    Some(old) => resolve(old, params)? == new,
+                    None => false,
+                }
+            }
+            None => false,
+        };
+        if !pinned {
+            return Err(KernelError::unsupported(
+                format!("UPDATE of sharding column {column}"),
+                [table.logic_name.as_str()],
+                "the row would stay on its data node while the new value routes elsewhere; \
+                 DELETE the row and INSERT it with the new value instead",
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// The value `column = v` pins among the WHERE's top-level conjuncts.
+fn pinned_value<'c>(
+    condition: &'c Condition,
+    column: &str,
+    names: &[String],
+) -> Option<&'c Operand> {
+    let ours =
+        |c: &ColumnRef| c.column == column && c.table.as_ref().is_none_or(|t| names.contains(t));
+    match condition {
+        Condition::In { column: c, values } if ours(c) => match values.as_slice() {
+            [one] => Some(one),
+            _ => None,
+        },
+        Condition::And(parts) => parts.iter().find_map(|p| pinned_value(p, column, names)),
+        _ => None,
+    }
 }
 
 /// The data nodes (indices into `table.data_nodes`) one conjunction reaches.
