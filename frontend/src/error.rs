@@ -91,15 +91,18 @@ pub fn pg_error(e: &StatementError) -> ErrorFields {
         }
         StatementError::Kernel(k) => {
             let code = match k {
-                KernelError::Parse(_) => "42601",
+                KernelError::Parse(_) | KernelError::ColumnCount(_) => "42601",
                 KernelError::UnknownTable { .. } => "42P01",
                 KernelError::Unsupported { .. } => "0A000",
                 KernelError::Algorithm(_) => "22023",
                 KernelError::MissingParameter(_) => "08P01",
                 KernelError::Merge(MergeError::MemoryLimit { .. }) => "53200",
+                KernelError::Merge(MergeError::DivisionByZero) => "22012",
                 KernelError::Merge(MergeError::Overflow { .. }) => "22003",
                 KernelError::Merge(MergeError::Type { .. } | MergeError::Decode { .. }) => "42804",
-                KernelError::Merge(_) | KernelError::Internal(_) => "XX000",
+                KernelError::Merge(_)
+                | KernelError::Internal(_)
+                | KernelError::MetadataNeeded { .. } => "XX000",
             };
             ErrorFields::new("ERROR", code, k.to_string())
         }
@@ -169,14 +172,17 @@ pub fn mysql_error(e: &StatementError) -> (u16, String, String) {
         StatementError::Kernel(k) => {
             let (number, state) = match k {
                 KernelError::Parse(_) => (1064, "42000"),
+                KernelError::ColumnCount(_) => (1136, "21S01"),
                 KernelError::UnknownTable { .. } => (1146, "42S02"),
                 KernelError::Unsupported { .. } => (1235, "42000"),
                 KernelError::MissingParameter(_) => (1210, "HY000"),
                 KernelError::Merge(MergeError::MemoryLimit { .. }) => (1038, "HY001"),
+                KernelError::Merge(MergeError::DivisionByZero) => (1365, "22012"),
                 KernelError::Merge(MergeError::Overflow { .. }) => (1690, "22003"),
-                KernelError::Algorithm(_) | KernelError::Merge(_) | KernelError::Internal(_) => {
-                    (1105, "HY000")
-                }
+                KernelError::Algorithm(_)
+                | KernelError::Merge(_)
+                | KernelError::Internal(_)
+                | KernelError::MetadataNeeded { .. } => (1105, "HY000"),
             };
             (number, state.to_owned(), k.to_string())
         }

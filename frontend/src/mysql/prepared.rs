@@ -167,13 +167,11 @@ impl Session {
             // An INSERT that leaves its generated key out routes only once
             // the key is added: plan it whole, then take one unit.
             None => {
-                let plan = plan_statement(
-                    ast,
-                    &db.rules,
-                    Dialect::MySql,
-                    &vec![ShardingValue::Int(0); params],
-                    &PlanOptions::default(),
-                )?;
+                let zeros = vec![ShardingValue::Int(0); params];
+                let plan = crate::metadata::plan_loading(db, |options| {
+                    plan_statement(ast, &db.rules, Dialect::MySql, &zeros, options)
+                })
+                .await?;
                 let unit = plan.units.into_iter().next().ok_or_else(|| {
                     StatementError::refused("HY000", "no route to describe the statement")
                 })?;
@@ -266,13 +264,10 @@ impl Session {
                 &PlanOptions::default(),
             )?
         } else {
-            plan_statement(
-                &numbered,
-                &db.rules,
-                Dialect::MySql,
-                &routing,
-                &PlanOptions::default(),
-            )?
+            crate::metadata::plan_loading(&db, |options| {
+                plan_statement(&numbered, &db.rules, Dialect::MySql, &routing, options)
+            })
+            .await?
         };
         let generated_key = first_generated_key(plan.generated_keys.as_ref());
         let mut units = Vec::with_capacity(plan.units.len());
@@ -299,11 +294,13 @@ impl Session {
                 },
             ));
         }
+        let one_copy = units.len() > 1 && super::query::writes_one_copy(&db, &numbered);
         self.run_units(
             Units {
                 units,
                 merge: plan.merge,
                 generated_key,
+                one_copy,
             },
             Format::Binary,
             false,
@@ -327,14 +324,22 @@ impl Session {
         values: &[Wire],
         types: &[BinaryType],
     ) -> Result<Option<Units>, StatementError> {
-        let plan = plan_with(
+        let options = PlanOptions {
+            metadata: Some(&db.metadata),
+            ..PlanOptions::default()
+        };
+        let plan = match plan_with(
             &self.fe.parse_cache,
             &db.rules,
             Dialect::MySql,
             sql,
             routing,
-            &PlanOptions::default(),
-        )?;
+            &options,
+        ) {
+            // The general way loads it.
+            Err(shardwire_kernel::KernelError::MetadataNeeded { .. }) => return Ok(None),
+            other => other?,
+        };
         let keeps_every_value = plan.merge.is_none()
             && plan.generated_keys.is_none()
             && plan
@@ -344,7 +349,7 @@ impl Session {
         if !keeps_every_value || values.len() != params || types.len() != params {
             return Ok(None);
         }
-        let units = plan
+        let units: Vec<(String, MySqlRequest)> = plan
             .units
             .into_iter()
             .map(|unit| {
@@ -356,10 +361,19 @@ impl Session {
                 (unit.data_source, request)
             })
             .collect();
+        // Several units without a merge: a write to broadcast tables (the
+        // statement is in the parse cache: a hash lookup).
+        let one_copy = units.len() > 1
+            && self
+                .fe
+                .parse_cache
+                .parse(Dialect::MySql, sql)
+                .is_ok_and(|ast| super::query::writes_one_copy(db, &ast));
         Ok(Some(Units {
             units,
             merge: None,
             generated_key: None,
+            one_copy,
         }))
     }
 

@@ -39,6 +39,15 @@ pub struct Units {
     pub units: Vec<(String, MySqlRequest)>,
     pub merge: Option<MergePlan>,
     pub generated_key: Option<u64>,
+    /// A write to broadcast tables only: every data source holds the same
+    /// rows and the client asked for one change, so one copy is counted.
+    pub one_copy: bool,
+}
+
+/// Whether `ast` writes broadcast tables only (see [`Units::one_copy`]).
+pub fn writes_one_copy(db: &crate::server::Database, ast: &Statement) -> bool {
+    let tables = shardwire_kernel::StatementContext::new(ast).tables;
+    !tables.is_empty() && tables.iter().all(|t| db.rules.is_broadcast(t))
 }
 
 /// The first key the kernel generated, as LAST_INSERT_ID reports it.
@@ -62,6 +71,10 @@ impl Session {
             return self.send_local(answer, false, more);
         }
         let db = self.database()?;
+        if let Some(admin) = shardwire_kernel::distsql::parse_admin(sql) {
+            crate::metadata::run_admin(&db, admin).await?;
+            return self.ok(0, 0, more);
+        }
         if reads_information_schema(sql) {
             return self.information_schema(&db, sql, more).await;
         }
@@ -69,34 +82,37 @@ impl Session {
         // tables, so the units' SQL is the client's text with the actual
         // names spliced in rather than the AST printed again.
         let ast = self.fe.parse_cache.parse(Dialect::MySql, sql)?;
-        let mut plan = plan_with(
-            &self.fe.parse_cache,
-            &db.rules,
-            Dialect::MySql,
-            sql,
-            &[],
-            &PlanOptions::default(),
-        )?;
+        let cache = &self.fe.parse_cache;
+        let mut plan = crate::metadata::plan_loading(&db, |options| {
+            plan_with(cache, &db.rules, Dialect::MySql, sql, &[], options)
+        })
+        .await?;
         if describes_a_table(&ast) {
             // Every data node has the same columns: one answers for all.
             plan.units.truncate(1);
         }
         let generated_key = first_generated_key(plan.generated_keys.as_ref());
+        let one_copy = plan.units.len() > 1 && writes_one_copy(&db, &ast);
         let units = plan
             .units
             .into_iter()
             .map(|u| (u.data_source, MySqlRequest::Query(u.sql)))
             .collect();
-        self.run_units(
-            Units {
-                units,
-                merge: plan.merge,
-                generated_key,
-            },
-            Format::Text,
-            more,
-        )
-        .await
+        let result = self
+            .run_units(
+                Units {
+                    units,
+                    merge: plan.merge,
+                    generated_key,
+                    one_copy,
+                },
+                Format::Text,
+                more,
+            )
+            .await;
+        // Whether or not every shard took it, DDL may have changed columns.
+        db.metadata.after_statement(&ast);
+        result
     }
 
     /// Runs planned units and answers the client.
@@ -110,6 +126,7 @@ impl Session {
             units,
             merge,
             generated_key,
+            one_copy,
         } = plan;
         if units.is_empty() {
             return Err(StatementError::refused(
@@ -129,7 +146,7 @@ impl Session {
         let streams = std::mem::take(&mut running.units);
         let result = match merge {
             Some(plan) => self.merge_and_send(streams, &plan, format, more).await,
-            None => self.add_up(streams, generated_key, more).await,
+            None => self.add_up(streams, generated_key, one_copy, more).await,
         };
         let conns = running.finish().await?;
         for (conn, ds) in conns.into_iter().zip(sources) {
@@ -230,6 +247,7 @@ impl Session {
         &mut self,
         streams: Vec<UnitEvents<MySqlEvent>>,
         generated_key: Option<u64>,
+        one_copy: bool,
         more: bool,
     ) -> Result<(), StatementError> {
         let mut affected = 0u64;
@@ -237,7 +255,8 @@ impl Session {
         let mut warnings = 0u16;
         let mut columns_sent = false;
         let mut first_error = None;
-        for mut unit in streams {
+        for (i, mut unit) in streams.into_iter().enumerate() {
+            let counted = i == 0 || !one_copy;
             while let Some(event) = unit.next().await {
                 match event {
                     Ok(MySqlEvent::Columns(columns)) => {
@@ -251,21 +270,23 @@ impl Session {
                                 .map_err(wire_error)?;
                         }
                     }
-                    Ok(MySqlEvent::Row(row)) if first_error.is_none() => {
+                    Ok(MySqlEvent::Row(row)) if first_error.is_none() && counted => {
                         self.conn.write_payload(row.raw()).map_err(wire_error)?;
                         self.flush_rows().await?;
                     }
                     Ok(MySqlEvent::Row(_)) => {}
-                    Ok(MySqlEvent::ResultEnd(end)) => {
+                    Ok(MySqlEvent::ResultEnd(end)) if counted => {
                         warnings = warnings.saturating_add(end.warnings);
                     }
-                    Ok(MySqlEvent::Ok(ok)) => {
+                    Ok(MySqlEvent::ResultEnd(_)) => {}
+                    Ok(MySqlEvent::Ok(ok)) if counted => {
                         affected = affected.saturating_add(ok.affected_rows);
                         if backend_last_id == 0 {
                             backend_last_id = ok.last_insert_id;
                         }
                         warnings = warnings.saturating_add(ok.warnings);
                     }
+                    Ok(MySqlEvent::Ok(_)) => {}
                     Err(e) => {
                         first_error.get_or_insert(StatementError::Backend(e));
                     }

@@ -14,6 +14,7 @@ use shardwire_kernel::merge::{merge, ColumnKind, MergeError, MergePlan, Row, Row
 use shardwire_kernel::KernelError;
 use shardwire_kernel::{
     plan_literal_statement, plan_statement, plan_with, Dialect, PlanOptions, StatementContext,
+    StatementKind,
 };
 use shardwire_protocol::pg::{BackendMessage, DataRow, RowDescription};
 use shardwire_rules::ShardingValue;
@@ -105,29 +106,21 @@ impl Session {
             }
             None => ast,
         };
-        let planned = if from_text && catalog.is_none() {
-            plan_with(
-                &self.fe.parse_cache,
-                &self.db.rules,
-                Dialect::PostgreSql,
-                sql,
-                &params,
-                &PlanOptions::default(),
-            )
-        } else {
-            plan_statement(
-                ast,
-                &self.db.rules,
-                Dialect::PostgreSql,
-                &params,
-                &PlanOptions::default(),
-            )
-        };
+        let db = &self.db;
+        let cache = &self.fe.parse_cache;
+        let planned = crate::metadata::plan_loading(db, |options| {
+            if from_text && catalog.is_none() {
+                plan_with(cache, &db.rules, Dialect::PostgreSql, sql, &params, options)
+            } else {
+                plan_statement(ast, &db.rules, Dialect::PostgreSql, &params, options)
+            }
+        })
+        .await;
         let plan = match planned {
             // Drivers bind LIMIT and OFFSET too; across shards the kernel
             // must write OFFSET + LIMIT into each shard's SQL, so the bound
             // integers are put into the statement first.
-            Err(KernelError::Unsupported { construct, .. })
+            Err(StatementError::Kernel(KernelError::Unsupported { construct, .. }))
                 if construct.starts_with("LIMIT with a parameter") && portal.is_some() =>
             {
                 let bound = crate::pagination::bind_pagination(ast.clone(), &params)?;
@@ -174,7 +167,7 @@ impl Session {
             .collect();
         let result_formats: Arc<[i16]> =
             portal.map_or_else(|| Arc::from([]), |p| Arc::clone(&p.result_formats));
-        match plan.merge {
+        let result = match plan.merge {
             Some(merge_plan) => {
                 self.run_merged(units, &merge_plan, shape, &result_formats)
                     .await
@@ -188,12 +181,23 @@ impl Session {
             None => {
                 // A write to broadcast tables runs once per data source,
                 // but the client asked for one change: count one copy.
-                let tables = StatementContext::new(ast).tables;
+                let context = StatementContext::new(ast);
+                let tables = &context.tables;
                 let one_copy =
                     !tables.is_empty() && tables.iter().all(|t| self.db.rules.is_broadcast(t));
+                // A write reaching several data nodes takes effect on all
+                // of them or none, as one statement does: outside a
+                // transaction it runs in an implicit one, ended with the
+                // query string or at Sync like a pipelined batch.
+                if context.kind.is_write() && context.kind != StatementKind::Ddl {
+                    self.begin_implicit();
+                }
                 self.run_concatenated(units, shape, one_copy).await
             }
-        }
+        };
+        // Whether or not every shard took it, DDL may have changed columns.
+        self.db.metadata.after_statement(ast);
+        result
     }
 
     /// A simple-protocol statement planned from its normalized text (see
@@ -521,13 +525,12 @@ impl Session {
             // derivations of a cross-shard SELECT never get here, since a
             // SELECT routes without them).
             None => {
-                let plan = plan_statement(
-                    ast,
-                    &self.db.rules,
-                    Dialect::PostgreSql,
-                    &vec![ShardingValue::Int(0); n],
-                    &PlanOptions::default(),
-                )?;
+                let db = Arc::clone(&self.db);
+                let zeros = vec![ShardingValue::Int(0); n];
+                let plan = crate::metadata::plan_loading(&db, |options| {
+                    plan_statement(ast, &db.rules, Dialect::PostgreSql, &zeros, options)
+                })
+                .await?;
                 let unit = plan.units.into_iter().next().ok_or_else(|| {
                     StatementError::refused("XX000", "no route to describe the statement")
                 })?;

@@ -302,10 +302,11 @@ impl Session {
         let Some(value) = self.settings.get(&key).map(str::to_owned) else {
             return Ok(());
         };
-        self.conn
-            .feed(BackendMessage::ParameterStatus { name: key, value })
-            .await
-            .map_err(session_to_statement)
+        // Sent just before ReadyForQuery, after the statement's
+        // CommandComplete, where PostgreSQL (14 on) reports changes.
+        self.reports.retain(|(name, _)| *name != key);
+        self.reports.push((key, value));
+        Ok(())
     }
 
     /// Runs the session's settings on a connection of the first data source,
@@ -330,8 +331,14 @@ impl Session {
         };
         let result = async {
             if shape != Shape::Silent {
+                // The column is named as the server names it: the
+                // setting's own spelling, whatever the client wrote.
+                let column = match key.as_str() {
+                    "transaction isolation level" => "transaction_isolation",
+                    other => other,
+                };
                 let field = FieldDescription {
-                    name: name.to_owned(),
+                    name: column.to_owned(),
                     type_oid: oid::TEXT,
                     type_size: -1,
                     type_modifier: -1,

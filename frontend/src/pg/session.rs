@@ -72,6 +72,9 @@ pub struct Session {
     /// A Describe of this portal waits for the Execute that follows it, so
     /// the description comes from the same backend answer as the rows.
     pending_describe: Option<String>,
+    /// Settings changed since the last ReadyForQuery, reported with
+    /// ParameterStatus just before the next one (at most one per setting).
+    pub(super) reports: Vec<(String, String)>,
 }
 
 impl Session {
@@ -96,6 +99,7 @@ impl Session {
             portals: HashMap::new(),
             skip_to_sync: false,
             pending_describe: None,
+            reports: Vec::new(),
         }
     }
 
@@ -259,6 +263,11 @@ impl Session {
     }
 
     pub(super) async fn ready(&mut self) -> Result<(), SessionError> {
+        for (name, value) in std::mem::take(&mut self.reports) {
+            self.conn
+                .feed(BackendMessage::ParameterStatus { name, value })
+                .await?;
+        }
         self.conn
             .send(BackendMessage::ReadyForQuery(self.txn.status()))
             .await?;
@@ -305,6 +314,24 @@ impl Session {
         }
         for statement in statements {
             if let Some(result) = self.execute_hand_read(statement).await {
+                if let Err(e) = result {
+                    self.send_error(&e).await?;
+                    break;
+                }
+                continue;
+            }
+            if let Some(admin) = shardwire_kernel::distsql::parse_admin(statement) {
+                let db = Arc::clone(&self.db);
+                let result = match crate::metadata::run_admin(&db, admin).await {
+                    Ok(()) => self
+                        .conn
+                        .feed(BackendMessage::CommandComplete(
+                            "REFRESH TABLE METADATA".into(),
+                        ))
+                        .await
+                        .map_err(session_to_statement),
+                    Err(e) => Err(e),
+                };
                 if let Err(e) = result {
                     self.send_error(&e).await?;
                     break;
@@ -510,6 +537,15 @@ impl Session {
         let statement = &portal.statement;
         let result = match (&statement.ast, &statement.copy) {
             (Some(ast), _) => {
+                // A write without RETURNING has no rows to describe: its
+                // NoData goes out now, as the server sends it, so a failed
+                // Execute still follows it (psycopg waits for both).
+                let describe = if describe && writes_no_rows(ast) {
+                    self.conn.feed(BackendMessage::NoData).await?;
+                    false
+                } else {
+                    describe
+                };
                 self.execute(&statement.sql, ast, Some(&portal), describe, true)
                     .await
             }
@@ -542,6 +578,16 @@ impl Session {
         let described = self.describe_on_backend(statement).await?;
         let _ = statement.described.set(described.clone());
         Ok(described)
+    }
+}
+
+/// INSERT, UPDATE or DELETE without RETURNING: no rows, whatever happens.
+fn writes_no_rows(ast: &Statement) -> bool {
+    match ast {
+        Statement::Insert(i) => i.returning.is_none(),
+        Statement::Update(u) => u.returning.is_none(),
+        Statement::Delete(d) => d.returning.is_none(),
+        _ => false,
     }
 }
 

@@ -224,6 +224,13 @@ impl<'a> ConditionReader<'a> {
     pub fn operand(&self, expr: &Expr) -> Option<Operand> {
         match expr {
             Expr::Nested(inner) => self.operand(inner),
+            // `$1::BIGINT`, as SQLAlchemy writes every parameter. Casts to
+            // integer and text types leave the value a routing algorithm
+            // sees as it was; others (a timestamp cast to date) may change
+            // it, and keep the operand unknown.
+            Expr::Cast {
+                expr, data_type, ..
+            } if keeps_routing_value(data_type) => self.operand(expr),
             Expr::UnaryOp {
                 op: UnaryOperator::Minus,
                 expr,
@@ -256,4 +263,26 @@ impl<'a> ConditionReader<'a> {
             _ => None,
         }
     }
+}
+
+/// Whether a cast to `data_type` leaves a sharding value as routing reads
+/// it: integers stay integers, text stays text.
+fn keeps_routing_value(data_type: &sqlparser::ast::DataType) -> bool {
+    let name = data_type.to_string().to_ascii_uppercase();
+    [
+        "BIGINT",
+        "INTEGER",
+        "INT",
+        "SMALLINT",
+        "INT2",
+        "INT4",
+        "INT8",
+        "SIGNED",
+        "UNSIGNED",
+        "TEXT",
+        "VARCHAR",
+        "CHARACTER VARYING",
+    ]
+    .iter()
+    .any(|t| name == *t || name.starts_with(&format!("{t}(")) || name.starts_with(&format!("{t} ")))
 }
