@@ -4,7 +4,10 @@
 #   apt:  psql (via install-deps.sh), a JDK able to run a single-file Java
 #         program, Debian's pgjdbc and MariaDB Connector/J, Node.js + npm,
 #         python3-venv
-#   PyPI: psycopg 3, psycopg2, asyncpg, pg8000 into tests/drivers/.venv
+#   PyPI: psycopg 3, psycopg2, asyncpg, pg8000 into tests/drivers/.venv,
+#         with SQLAlchemy and Django for the conformance corpus's ORM
+#         scenarios (conformance/scripts), all from
+#         tests/drivers/python/requirements.txt
 #         PyMySQL, mysql-connector-python, aiomysql into the same venv, and
 #         mysqlclient built from source against libmariadb-dev
 #   npm:  pg (node-postgres), postgres (postgres.js) into tests/drivers/node/node_modules,
@@ -59,7 +62,7 @@ stamp_ok() { [ -f "$1/.installed-from" ] && cmp -s "$1/.installed-from" "$2"; }
 # without touching the stamp.
 python_ok() {
     stamp_ok "$venv" "$requirements" &&
-        "$venv/bin/python" -c 'from psycopg import connect; from psycopg2 import connect; from asyncpg import connect; from pg8000.native import Connection' >/dev/null 2>&1
+        "$venv/bin/python" -c 'from psycopg import connect; from psycopg2 import connect; from asyncpg import connect; from pg8000.native import Connection; import sqlalchemy, django' >/dev/null 2>&1
 }
 node_ok() {
     stamp_ok "$node_dir/node_modules" "$lock" &&

@@ -1,0 +1,5 @@
+#!/bin/sh
+# Runs psql-meta.sql against $PGHOST:$PGPORT like psql-basic.sh.
+set -eu
+here=$(dirname "$0")
+exec psql -X -v ON_ERROR_STOP=0 -f "$here/psql-meta.sql"

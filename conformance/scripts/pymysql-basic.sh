@@ -1,0 +1,6 @@
+#!/bin/sh
+# Runs the PyMySQL scenario (pymysql-basic.py) with the MYSQL_* environment
+# of mariadb-basic.sh. PYTHON defaults to the driver venv of tests/drivers.
+set -eu
+here=$(dirname "$0")
+exec "${PYTHON:-$here/../../tests/drivers/.venv/bin/python}" "$here/pymysql-basic.py"
