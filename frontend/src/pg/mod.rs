@@ -9,6 +9,8 @@
 //!   client is quiet.
 //! - [`settings`]: SET / login / server parameter values, for SHOW.
 //! - [`execute`]: one statement through kernel, executor and merge.
+//! - `answers`: one unit's answers forwarded in the client's shape, tags
+//!   added up, and the order a write's units run in.
 //! - [`txn`]: transactions across shards and the connections they hold.
 //! - `hand_read`: statements the kernel reads without sqlparser (COPY
 //!   FROM STDIN, VACUUM, ANALYZE).
@@ -19,6 +21,7 @@
 //!   logical table names.
 //! - [`split`]: splitting multi-statement query strings.
 
+mod answers;
 mod catalog;
 mod copy_in;
 mod execute;
