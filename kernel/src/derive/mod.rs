@@ -176,6 +176,37 @@ impl Refuse<'_> {
     }
 }
 
+/// Asks the shards to sort by the group keys, `keys` naming them in the
+/// shards' ORDER BY, so the merge can stream the groups (no implicit sort
+/// of GROUP BY is assumed: MySQL 8 dropped it); the merge's sort keys.
+fn sort_shards_by_groups(
+    order_by: &mut Option<OrderBy>,
+    keys: Vec<Expr>,
+    group_by: &[usize],
+    dialect: Dialect,
+) -> Vec<SortKey> {
+    let exprs = keys
+        .into_iter()
+        .map(|expr| OrderByExpr {
+            expr,
+            options: OrderByOptions::default(),
+            with_fill: None,
+        })
+        .collect();
+    *order_by = Some(OrderBy {
+        kind: OrderByKind::Expressions(exprs),
+        interpolate: None,
+    });
+    group_by
+        .iter()
+        .map(|&column| SortKey {
+            column,
+            descending: false,
+            nulls_first: default_nulls_first(dialect, false),
+        })
+        .collect()
+}
+
 fn first_select(body: &SetExpr) -> Option<&Select> {
     match body {
         SetExpr::Select(s) => Some(s),

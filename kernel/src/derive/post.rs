@@ -340,24 +340,9 @@ pub(super) fn derive_post(
             } else {
                 Expr::value(Value::Number((item + 1).to_string(), false))
             };
-            shard_order.push(OrderByExpr {
-                expr,
-                options: OrderByOptions::default(),
-                with_fill: None,
-            });
+            shard_order.push(expr);
         }
-        *order_by = Some(OrderBy {
-            kind: OrderByKind::Expressions(shard_order),
-            interpolate: None,
-        });
-        sort = group_by
-            .iter()
-            .map(|&column| SortKey {
-                column,
-                descending: false,
-                nulls_first: default_nulls_first(dialect, false),
-            })
-            .collect();
+        sort = sort_shards_by_groups(order_by, shard_order, &group_by, dialect);
     }
     // Shards sort only so that groups stream; where the merge sorts the
     // merged groups itself (by an aggregate or an expression over them),

@@ -231,24 +231,9 @@ pub(super) fn derive_select(
                      it by position past the wildcard; rename the alias",
                 ));
             };
-            shard_order.push(OrderByExpr {
-                expr,
-                options: OrderByOptions::default(),
-                with_fill: None,
-            });
+            shard_order.push(expr);
         }
-        *order_by = Some(OrderBy {
-            kind: OrderByKind::Expressions(shard_order),
-            interpolate: None,
-        });
-        sort = group_by
-            .iter()
-            .map(|&column| SortKey {
-                column,
-                descending: false,
-                nulls_first: default_nulls_first(dialect, false),
-            })
-            .collect();
+        sort = sort_shards_by_groups(order_by, shard_order, &group_by, dialect);
     }
     let wildcard = layout.wild.map(|(first, last)| Wildcard {
         leading: first,
