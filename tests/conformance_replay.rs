@@ -5,8 +5,12 @@
 //!   server it was recorded on, such as OID literals),
 //! - `passthrough`: Shardwire's passthrough database `direct` over one such
 //!   server,
-//! - `sharded`: Shardwire's `sharding_db` with the scenarios' tables over
-//!   two shards ([`PG_RULES`], [`MYSQL_RULES`]),
+//! - `sharded`: Shardwire's logical database `shardwire` with the
+//!   scenarios' tables over two shards ([`PG_RULES`], [`MYSQL_RULES`]). It
+//!   is named after the database the captures were recorded in, as a team
+//!   moving to Shardwire names it after the one its application already
+//!   uses: tools name it in their SQL (mariadb-dump's `USE shardwire`,
+//!   SQLAlchemy's reflection of `shardwire`.`t_order`),
 //!
 //! comparing answers within the capture's declared differences. A
 //! `[[capture.known_failure]]` of the manifest must still fail, with its
@@ -27,8 +31,10 @@ use shardwire_testkit::{free_port, mariadb_shards, pg_shards, MariaDbInstance, P
 
 const USER: &str = "app";
 const PASSWORD: &str = "app-secret";
+/// The sharded configuration's logical database: the recorded one's name.
+const SHARDED_DB: &str = "shardwire";
 
-/// `sharding_db` for PostgreSQL captures. The driver scenarios' tables
+/// The sharded database for PostgreSQL captures. The driver scenarios' tables
 /// (tests/drivers, recorded without prefix) as tests/drivers/conf shards
 /// them: `orders` by user_id over the data sources and by order_id over
 /// two tables in each, keys by SNOWFLAKE; `regions` broadcast. The small
@@ -82,7 +88,7 @@ const PG_RULES: &str = "\
     - pgbench_tellers
 ";
 
-/// `sharding_db` for MySQL captures: tests/drivers/mysql's `t_order` and
+/// The sharded database for MySQL captures: tests/drivers/mysql's `t_order` and
 /// `t_region` as tests/support_mysql shards them, conf_* broadcast.
 const MYSQL_RULES: &str = "\
 - !SHARDING
@@ -128,7 +134,7 @@ const MYSQL_TABLES: &str = "t_order, t_order_0, t_order_1, t_region, conf_items,
 const CONFIGS: [&str; 3] = ["own", "passthrough", "sharded"];
 
 /// One protocol's servers: its own fresh server, two shards and the proxy
-/// serving `direct` (over shard 0) and `sharding_db` (over both).
+/// serving `direct` (over shard 0) and [`SHARDED_DB`] (over both).
 struct Stack {
     own: Server,
     shards: Vec<Server>,
@@ -228,7 +234,7 @@ impl Stack {
         std::fs::write(
             conf.path().join("database-sharding.yaml"),
             format!(
-                "databaseName: sharding_db\ndataSources:\n  ds_0:\n{}  ds_1:\n{}rules:\n{rules}",
+                "databaseName: {SHARDED_DB}\ndataSources:\n  ds_0:\n{}  ds_1:\n{}rules:\n{rules}",
                 shards[0].data_source(),
                 shards[1].data_source()
             ),
@@ -271,7 +277,7 @@ impl Stack {
                 self.proxy.addr().to_string(),
                 USER.to_owned(),
                 PASSWORD.to_owned(),
-                Some("sharding_db".to_owned()),
+                Some(SHARDED_DB.to_owned()),
                 self.shards.iter().collect(),
             ),
         };

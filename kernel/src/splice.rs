@@ -21,6 +21,8 @@ use sqlparser::tokenizer::Location;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 struct Name {
+    /// Where the name's token starts: its opening quote, if quoted.
+    token: usize,
     start: usize,
     end: usize,
     value: Box<str>,
@@ -63,9 +65,9 @@ impl SpliceTemplate {
         let lines = LineStarts::new(sql);
         let mut names = Vec::with_capacity(collect.idents.len());
         for (ident, owner) in collect.idents {
-            let start = lines.byte_offset(sql, ident.span.start)?;
+            let token = lines.byte_offset(sql, ident.span.start)?;
             let end = lines.byte_offset(sql, ident.span.end)?;
-            let (start, end) = inner_range(sql.get(start..end)?, &ident, start)?;
+            let (start, end) = inner_range(sql.get(token..end)?, &ident, token)?;
             let owner = match owner {
                 Some(q) => {
                     let at = lines.byte_offset(sql, q.span.start)?;
@@ -76,6 +78,7 @@ impl SpliceTemplate {
                 None => None,
             };
             names.push(Name {
+                token,
                 start,
                 end,
                 value: ident.value.into_boxed_str(),
@@ -124,15 +127,17 @@ impl SpliceTemplate {
             else {
                 continue;
             };
-            let cut = match (&name.owner, logical_database) {
+            match (&name.owner, logical_database) {
                 (Some((owner_at, owner)), Some(db))
                     if owner.eq_ignore_ascii_case(db) && at(*owner_at) >= copied =>
                 {
-                    at(*owner_at)
+                    // The qualifier and its dot go; a quoted name keeps its
+                    // opening quote, whose closing one stays after it.
+                    out.push_str(sql.get(copied..at(*owner_at)).unwrap_or_default());
+                    out.push_str(sql.get(at(name.token)..at(name.start)).unwrap_or_default());
                 }
-                _ => at(name.start),
-            };
-            out.push_str(sql.get(copied..cut).unwrap_or_default());
+                _ => out.push_str(sql.get(copied..at(name.start)).unwrap_or_default()),
+            }
             out.push_str(actual);
             copied = at(name.end);
         }
@@ -302,6 +307,19 @@ mod tests {
         assert_eq!(
             render(Dialect::MySql, other, &[("t", "t_3")]).unwrap(),
             "SELECT x.t_3.a, t_3.b FROM x.t_3, t_3"
+        );
+        assert_eq!(
+            render(Dialect::MySql, "DESCRIBE `db`.`t`", &[("t", "t_3")]).unwrap(),
+            "DESCRIBE `t_3`"
+        );
+        assert_eq!(
+            render(
+                Dialect::PostgreSql,
+                "SELECT \"db\".\"t\".a FROM db . \"t\"",
+                &[("t", "t_3")]
+            )
+            .unwrap(),
+            "SELECT \"t_3\".a FROM \"t_3\""
         );
         let drop = "DROP TABLE IF EXISTS t, u";
         assert_eq!(
