@@ -98,7 +98,9 @@ pub fn pg_error(e: &StatementError) -> ErrorFields {
                 KernelError::MissingParameter(_) => "08P01",
                 KernelError::Merge(MergeError::MemoryLimit { .. }) => "53200",
                 KernelError::Merge(MergeError::DivisionByZero) => "22012",
-                KernelError::Merge(MergeError::Overflow { .. }) => "22003",
+                KernelError::Merge(MergeError::Overflow { .. } | MergeError::OutOfRange { .. }) => {
+                    "22003"
+                }
                 KernelError::Merge(MergeError::Type { .. } | MergeError::Decode { .. }) => "42804",
                 KernelError::Merge(_)
                 | KernelError::Internal(_)
@@ -178,7 +180,9 @@ pub fn mysql_error(e: &StatementError) -> (u16, String, String) {
                 KernelError::MissingParameter(_) => (1210, "HY000"),
                 KernelError::Merge(MergeError::MemoryLimit { .. }) => (1038, "HY001"),
                 KernelError::Merge(MergeError::DivisionByZero) => (1365, "22012"),
-                KernelError::Merge(MergeError::Overflow { .. }) => (1690, "22003"),
+                KernelError::Merge(MergeError::Overflow { .. } | MergeError::OutOfRange { .. }) => {
+                    (1690, "22003")
+                }
                 KernelError::Algorithm(_)
                 | KernelError::Merge(_)
                 | KernelError::Internal(_)

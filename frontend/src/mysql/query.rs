@@ -11,7 +11,9 @@ use futures::StreamExt;
 use shardwire_backend::executor::{dispatch, UnitEvents};
 use shardwire_backend::mysql::{MySqlEvent, MySqlQuery, MySqlRequest, MySqlRow};
 use shardwire_backend::BackendError;
-use shardwire_kernel::merge::{merge, Collation, ColumnKind, MergeError, MergePlan, RowStream};
+use shardwire_kernel::merge::{
+    merge, Collation, ColumnKind, ColumnType, MergeError, MergePlan, RowStream,
+};
 use shardwire_kernel::{plan_statement, plan_with, Dialect, GeneratedKeys, PlanOptions};
 use shardwire_protocol::mysql::constants::status::SERVER_MORE_RESULTS_EXISTS;
 use shardwire_protocol::mysql::{BinaryType, ColumnDefinition, OkPacket};
@@ -355,7 +357,19 @@ impl Session {
                 .filter(|_| text)
                 .map(|collation| (i, collation))
         });
-        let plan = plan.clone().with_column_collations(collations);
+        // A NULL DECIMAL's decimals still show in COALESCE's answer.
+        let column_types = columns
+            .iter()
+            .zip(kinds.iter())
+            .map(|(c, kind)| ColumnType {
+                int_bits: None,
+                decimals: (*kind == ColumnKind::Decimal).then_some(u32::from(c.decimals)),
+            })
+            .collect();
+        let plan = plan
+            .clone()
+            .with_column_collations(collations)
+            .with_column_types(column_types);
         let shown: Vec<ColumnDefinition> = self.logical_columns(&columns[..visible]);
         let streams: Vec<RowStream> = units
             .into_iter()

@@ -10,7 +10,9 @@ use futures::future::join_all;
 use futures::{SinkExt, StreamExt};
 use shardwire_backend::executor::{dispatch, Request, UnitEvents};
 use shardwire_backend::pg::QueryEvent;
-use shardwire_kernel::merge::{merge, ColumnKind, MergeError, MergePlan, Row, RowStream, Value};
+use shardwire_kernel::merge::{
+    merge, ColumnKind, ColumnType, MergeError, MergePlan, Row, RowStream, Value,
+};
 use shardwire_kernel::KernelError;
 use shardwire_kernel::{
     plan_literal_statement, plan_statement, plan_with, Dialect, PlanOptions, StatementContext,
@@ -23,7 +25,7 @@ use sqlparser::ast::Statement;
 use super::answers::{batches, Forwarder, TagSum};
 use super::session::{session_to_statement, Described, Portal, Prepared, Session};
 use super::txn::TxnState;
-use super::values::{column_kind, result_format, sharding_value, to_binary, to_text};
+use super::values::{column_kind, oid, result_format, sharding_value, to_binary, to_text};
 use crate::error::StatementError;
 
 /// What the client expects to hear about the rows' shape.
@@ -443,6 +445,21 @@ impl Session {
             .iter()
             .map(|f| column_kind(f.type_oid))
             .collect();
+        // int2 / int4 arithmetic the proxy computes fails at their width.
+        let types = description
+            .fields
+            .iter()
+            .map(|f| ColumnType {
+                int_bits: match f.type_oid {
+                    oid::INT2 => Some(16),
+                    oid::INT4 => Some(32),
+                    oid::INT8 => Some(64),
+                    _ => None,
+                },
+                decimals: None,
+            })
+            .collect();
+        let plan = &plan.clone().with_column_types(types);
         let width = description.fields.len();
         let visible = match &plan.wildcard {
             Some(w) => width.saturating_sub(w.derived),

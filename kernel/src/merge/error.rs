@@ -34,6 +34,12 @@ pub enum MergeError {
     #[error("{op} of column {column} overflowed")]
     Overflow { op: &'static str, column: usize },
 
+    /// PostgreSQL integer arithmetic left its operands' type (`integer out
+    /// of range`, SQLSTATE 22003): int4 + int4 is an int4 there, so it
+    /// fails where 64-bit arithmetic would go on.
+    #[error("{type_name} out of range")]
+    OutOfRange { type_name: &'static str },
+
     /// An expression the proxy evaluates after the merge divided by zero
     /// where the client's server fails (PostgreSQL, SQLSTATE 22012; MySQL
     /// answers NULL instead and never gets here).

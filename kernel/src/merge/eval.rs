@@ -27,10 +27,14 @@
 //! AVG inside arithmetic with GROUP BY (MariaDB rounds the average or not
 //! depending on its plan) and round(x, n) with n < 0.
 //!
-//! Known gaps: a top-level MySQL COALESCE whose NULL argument is a DECIMAL
-//! shows the chosen value with that value's decimals (the value is right,
-//! trailing zeros may differ); PostgreSQL int4 columns are computed as int8
-//! (an int4 overflow is not reported); exact arithmetic stops at 38
+//! Types the rows do not carry come from the shards' column descriptions
+//! ([`ColumnType`]): PostgreSQL int2 / int4 arithmetic fails at its own
+//! width (int4 + int4 is an int4). On MySQL a computed column is shown with
+//! the decimals the shards describe it with (the rewrite asks them for its
+//! type with `CASE WHEN 1 = 0 THEN expr END`), which is how `COALESCE(SUM(x),
+//! 0)` over no rows prints `0.00` although its NULL argument had no scale.
+//!
+//! Known gaps: exact arithmetic stops at 38
 //! digits, where it fails with an overflow instead of rounding; when one
 //! side of AND / OR fails and the other decides, the answer is the decided
 //! one (the server may have evaluated the failing side first and failed).
@@ -42,6 +46,7 @@ use super::collation::Collation;
 use super::decimal::Decimal;
 use super::error::MergeError;
 use super::eval_num::{self as num, Num};
+use super::plan::ColumnType;
 use super::row::Row;
 use super::value::Value;
 use crate::Dialect;
@@ -124,7 +129,7 @@ pub enum CastTo {
 
 /// What evaluation needs besides the row.
 #[derive(Debug, Clone, Copy)]
-pub struct Context {
+pub struct Context<'a> {
     pub dialect: Dialect,
     /// How text compares (the client's default collation).
     pub collation: Collation,
@@ -132,13 +137,63 @@ pub struct Context {
     /// the column it lands in.
     pub what: &'static str,
     pub column: usize,
+    /// The shard rows' column types by position (empty: unknown).
+    pub types: &'a [ColumnType],
 }
 
-impl Context {
+impl Context<'_> {
     pub(super) fn overflow(&self) -> MergeError {
         MergeError::Overflow {
             op: self.what,
             column: self.column,
+        }
+    }
+
+    /// The integer width of what `expr` computes on PostgreSQL: an
+    /// operator on two integers yields the wider one; a literal that fits
+    /// 32 bits is an int4. 64 where nothing narrower is known.
+    fn int_bits(&self, expr: &Expr) -> u8 {
+        match expr {
+            Expr::Column(c) => self.types.get(*c).and_then(|t| t.int_bits).unwrap_or(64),
+            Expr::Literal(Literal::Int(v)) if i32::try_from(*v).is_ok() => 32,
+            Expr::Binary { left, right, .. } => self.int_bits(left).max(self.int_bits(right)),
+            Expr::Neg(x) | Expr::Abs(x) => self.int_bits(x),
+            Expr::Cast {
+                to: CastTo::Integer { bits32: true },
+                ..
+            } => 32,
+            Expr::Coalesce(args) => args.iter().map(|a| self.int_bits(a)).max().unwrap_or(64),
+            _ => 64,
+        }
+    }
+
+    /// `v`, an integer `expr` computed in 64 bits, as PostgreSQL's type of
+    /// `expr` holds it, or its `out of range` error.
+    fn in_width(&self, v: Num, expr: &Expr) -> Result<Num, MergeError> {
+        let Num::Int(i) = v else { return Ok(v) };
+        if self.dialect == Dialect::MySql {
+            return Ok(v);
+        }
+        let (fits, type_name) = match self.int_bits(expr) {
+            16 => (i16::try_from(i).is_ok(), "smallint"),
+            32 => (i32::try_from(i).is_ok(), "integer"),
+            _ => (true, "bigint"),
+        };
+        if fits {
+            Ok(v)
+        } else {
+            Err(MergeError::OutOfRange { type_name })
+        }
+    }
+
+    /// A 64-bit integer result that does not fit: PostgreSQL's own words
+    /// for its bigint.
+    pub(super) fn int_overflow(&self) -> MergeError {
+        match self.dialect {
+            Dialect::PostgreSql => MergeError::OutOfRange {
+                type_name: "bigint",
+            },
+            Dialect::MySql => self.overflow(),
         }
     }
 
@@ -213,7 +268,7 @@ fn eval(expr: &Expr, row: &Row, ctx: &Context) -> Result<Num, MergeError> {
                 _ => num::numeric_div(sum, count, ctx)?,
             }
         }
-        Expr::Neg(e) => num::neg(eval(e, row, ctx)?, ctx)?,
+        Expr::Neg(e) => ctx.in_width(num::neg(eval(e, row, ctx)?, ctx)?, expr)?,
         Expr::Not(e) => match truth(eval(e, row, ctx)?, ctx)? {
             None => Num::Null,
             Some(b) => Num::boolean(!b, mysql),
@@ -260,11 +315,17 @@ fn eval(expr: &Expr, row: &Row, ctx: &Context) -> Result<Num, MergeError> {
                     ),
                 }
             }
-            _ => num::arith(*op, eval(left, row, ctx)?, eval(right, row, ctx)?, ctx)?,
+            _ => ctx.in_width(
+                num::arith(*op, eval(left, row, ctx)?, eval(right, row, ctx)?, ctx)?,
+                expr,
+            )?,
         },
         Expr::Round { expr, digits } => num::round(eval(expr, row, ctx)?, *digits, ctx)?,
         Expr::Abs(e) => match eval(e, row, ctx)? {
-            Num::Int(i) => Num::Int(i.checked_abs().ok_or_else(|| ctx.overflow())?),
+            Num::Int(i) => ctx.in_width(
+                Num::Int(i.checked_abs().ok_or_else(|| ctx.int_overflow())?),
+                expr,
+            )?,
             Num::Dec { d, shown } if d < Decimal::from(0) => Num::Dec {
                 d: d.checked_neg().ok_or_else(|| ctx.overflow())?,
                 shown,
@@ -276,7 +337,9 @@ fn eval(expr: &Expr, row: &Row, ctx: &Context) -> Result<Num, MergeError> {
         Expr::Coalesce(args) if mysql => {
             // MySQL types COALESCE by all its arguments: a DECIMAL among
             // them makes an integer answer a DECIMAL with the most decimals
-            // any argument shows (a NULL argument's are unknown here).
+            // any argument shows (a NULL argument's are not seen here: at
+            // the top, the column's own decimals are applied after, see
+            // `post`; inside arithmetic the planner refuses it).
             let mut first = None;
             let mut decimals: Option<u32> = None;
             for a in args {

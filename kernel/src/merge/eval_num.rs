@@ -135,7 +135,7 @@ pub(super) fn numeric_div(l: Num, r: Num, ctx: &Context) -> Result<Num, MergeErr
 pub(super) fn neg(v: Num, ctx: &Context) -> Result<Num, MergeError> {
     Ok(match v {
         Num::Null => Num::Null,
-        Num::Int(i) => Num::Int(i.checked_neg().ok_or_else(|| ctx.overflow())?),
+        Num::Int(i) => Num::Int(i.checked_neg().ok_or_else(|| ctx.int_overflow())?),
         Num::Dec { d, shown } => Num::Dec {
             d: d.checked_neg().ok_or_else(|| ctx.overflow())?,
             shown,
@@ -154,6 +154,7 @@ pub(super) fn arith(op: BinOp, l: Num, r: Num, ctx: &Context) -> Result<Num, Mer
         (Num::Float(_), _) | (_, Num::Float(_)) => return float_arith(op, &l, &r, ctx),
         (Num::Int(a), Num::Int(b)) => {
             let (a, b) = (*a, *b);
+            let overflow = || ctx.int_overflow();
             return Ok(match op {
                 BinOp::Add => Num::Int(a.checked_add(b).ok_or_else(overflow)?),
                 BinOp::Sub => Num::Int(a.checked_sub(b).ok_or_else(overflow)?),

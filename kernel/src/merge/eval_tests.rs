@@ -30,12 +30,13 @@ fn round(e: Expr, digits: Option<i64>) -> Expr {
     }
 }
 
-fn ctx(dialect: Dialect) -> Context {
+fn ctx(dialect: Dialect) -> Context<'static> {
     Context {
         dialect,
         collation: Collation::Binary,
         what: "expression",
         column: 0,
+        types: &[],
     }
 }
 
@@ -309,4 +310,95 @@ fn postgresql_casts_floats_as_the_server() {
     assert_eq!(pg(&cast(half(21), big)), "10");
     assert_eq!(pg(&cast(half(19), CastTo::Numeric(None))), "9.5");
     assert_eq!(pg(&round(half(5), None)), "2f");
+}
+
+/// `e` over `values` whose columns have `types`, as the client's text.
+fn typed(dialect: Dialect, e: &Expr, values: Vec<Value>, types: &[ColumnType]) -> String {
+    let context = Context {
+        types,
+        ..ctx(dialect)
+    };
+    match evaluate(e, &Row::new(values), &context) {
+        Ok(Value::Null) => "NULL".into(),
+        Ok(Value::Int(v)) => v.to_string(),
+        Ok(Value::Decimal(v)) => v.to_string(),
+        Ok(other) => format!("{other:?}"),
+        Err(e) => format!("error: {e}"),
+    }
+}
+
+fn int(bits: u8) -> ColumnType {
+    ColumnType {
+        int_bits: Some(bits),
+        decimals: None,
+    }
+}
+
+#[test]
+fn postgresql_integer_arithmetic_fails_at_its_operands_width() {
+    use BinOp::*;
+    let col = Expr::Column(0);
+    let max4 = || vec![Value::Int(i64::from(i32::MAX))];
+    // max(int4) + 1: `integer out of range` on the server.
+    let plus_one = bin(Add, col.clone(), i(1));
+    assert_eq!(
+        typed(Dialect::PostgreSql, &plus_one, max4(), &[int(32)]),
+        "error: integer out of range"
+    );
+    // An int8 operand widens it; a literal past 32 bits is an int8.
+    assert_eq!(
+        typed(Dialect::PostgreSql, &plus_one, max4(), &[int(64)]),
+        "2147483648"
+    );
+    let plus_big = bin(Add, col.clone(), i(1 << 40));
+    assert_eq!(
+        typed(
+            Dialect::PostgreSql,
+            &plus_big,
+            vec![Value::Int(0)],
+            &[int(32)]
+        ),
+        "1099511627776"
+    );
+    // Intermediate results count: (x * 2) / 2 overflows in the product.
+    let twice_halved = bin(Div, bin(Mul, col.clone(), i(2)), i(2));
+    assert_eq!(
+        typed(Dialect::PostgreSql, &twice_halved, max4(), &[int(32)]),
+        "error: integer out of range"
+    );
+    let small = vec![Value::Int(20_000)];
+    assert_eq!(
+        typed(
+            Dialect::PostgreSql,
+            &bin(Add, col.clone(), col.clone()),
+            small.clone(),
+            &[int(16)]
+        ),
+        "error: smallint out of range"
+    );
+    // int2 + int4 literal is an int4.
+    assert_eq!(
+        typed(
+            Dialect::PostgreSql,
+            &bin(Add, col.clone(), i(20_000)),
+            small,
+            &[int(16)]
+        ),
+        "40000"
+    );
+    let min8 = vec![Value::Int(i64::MIN)];
+    assert_eq!(
+        typed(
+            Dialect::PostgreSql,
+            &Expr::Neg(Box::new(col.clone())),
+            min8,
+            &[int(64)]
+        ),
+        "error: bigint out of range"
+    );
+    // MySQL computes integers in 64 bits.
+    assert_eq!(
+        typed(Dialect::MySql, &plus_one, max4(), &[int(32)]),
+        "2147483648"
+    );
 }

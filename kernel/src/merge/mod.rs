@@ -56,8 +56,8 @@ pub use collation::Collation;
 pub use decimal::{Decimal, AVG_EXTRA_SCALE};
 pub use error::MergeError;
 pub use plan::{
-    Aggregate, AggregateKind, AvgScale, MergePlan, PostAggregate, SortKey, Wildcard, ALL_COLUMNS,
-    DEFAULT_MEMORY_LIMIT_BYTES,
+    Aggregate, AggregateKind, AvgScale, ColumnType, MergePlan, PostAggregate, SortKey, Wildcard,
+    ALL_COLUMNS, DEFAULT_MEMORY_LIMIT_BYTES,
 };
 pub use row::Row;
 pub use value::{ColumnKind, Value};

@@ -150,6 +150,22 @@ pub struct Wildcard {
     pub derived: usize,
 }
 
+/// What a shard's column description says beyond its [`ColumnKind`],
+/// which the expressions the proxy computes need to answer as the server
+/// would.
+///
+/// [`ColumnKind`]: super::ColumnKind
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ColumnType {
+    /// PostgreSQL's int2 / int4 / int8 (16 / 32 / 64): arithmetic on them
+    /// fails at their width, not at 64 bits.
+    pub int_bits: Option<u8>,
+    /// MySQL's decimals of a DECIMAL column: a column the proxy computes
+    /// is shown with them, as the server shows every value of it (the
+    /// expression's own arguments may not say: a NULL has no scale).
+    pub decimals: Option<u32>,
+}
+
 /// How to merge the shards' rows of one statement. Column numbers are
 /// positions in the rows the shards return, which start with the client's
 /// `output_columns` and may end with derived columns the rewrite added;
@@ -180,6 +196,9 @@ pub struct MergePlan {
     /// MySQL column definitions. Set with
     /// [`MergePlan::with_column_collations`].
     pub column_collations: Vec<(usize, Collation)>,
+    /// The shard rows' column types, by position, as far as the frontend
+    /// knows them (empty: unknown). Set with [`MergePlan::with_column_types`].
+    pub column_types: Vec<ColumnType>,
     /// The decimals of a merged AVG.
     pub avg_scale: AvgScale,
     /// Expressions and HAVING evaluated after the merge of each group.
@@ -201,6 +220,7 @@ impl MergePlan {
             wildcard: None,
             collation: Collation::Binary,
             column_collations: Vec::new(),
+            column_types: Vec::new(),
             avg_scale: AvgScale::Increment(AVG_EXTRA_SCALE),
             post: None,
         }
@@ -218,6 +238,12 @@ impl MergePlan {
             self.column_collations.retain(|(c, _)| *c != column);
             self.column_collations.push((column, collation));
         }
+        self
+    }
+
+    /// This plan with the shard rows' column types, by position.
+    pub fn with_column_types(mut self, types: Vec<ColumnType>) -> Self {
+        self.column_types = types;
         self
     }
 
