@@ -241,3 +241,65 @@ fn drivers_copy_text_binary_and_fail() {
     let (counts, misplaced) = placement(&d);
     assert_eq!((counts.iter().sum::<u64>(), misplaced), (20_500, 0));
 }
+
+/// INSERT ... SELECT reading the sharded table itself: each node's rows are
+/// read where they are and written where their new keys send them, none
+/// read back while written, in one statement that fails as a whole.
+#[test]
+fn insert_select_from_a_sharded_table_moves_rows_to_their_nodes() {
+    let d = start();
+    d.psql_ok("sharding_db", SCHEMA);
+    d.psql_ok(
+        "sharding_db",
+        "INSERT INTO t_order (order_id, user_id, status, amount) VALUES \
+         (1, 1, 'a', 1.50), (2, 2, 'b', 2.25), (3, 3, 'a', 3.00), (4, 4, 'b', 4.75)",
+    );
+    // user_id + 1 moves every row to the other data source, order_id + 101
+    // to the other table: nothing stays where it was read.
+    let out = d.psql_ok(
+        "sharding_db",
+        "INSERT INTO t_order (order_id, user_id, status, amount) \
+         SELECT order_id + 101, user_id + 1, status, amount * 2 FROM t_order WHERE status = 'a'",
+    );
+    assert_eq!(out, "", "psql -q prints nothing for INSERT 0 2");
+    let (counts, misplaced) = placement(&d);
+    assert_eq!(misplaced, 0, "{counts:?}");
+    assert_eq!(counts.iter().sum::<u64>(), 6);
+    assert_eq!(
+        d.psql_ok(
+            "sharding_db",
+            "SELECT order_id, user_id, amount FROM t_order WHERE order_id > 100 ORDER BY order_id"
+        ),
+        "102|2|3.00\n104|4|6.00\n"
+    );
+    // Doubling the table reads it once: four more rows, not a loop.
+    d.psql_ok(
+        "sharding_db",
+        "INSERT INTO t_order (order_id, user_id, status) SELECT order_id + 1000, user_id, 'copy' \
+         FROM t_order WHERE order_id < 100",
+    );
+    assert_eq!(
+        d.psql_ok("sharding_db", "SELECT count(*) FROM t_order"),
+        "10\n"
+    );
+    // A duplicate key on one node fails the statement on every node: order
+    // 3 of user 1 meets order 3 of user 3 on ds_1's t_order_1, while order
+    // 2002 of user 2 is new on ds_0.
+    let (ok, _, err) = d.psql(
+        "sharding_db",
+        "INSERT INTO t_order (order_id, user_id) \
+         SELECT CASE WHEN order_id = 1 THEN 3 ELSE order_id + 2000 END, user_id FROM t_order \
+         WHERE order_id IN (1, 2)",
+    );
+    assert!(!ok && err.contains("duplicate key"), "{err}");
+    assert_eq!(
+        d.psql_ok("sharding_db", "SELECT count(*) FROM t_order"),
+        "10\n"
+    );
+    // Rows that would have to be merged first are refused by name.
+    let (ok, _, err) = d.psql(
+        "sharding_db",
+        "INSERT INTO t_order (order_id, user_id) SELECT max(order_id) + 1, 1 FROM t_order",
+    );
+    assert!(!ok && err.contains("needs merging across shards"), "{err}");
+}

@@ -152,7 +152,7 @@ fn copy_into_broadcast_single_and_keyed_tables() {
 }
 
 #[test]
-fn insert_select_from_no_sharding_table_becomes_a_copy() {
+fn insert_select_becomes_a_copy_from_where_the_rows_are() {
     use shardwire_kernel::copy::plan_insert_select;
     use shardwire_kernel::{parse_one, Dialect};
     let db = db();
@@ -163,8 +163,9 @@ fn insert_select_from_no_sharding_table_becomes_a_copy() {
     )
     .unwrap()
     .unwrap();
+    assert_eq!(p.sources.len(), 1);
     assert_eq!(
-        p.source_sql,
+        p.sources[0].1,
         "COPY (SELECT g, g % 7, 'gen' FROM generate_series(1, 10) AS g) TO STDOUT"
     );
     assert_eq!(
@@ -181,16 +182,36 @@ fn insert_select_from_no_sharding_table_becomes_a_copy() {
             .unwrap()
             .is_ok()
     );
-    // VALUES, a broadcast target, and rows read from a sharding table
-    // take the ordinary path.
+    // VALUES and a broadcast target take the ordinary path.
     assert!(plan("INSERT INTO t_order (order_id, user_id) VALUES (1, 1)").is_none());
     assert!(plan("INSERT INTO t_address (id) SELECT g FROM generate_series(1, 2) g").is_none());
-    assert!(
-        plan("INSERT INTO t_order (order_id, user_id) SELECT order_id, user_id FROM t_order")
-            .is_none()
-    );
-    // What a COPY cannot do is refused by name.
+    // Rows read from a sharding table come from each of its data nodes.
+    let p = plan(
+        "INSERT INTO t_order (order_id, user_id) SELECT order_id + 100, user_id FROM t_order \
+         WHERE status = 'x'",
+    )
+    .unwrap()
+    .unwrap();
+    assert!(p.sources.len() > 1, "{:?}", p.sources);
+    for (_, sql) in &p.sources {
+        assert!(
+            sql.starts_with("COPY (SELECT order_id + 100, user_id FROM t_order_")
+                && sql.ends_with(" WHERE status = 'x') TO STDOUT"),
+            "{sql}"
+        );
+    }
+    // What a COPY cannot do is refused by name, and so are rows that would
+    // need merging before they are the query's.
     for (sql, construct) in [
+        (
+            "INSERT INTO t_order (order_id, user_id) SELECT max(order_id) + 1, 1 FROM t_order",
+            "needs merging across shards",
+        ),
+        (
+            "INSERT INTO t_order (order_id, user_id) SELECT order_id, user_id FROM t_order \
+             ORDER BY order_id LIMIT 3",
+            "needs merging across shards",
+        ),
         ("INSERT INTO t_order SELECT 1, 1", "without a column list"),
         (
             "INSERT INTO t_order (order_id, user_id) SELECT 1, 1 RETURNING order_id",

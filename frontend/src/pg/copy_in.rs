@@ -61,16 +61,19 @@ impl Session {
             .map_err(session_to_statement)
     }
 
-    /// Runs an INSERT ... SELECT whose rows come from one data source:
-    /// read with COPY TO STDOUT (held, so the source's connection is free
-    /// again), then loaded as a COPY FROM STDIN of them.
+    /// Runs an INSERT ... SELECT: its rows read from each source with COPY
+    /// TO STDOUT (held, so the sources' connections are free again and no
+    /// row written is read back), then loaded as a COPY FROM STDIN of them.
     pub(super) async fn insert_select(&mut self, plan: InsertSelect) -> Result<(), StatementError> {
         self.txn.refuse_if_failed()?;
-        let ds = plan.source_data_source;
-        let mut conn = self.acquire(&ds).await?;
-        let read = read_copy_out(&mut conn, &plan.source_sql).await;
-        self.release(ds, conn);
-        let rows = self.load(plan.copy, Input::Held(read?)).await?;
+        let mut held = Held::default();
+        for (ds, sql) in plan.sources {
+            let mut conn = self.acquire(&ds).await?;
+            let read = read_copy_out(&mut conn, &sql, &mut held).await;
+            self.release(ds, conn);
+            read?;
+        }
+        let rows = self.load(plan.copy, Input::Held(held)).await?;
         self.conn
             .feed(BackendMessage::CommandComplete(format!("INSERT 0 {rows}")))
             .await
@@ -469,15 +472,18 @@ async fn row_columns(
 }
 
 /// The output of `sql` (a COPY TO STDOUT), held.
-async fn read_copy_out(conn: &mut PooledConnection, sql: &str) -> Result<Held, StatementError> {
-    let mut held = Held::default();
+async fn read_copy_out(
+    conn: &mut PooledConnection,
+    sql: &str,
+    held: &mut Held,
+) -> Result<(), StatementError> {
     let mut query = conn.query(sql).await?;
     while let Some(event) = query.next_event().await? {
         if let QueryEvent::CopyData(data) = event {
             held.push(&data).await.map_err(spill_error)?;
         }
     }
-    Ok(held)
+    Ok(())
 }
 
 fn split_error(e: shardwire_kernel::copy::SplitError) -> StatementError {

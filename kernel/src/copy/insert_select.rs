@@ -1,9 +1,18 @@
-//! `INSERT INTO <sharding table> (columns) SELECT ...` whose rows come
-//! from no sharding table (generate_series, VALUES lists, broadcast or
-//! single tables): the proxy reads the rows once, with `COPY (query) TO
-//! STDOUT` on the one data source that can answer the query, and routes
-//! each row as `COPY ... FROM STDIN` routes it. `pgbench -i -I G` fills
-//! pgbench_accounts this way.
+//! `INSERT INTO <sharding table> (columns) SELECT ...`: the proxy reads
+//! the query's rows with `COPY (query) TO STDOUT` where they are, and
+//! routes each row as `COPY ... FROM STDIN` routes it, so every row lands
+//! on the node its sharding value names wherever it was read.
+//! - From no sharding table (generate_series, VALUES lists, broadcast or
+//!   single tables): one data source answers. `pgbench -i -I G` fills
+//!   pgbench_accounts this way.
+//! - From sharding tables: every data node of the query answers its part,
+//!   which is only the query's answer when the parts may be joined as they
+//!   come (no ORDER BY, LIMIT, GROUP BY, DISTINCT or aggregates, which
+//!   would need a merge first): anything else is refused by name.
+//!
+//! All rows are read before the first is written, as the server's own
+//! INSERT ... SELECT reads its snapshot first: `INSERT INTO t SELECT ...
+//! FROM t` never reads its own rows.
 
 use shardwire_rules::snapshot::LogicalDatabase;
 use sqlparser::ast::{SetExpr, Statement, TableObject};
@@ -16,17 +25,16 @@ use crate::error::KernelError;
 /// Where the rows come from, and the COPY that takes them.
 #[derive(Debug, Clone)]
 pub struct InsertSelect {
-    pub source_data_source: String,
-    /// `COPY (query) TO STDOUT`, in text format, for the source.
-    pub source_sql: String,
+    /// Each data source to read and its `COPY (query) TO STDOUT` (text
+    /// format), in the route's order.
+    pub sources: Vec<(String, String)>,
     /// The target's `COPY ... FROM STDIN` (text format, the INSERT's
     /// column list).
     pub copy: CopyFromStdin,
 }
 
 /// `None` when `statement` is not an INSERT ... SELECT into a sharding
-/// table whose query reads no sharding table (the ordinary path answers
-/// it, or refuses it by name).
+/// table (the ordinary path answers it, or refuses it by name).
 pub fn plan_insert_select(
     db: &LogicalDatabase,
     statement: &Statement,
@@ -45,13 +53,6 @@ pub fn plan_insert_select(
     db.sharding.table(&table)?;
     let select = Statement::Query(query.clone());
     let context = StatementContext::new(&select);
-    if context
-        .tables
-        .iter()
-        .any(|t| db.sharding.table(t).is_some())
-    {
-        return None;
-    }
     Some(plan(db, insert, &table, &select, &context))
 }
 
@@ -77,13 +78,26 @@ fn plan(
         );
     }
     let route = crate::route::route(db, context, &[])?;
-    let [unit] = route.units.as_slice() else {
+    if route.units.len() > 1
+        && !super::joins_as_it_comes(select, crate::Dialect::PostgreSql, &context.tables)?
+    {
         return refuse(
-            "INSERT ... SELECT reading several data sources",
-            "its rows must come from one data source",
+            "INSERT ... SELECT whose query needs merging across shards (ORDER BY, LIMIT, \
+             GROUP BY, DISTINCT or aggregates)",
+            "its rows are read from each shard as they come",
         );
-    };
-    let query_sql = crate::rewrite::rewrite_unit(select, unit)?;
+    }
+    let sources = route
+        .units
+        .iter()
+        .map(|unit| {
+            let query_sql = crate::rewrite::rewrite_unit(select, unit)?;
+            Ok((
+                unit.data_source.clone(),
+                format!("COPY ({query_sql}) TO STDOUT"),
+            ))
+        })
+        .collect::<Result<Vec<_>, KernelError>>()?;
     let columns: Vec<String> = insert.columns.iter().map(|c| c.to_string()).collect();
     let copy = CopyFromStdin {
         schema: None,
@@ -99,11 +113,7 @@ fn plan(
         options_sql: String::new(),
         format: CopyFormat::default_for(FormatKind::Text),
     };
-    Ok(InsertSelect {
-        source_data_source: unit.data_source.clone(),
-        source_sql: format!("COPY ({query_sql}) TO STDOUT"),
-        copy,
-    })
+    Ok(InsertSelect { sources, copy })
 }
 
 /// A column name as PostgreSQL reads it: unquoted names lower-cased.

@@ -25,4 +25,4 @@ pub use plan::{
 };
 pub use statement::{parse_copy_from_stdin, quote_ident, CopyFromStdin};
 
-pub(crate) use to_stdout::check_concatenation;
+pub(crate) use to_stdout::{check_concatenation, joins_as_it_comes};

@@ -55,23 +55,35 @@ pub(crate) fn check_concatenation(
     }
     if let CopySource::Query(query) = source {
         let select = Statement::Query(query.clone());
-        if let Some((derived, merge)) = crate::derive::derive(&select, dialect, tables)? {
-            let plain = merge.order_by.is_empty()
+        if !joins_as_it_comes(&select, dialect, tables)? {
+            return refuse(
+                "COPY (query) TO STDOUT across shards with ORDER BY, LIMIT, OFFSET, GROUP BY, \
+                 DISTINCT or aggregates",
+                "the shards' outputs are joined as they come; run the query itself to have \
+                 its rows merged",
+            );
+        }
+    }
+    Ok(())
+}
+
+/// Whether the shards' rows of `select`, joined as they come, are its rows:
+/// nothing to sort, group, aggregate, deduplicate or cut.
+pub(crate) fn joins_as_it_comes(
+    select: &Statement,
+    dialect: Dialect,
+    tables: &[String],
+) -> Result<bool, KernelError> {
+    Ok(match crate::derive::derive(select, dialect, tables)? {
+        None => true,
+        Some((derived, merge)) => {
+            merge.order_by.is_empty()
                 && merge.group_by.is_empty()
                 && merge.aggregates.is_empty()
                 && !merge.distinct
                 && merge.offset == 0
                 && merge.limit.is_none()
-                && derived == select;
-            if !plain {
-                return refuse(
-                    "COPY (query) TO STDOUT across shards with ORDER BY, LIMIT, OFFSET, GROUP BY, \
-                     DISTINCT or aggregates",
-                    "the shards' outputs are joined as they come; run the query itself to have \
-                     its rows merged",
-                );
-            }
+                && derived == *select
         }
-    }
-    Ok(())
+    })
 }
