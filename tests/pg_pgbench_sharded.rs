@@ -11,6 +11,10 @@
 //! tellers are broadcast, so every transaction writes both shards' copy of
 //! the one branch row: concurrent transactions must not deadlock across
 //! shards, and the money must add up.
+//!
+//! CI runs scale 2 for 10 s; the full run (scale 10, 30 s) is
+//! `SHARDWIRE_PGBENCH_SCALE=10 SHARDWIRE_PGBENCH_SECS=30 cargo test --test
+//! pg_pgbench_sharded -- --nocapture`, which prints pgbench's reports.
 
 mod support;
 
@@ -68,31 +72,52 @@ fn one(d: &Deployment, sql: &str) -> String {
     d.psql_ok("sharding_db", sql).trim().to_owned()
 }
 
+/// A knob of the on-demand full run, or its CI value.
+fn knob(name: &str, ci: u64) -> u64 {
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(ci)
+}
+
 #[test]
 fn pgbench_initialises_and_runs_on_a_sharded_database() {
     let d = start_with_rules(RULES);
-    let init = pgbench(&d, &["-i", "-s", "2"]);
+    let scale = knob("SHARDWIRE_PGBENCH_SCALE", 2);
+    let secs = knob("SHARDWIRE_PGBENCH_SECS", 10).to_string();
+    let select_secs = knob("SHARDWIRE_PGBENCH_SECS", 5).to_string();
+    let init = pgbench(&d, &["-i", "-s", &scale.to_string()]);
     assert!(init.contains("done in"), "{init}");
-    // 200,000 accounts, split by aid % 2: each shard holds only its own.
+    eprintln!("pgbench -i -s {scale}:\n{init}");
+    // 100,000 accounts per scale, split by aid % 2: each shard holds only
+    // its own.
     for (shard, parity) in [(0, 0), (1, 1)] {
         let counts = d.shards[shard]
             .psql(&format!(
                 "select count(*), count(*) filter (where aid % 2 <> {parity}) from pgbench_accounts"
             ))
             .unwrap();
-        assert_eq!(counts.trim(), "100000|0", "shard {shard}");
+        assert_eq!(
+            counts.trim(),
+            format!("{}|0", scale * 50_000),
+            "shard {shard}"
+        );
         let copies = d.shards[shard]
             .psql("select (select count(*) from pgbench_branches), (select count(*) from pgbench_tellers)")
             .unwrap();
         assert_eq!(
             copies.trim(),
-            "2|20",
+            format!("{scale}|{}", scale * 10),
             "shard {shard}: broadcast tables whole"
         );
     }
-    assert_eq!(one(&d, "select count(*) from pgbench_accounts"), "200000");
+    assert_eq!(
+        one(&d, "select count(*) from pgbench_accounts"),
+        (scale * 100_000).to_string()
+    );
 
-    let run = pgbench(&d, &["-T", "10", "-c", "4", "-j", "2"]);
+    let run = pgbench(&d, &["-T", &secs, "-c", "4", "-j", "2"]);
+    eprintln!("pgbench -T {secs} -c 4:\n{run}");
     assert!(run.contains("number of failed transactions: 0"), "{run}");
     let transactions: u64 = run
         .lines()
@@ -125,8 +150,12 @@ fn pgbench_initialises_and_runs_on_a_sharded_database() {
     }
 
     for mode in ["simple", "prepared"] {
-        let run = pgbench(&d, &["-S", "-M", mode, "-T", "5", "-c", "4", "-j", "2"]);
+        let run = pgbench(
+            &d,
+            &["-S", "-M", mode, "-T", &select_secs, "-c", "4", "-j", "2"],
+        );
         assert!(run.contains("number of failed transactions: 0"), "{run}");
+        eprintln!("pgbench -S -M {mode} -T {select_secs} -c 4:\n{run}");
     }
 
     // Server-side generation (-I G): INSERT INTO pgbench_accounts (...)
