@@ -82,6 +82,56 @@ pub fn classify(sql: &str, local_infile: bool) -> Option<Local> {
     }
 }
 
+/// Whether `sql` only reads the dictionary (DESCRIBE, SHOW), which with
+/// autocommit off starts no transaction on MariaDB: its answer does not
+/// carry SERVER_STATUS_IN_TRANS unless one was already open.
+pub fn starts_no_transaction(sql: &str) -> bool {
+    let lower = strip_leading_comments(sql)
+        .trim_start()
+        .to_ascii_lowercase();
+    matches!(
+        lower.split_ascii_whitespace().next(),
+        Some("describe" | "desc" | "show")
+    )
+}
+
+/// Whether MariaDB commits the session's open transaction before running
+/// `sql` (and leaves none open after it): DDL, LOCK TABLES, account and
+/// administration statements, as listed in MariaDB's "SQL statements that
+/// cause an implicit commit". Temporary tables are the exception: CREATE
+/// and DROP TEMPORARY TABLE stay inside the transaction. UNLOCK TABLES
+/// commits only when LOCK TABLES is in force, which the proxy does not
+/// track, so it is left out.
+pub fn commits_implicitly(sql: &str) -> bool {
+    let lower = strip_leading_comments(sql)
+        .trim_start()
+        .to_ascii_lowercase();
+    let words: Vec<&str> = lower
+        .split(|c: char| c.is_ascii_whitespace() || c == '(' || c == '`' || c == ';')
+        .filter(|w| !w.is_empty())
+        .take(4)
+        .collect();
+    let second = words.get(1).copied().unwrap_or("");
+    match words.first().copied().unwrap_or("") {
+        "create" => {
+            let kind = if second == "or" {
+                words.get(3).copied().unwrap_or("")
+            } else {
+                second
+            };
+            kind != "temporary"
+        }
+        "drop" => second != "temporary",
+        "alter" | "rename" | "truncate" | "grant" | "revoke" | "flush" | "install"
+        | "uninstall" | "cache" | "reset" => true,
+        "analyze" | "optimize" | "repair" | "check" => matches!(second, "table" | "tables"),
+        "lock" => matches!(second, "table" | "tables"),
+        "load" => second == "index",
+        "set" => second == "password",
+        _ => false,
+    }
+}
+
 fn classify_set(rest: &str) -> Option<Local> {
     let lower = rest.to_ascii_lowercase();
     // SET [SESSION | GLOBAL] TRANSACTION ...: accepted; the shards keep
@@ -367,6 +417,37 @@ mod tests {
             classify("set global x = 1", false),
             Some(Local::Refuse(1227, ..))
         ));
+    }
+
+    #[test]
+    fn implicit_commits_are_recognised() {
+        for sql in [
+            "CREATE TABLE t (a int)",
+            "/* c */ create or replace table t (a int)",
+            "DROP TABLE IF EXISTS t",
+            "alter table t add column b int",
+            "LOCK TABLES `t` READ /*!32311 LOCAL */",
+            "truncate t",
+            "CREATE INDEX i ON t (a)",
+            "analyze table t",
+        ] {
+            assert!(commits_implicitly(sql), "{sql}");
+        }
+        for sql in [
+            "CREATE TEMPORARY TABLE t (a int)",
+            "create or replace temporary table t (a int)",
+            "DROP TEMPORARY TABLE t",
+            "UNLOCK TABLES",
+            "select * from t for update",
+            "insert into created values (1)",
+            "ANALYZE SELECT 1",
+            "set @x = 1",
+        ] {
+            assert!(!commits_implicitly(sql), "{sql}");
+        }
+        assert!(starts_no_transaction("DESCRIBE `db`.`t`"));
+        assert!(starts_no_transaction("show create table t"));
+        assert!(!starts_no_transaction("select 1"));
     }
 
     #[test]

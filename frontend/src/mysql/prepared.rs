@@ -28,7 +28,7 @@ use shardwire_protocol::mysql::{
 use shardwire_rules::ShardingValue;
 use sqlparser::ast::{Statement, Value, ValueWithSpan, Visit, VisitMut, Visitor, VisitorMut};
 
-use super::classify::{classify, Local};
+use super::classify::{classify, commits_implicitly, starts_no_transaction, Local};
 use super::query::{first_generated_key, Format, Units};
 use super::session::{wire_error, Session};
 use super::split::{count_question_marks, dollars_to_question_marks};
@@ -187,8 +187,26 @@ impl Session {
         Ok(described)
     }
 
-    /// COM_STMT_EXECUTE.
+    /// COM_STMT_EXECUTE; a statement that commits implicitly commits the
+    /// session's transaction first and runs outside it.
     pub(super) async fn execute(&mut self, exec: &StmtExecute) -> Result<(), StatementError> {
+        let sql = self
+            .statements
+            .get(&exec.statement_id)
+            .map(|s| Arc::clone(&s.sql));
+        if let Some(sql) = sql {
+            if commits_implicitly(&sql) {
+                self.commit_implicitly().await?;
+            } else if starts_no_transaction(&sql) {
+                self.start_no_transaction();
+            }
+        }
+        let result = self.execute_one(exec).await;
+        self.statement_done();
+        result
+    }
+
+    async fn execute_one(&mut self, exec: &StmtExecute) -> Result<(), StatementError> {
         let unknown = || {
             StatementError::refused(
                 "HY000",

@@ -19,7 +19,7 @@ use shardwire_rules::keygen::GeneratedKey;
 use sqlparser::ast::Statement;
 
 use super::catalog::reads_information_schema;
-use super::classify::classify;
+use super::classify::{classify, commits_implicitly, starts_no_transaction};
 use super::session::{wire_error, Session};
 use super::values;
 use crate::error::StatementError;
@@ -60,11 +60,24 @@ pub fn first_generated_key(keys: Option<&GeneratedKeys>) -> Option<u64> {
 
 impl Session {
     /// Runs one statement of a COM_QUERY; `more` when another follows.
+    /// A statement that commits implicitly commits the session's
+    /// transaction first and runs outside it.
     pub(super) async fn run_statement(
         &mut self,
         sql: &str,
         more: bool,
     ) -> Result<(), StatementError> {
+        if commits_implicitly(sql) {
+            self.commit_implicitly().await?;
+        } else if starts_no_transaction(sql) {
+            self.start_no_transaction();
+        }
+        let result = self.run_one(sql, more).await;
+        self.statement_done();
+        result
+    }
+
+    async fn run_one(&mut self, sql: &str, more: bool) -> Result<(), StatementError> {
         let local_infile = self.fe.snapshot.global.mysql_local_infile_enabled;
         if let Some(local) = classify(sql, local_infile) {
             let answer = self.run_local(local).await?;

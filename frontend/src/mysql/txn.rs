@@ -24,6 +24,11 @@ pub struct Txn {
     /// one.
     begin_sql: String,
     held: Vec<(String, PooledMySqlConnection)>,
+    /// The statement running opens no implicit transaction (autocommit
+    /// off): it commits implicitly (DDL, LOCK TABLES; what was open is
+    /// committed first) or only reads the dictionary (DESCRIBE, SHOW; it
+    /// joins a transaction already open), as on the server.
+    outside: bool,
 }
 
 impl Session {
@@ -33,7 +38,7 @@ impl Session {
         &mut self,
         ds: &str,
     ) -> Result<PooledMySqlConnection, StatementError> {
-        if !self.autocommit && !self.txn.open {
+        if !self.autocommit && !self.txn.open && !self.txn.outside {
             self.txn.open = true;
             self.txn.begin_sql.clear();
         }
@@ -85,6 +90,28 @@ impl Session {
         let limit = self.fe.snapshot.global.max_connections_size_per_query as usize;
         let shared = self.txn.open || !self.autocommit;
         crate::units::jobs(self, units, limit, shared).await
+    }
+
+    /// Before a statement that commits implicitly: what the transaction
+    /// holds is committed, and the statement runs outside any transaction
+    /// until [`Session::statement_done`].
+    pub(super) async fn commit_implicitly(&mut self) -> Result<(), StatementError> {
+        if self.txn.open || !self.txn.held.is_empty() {
+            self.end_transaction(true).await?;
+        }
+        self.txn.outside = true;
+        Ok(())
+    }
+
+    /// Before a statement that reads only the dictionary: it joins an open
+    /// transaction but starts none.
+    pub(super) fn start_no_transaction(&mut self) {
+        self.txn.outside = true;
+    }
+
+    /// After every statement, whatever its outcome.
+    pub(super) fn statement_done(&mut self) {
+        self.txn.outside = false;
     }
 
     /// BEGIN / START TRANSACTION: MySQL commits an open transaction first.

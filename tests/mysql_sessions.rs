@@ -1,0 +1,148 @@
+//! End to end: what a MySQL session's state means across the shards, read
+//! off the wire with a hand-made client so the status flags, error numbers
+//! and messages are the proxy's exact answers: statements that commit
+//! implicitly, session variables reaching the backend connections, and
+//! writes over several data sources outside a transaction.
+#![allow(clippy::unwrap_used)] // test code: a failed unwrap is a failed test
+
+#[path = "support_mysql/mod.rs"]
+mod support_mysql;
+
+use support_mysql::{Deployment, RawClient, PASSWORD, USER};
+
+const SERVER_STATUS_IN_TRANS: u16 = 0x0001;
+const SERVER_STATUS_AUTOCOMMIT: u16 = 0x0002;
+
+/// The answer to a COM_QUERY that returns no rows.
+#[derive(Debug, PartialEq, Eq)]
+enum Answer {
+    Ok { affected: u64, status: u16 },
+    Err { code: u16, message: String },
+}
+
+fn lenenc(p: &[u8], i: &mut usize) -> u64 {
+    let first = p[*i];
+    *i += 1;
+    let n = match first {
+        0xfc => 2,
+        0xfd => 3,
+        0xfe => 8,
+        v => return u64::from(v),
+    };
+    let mut v = 0u64;
+    for k in 0..n {
+        v |= u64::from(p[*i + k]) << (8 * k);
+    }
+    *i += n;
+    v
+}
+
+fn login(d: &Deployment) -> RawClient {
+    let (c, answer) = RawClient::login(d.port, USER, PASSWORD, Some("sharding_db"));
+    assert_eq!(
+        answer[0],
+        0x00,
+        "login: {}",
+        String::from_utf8_lossy(&answer)
+    );
+    c
+}
+
+/// Sends `sql` as COM_QUERY and reads its OK or ERR.
+fn query(c: &mut RawClient, sql: &str) -> Answer {
+    let mut payload = vec![0x03];
+    payload.extend_from_slice(sql.as_bytes());
+    c.write_packet(0, &payload);
+    let (_, p) = c.read_packet().expect("an answer");
+    match p[0] {
+        0x00 => {
+            let mut i = 1;
+            let affected = lenenc(&p, &mut i);
+            let _last_id = lenenc(&p, &mut i);
+            Answer::Ok {
+                affected,
+                status: u16::from_le_bytes([p[i], p[i + 1]]),
+            }
+        }
+        0xff => Answer::Err {
+            code: u16::from_le_bytes([p[1], p[2]]),
+            // 0xff, errno (2), '#', SQLSTATE (5), message.
+            message: String::from_utf8_lossy(&p[9..]).into_owned(),
+        },
+        other => panic!("{sql}: a result set (0x{other:02x}) where OK or ERR was expected"),
+    }
+}
+
+fn ok_status(c: &mut RawClient, sql: &str) -> u16 {
+    match query(c, sql) {
+        Answer::Ok { status, .. } => status,
+        err => panic!("{sql}: {err:?}"),
+    }
+}
+
+/// The status flags ending DESCRIBE t_region's rows.
+fn describe_status(c: &mut RawClient) -> u16 {
+    let mut payload = vec![0x03];
+    payload.extend_from_slice(b"DESCRIBE t_region");
+    c.write_packet(0, &payload);
+    c.read_result_set_with_status().1
+}
+
+fn deployment() -> Deployment {
+    let d = support_mysql::start();
+    d.mariadb_ok(
+        "CREATE TABLE t_order (order_id BIGINT NOT NULL PRIMARY KEY, user_id INT NOT NULL, \
+         amount DECIMAL(10,2), status VARCHAR(20));\n\
+         CREATE TABLE t_region (id INT NOT NULL PRIMARY KEY, name VARCHAR(20));\n",
+    );
+    d
+}
+
+#[test]
+fn ddl_commits_the_open_transaction_first() {
+    let d = deployment();
+    let mut c = login(&d);
+    assert_eq!(ok_status(&mut c, "SET autocommit = 0"), 0);
+    // The first write opens the implicit transaction on both shards.
+    assert_eq!(
+        ok_status(&mut c, "INSERT INTO t_region (id, name) VALUES (5, 'east')"),
+        SERVER_STATUS_IN_TRANS
+    );
+    // DDL commits it and leaves none open: status 0, as MariaDB answers.
+    assert_eq!(
+        ok_status(&mut c, "ALTER TABLE t_region ADD COLUMN note VARCHAR(10)"),
+        0
+    );
+    assert_eq!(ok_status(&mut c, "ROLLBACK"), 0);
+    for shard in 0..2 {
+        assert_eq!(
+            d.on_shard(shard, "SELECT name FROM t_region WHERE id = 5")
+                .trim(),
+            "east",
+            "shard {shard}: the row DDL committed stays after ROLLBACK"
+        );
+    }
+    // Without DDL, the rollback takes the row away.
+    assert_eq!(
+        ok_status(&mut c, "INSERT INTO t_region (id, name) VALUES (6, 'west')"),
+        SERVER_STATUS_IN_TRANS
+    );
+    // DESCRIBE joins an open transaction, and starts none.
+    assert_eq!(describe_status(&mut c), SERVER_STATUS_IN_TRANS);
+    assert_eq!(ok_status(&mut c, "ROLLBACK"), 0);
+    assert_eq!(
+        d.on_shard(0, "SELECT COUNT(*) FROM t_region WHERE id = 6")
+            .trim(),
+        "0"
+    );
+    assert_eq!(describe_status(&mut c), 0);
+    // Back in autocommit, DDL answers with the autocommit flag only.
+    assert_eq!(
+        ok_status(&mut c, "SET autocommit = 1"),
+        SERVER_STATUS_AUTOCOMMIT
+    );
+    assert_eq!(
+        ok_status(&mut c, "ALTER TABLE t_region DROP COLUMN note"),
+        SERVER_STATUS_AUTOCOMMIT
+    );
+}
