@@ -67,9 +67,9 @@ impl Session {
     /// column definitions.
     pub(super) async fn prepare(&mut self, sql: &[u8]) -> Result<(), StatementError> {
         let sql = std::str::from_utf8(sql)
-            .map_err(|_| StatementError::refused("HY000", "the statement is not valid UTF-8"))?
-            .trim()
-            .trim_end_matches(';');
+            .map_err(|_| StatementError::refused("HY000", "the statement is not valid UTF-8"))?;
+        let opened = self.open_comments(sql).await?;
+        let sql = opened.trim().trim_end_matches(';');
         let local_infile = self.fe.snapshot.global.mysql_local_infile_enabled;
         let params = count_question_marks(sql);
         let (prepared, param_defs, columns) = match classify(sql, local_infile) {
