@@ -146,3 +146,82 @@ fn ddl_commits_the_open_transaction_first() {
         SERVER_STATUS_AUTOCOMMIT
     );
 }
+
+#[test]
+fn session_variables_reach_the_connections_statements_run_on() {
+    let d = deployment();
+    let mut setup = login(&d);
+    for sql in [
+        "INSERT INTO t_order (order_id, user_id, status) VALUES (1, 1, 'new')",
+        "INSERT INTO t_order (order_id, user_id, status) VALUES (2, 2, 'new')",
+    ] {
+        assert!(matches!(
+            query(&mut setup, sql),
+            Answer::Ok { affected: 1, .. }
+        ));
+    }
+    // Session A holds order 1's row lock on ds_1.
+    let mut a = login(&d);
+    ok_status(&mut a, "BEGIN");
+    ok_status(
+        &mut a,
+        "UPDATE t_order SET status = 'a' WHERE user_id = 1 AND order_id = 1",
+    );
+
+    // Session B waits one second, not the server's default 50.
+    let mut b = login(&d);
+    assert_eq!(
+        ok_status(
+            &mut b,
+            "SET SESSION innodb_lock_wait_timeout = 1, @@session.wait_timeout = 600"
+        ),
+        SERVER_STATUS_AUTOCOMMIT
+    );
+    let started = std::time::Instant::now();
+    let answer = query(
+        &mut b,
+        "UPDATE t_order SET status = 'b' WHERE user_id = 1 AND order_id = 1",
+    );
+    assert_eq!(
+        answer,
+        Answer::Err {
+            code: 1205,
+            message: "Lock wait timeout exceeded; try restarting transaction".into()
+        }
+    );
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(10),
+        "{:?}",
+        started.elapsed()
+    );
+
+    // The pooled connection goes back clean: a session that set nothing
+    // sees the server's value on every connection it gets.
+    let mut c = login(&d);
+    for user in [1, 2, 1, 2, 1, 2] {
+        let mut payload = vec![0x03];
+        payload.extend_from_slice(
+            format!(
+                "SELECT @@innodb_lock_wait_timeout FROM t_order \
+                 WHERE user_id = {user} AND order_id = {user}"
+            )
+            .as_bytes(),
+        );
+        c.write_packet(0, &payload);
+        assert_eq!(c.read_result_set(), vec![vec![Some("50".to_owned())]]);
+    }
+    // A value the server refuses is the server's error, and not kept.
+    assert!(matches!(
+        query(&mut b, "SET innodb_lock_wait_timeout = 'soon'"),
+        Answer::Err { code: 1232, .. }
+    ));
+    // SET x = DEFAULT takes the variable back.
+    ok_status(&mut b, "SET @@innodb_lock_wait_timeout = DEFAULT");
+    let mut payload = vec![0x03];
+    payload.extend_from_slice(
+        b"SELECT @@innodb_lock_wait_timeout FROM t_order WHERE user_id = 1 AND order_id = 1",
+    );
+    b.write_packet(0, &payload);
+    assert_eq!(b.read_result_set(), vec![vec![Some("50".to_owned())]]);
+    ok_status(&mut a, "ROLLBACK");
+}

@@ -13,8 +13,9 @@ pub enum Local {
     Begin(String),
     Commit,
     Rollback,
-    /// SET assignments: (lower-case name, value); `autocommit` among them
-    /// changes the transaction mode.
+    /// SET assignments: (lower-case name, value as written: quoted, an
+    /// expression, DEFAULT); `autocommit` among them changes the
+    /// transaction mode.
     Set(Vec<(String, String)>),
     Use(String),
     Select(Vec<(String, Item)>),
@@ -184,7 +185,7 @@ fn classify_set(rest: &str) -> Option<Local> {
         }
         let name = strip_scope(&name).to_owned();
         let value = value.trim().trim_start_matches('=').trim();
-        assignments.push((name, unquote(value)));
+        assignments.push((name, value.to_owned()));
     }
     Some(Local::Set(assignments))
 }
@@ -197,7 +198,7 @@ fn strip_scope(name: &str) -> &str {
         .unwrap_or(name)
 }
 
-fn unquote(v: &str) -> String {
+pub(super) fn unquote(v: &str) -> String {
     let v = v.trim();
     for q in ['\'', '"', '`'] {
         if v.len() >= 2 && v.starts_with(q) && v.ends_with(q) {
@@ -403,7 +404,7 @@ mod tests {
         ) else {
             panic!("not local");
         };
-        assert!(a.contains(&("time_zone".into(), "+00:00".into())));
+        assert!(a.contains(&("time_zone".into(), "'+00:00'".into())));
         assert!(a.contains(&("character_set_client".into(), "utf8mb4".into())));
         assert!(a.contains(&("collation_connection".into(), "utf8mb4_unicode_ci".into())));
         assert!(

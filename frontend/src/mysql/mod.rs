@@ -22,6 +22,8 @@
 //! - `classify`: recognising those statements, without side effects.
 //! - `local`: what the proxy answers itself (transaction control, SET,
 //!   SELECT @@..., SHOW DATABASES / TABLES / VARIABLES, USE).
+//! - `settings`: the session variables SET replays on the shards'
+//!   connections.
 //! - `txn`: transactions across shards and the connections they hold.
 //! - [`values`]: column types, text and binary cells for the merge.
 //! - [`split`]: multi-statement splitting and placeholder scanning.
@@ -37,6 +39,7 @@ mod passthrough;
 mod prepared;
 mod query;
 mod session;
+mod settings;
 pub mod split;
 mod txn;
 pub mod values;

@@ -12,6 +12,7 @@ use std::sync::Arc;
 
 use bytes::Bytes;
 use shardwire_backend::cluster::MySqlCluster;
+use shardwire_backend::mysql::Replayed;
 use shardwire_kernel::parse::{open_executable_comments, MySqlServer};
 use shardwire_protocol::mysql::constants::status::{
     SERVER_MORE_RESULTS_EXISTS, SERVER_STATUS_AUTOCOMMIT, SERVER_STATUS_IN_TRANS,
@@ -41,6 +42,8 @@ pub struct Session {
     /// Session variables set by SET, by lower-case name, for SELECT @@
     /// and SHOW VARIABLES.
     pub(super) vars: HashMap<String, String>,
+    /// The SET variables the shards must see, sorted by name (`settings`).
+    pub(super) settings: Vec<Replayed>,
     pub(super) autocommit: bool,
     pub(super) txn: Txn,
     pub(super) statements: HashMap<u32, Prepared>,
@@ -67,6 +70,7 @@ impl Session {
             db: login.database,
             connection_id: login.connection_id,
             vars: HashMap::new(),
+            settings: Vec::new(),
             autocommit: true,
             txn: Txn::default(),
             statements: HashMap::new(),
@@ -370,6 +374,7 @@ impl Session {
         self.abandon_transaction().await;
         self.statements.clear();
         self.vars.clear();
+        self.settings.clear();
         self.autocommit = true;
         self.last_insert_id = 0;
     }

@@ -11,7 +11,7 @@
 //! transaction.
 
 use shardwire_backend::executor::Job;
-use shardwire_backend::mysql::{MySqlRequest, PooledMySqlConnection};
+use shardwire_backend::mysql::{MySqlRequest, PooledMySqlConnection, Replayed};
 
 use super::session::Session;
 use crate::error::StatementError;
@@ -31,6 +31,16 @@ pub struct Txn {
     outside: bool,
 }
 
+impl Txn {
+    /// Gives the transaction's connections the session's variables.
+    pub async fn replay_on_held(&mut self, settings: &[Replayed]) -> Result<(), StatementError> {
+        for (_, conn) in &mut self.held {
+            conn.replay_settings(settings).await?;
+        }
+        Ok(())
+    }
+}
+
 impl Session {
     /// A connection to `ds` for the next statement: the transaction's own,
     /// joining it first if needed, or a pooled one.
@@ -48,6 +58,7 @@ impl Session {
             }
         }
         let mut conn = self.cluster()?.pool(ds)?.get().await?;
+        conn.replay_settings(&self.settings).await?;
         if self.txn.open {
             let begin = if self.txn.begin_sql.is_empty() {
                 "START TRANSACTION"
@@ -68,7 +79,11 @@ impl Session {
         if self.txn.open || !self.autocommit {
             return Ok(None);
         }
-        Ok(self.cluster()?.pool(ds)?.try_get().await?)
+        let Some(mut conn) = self.cluster()?.pool(ds)?.try_get().await? else {
+            return Ok(None);
+        };
+        conn.replay_settings(&self.settings).await?;
+        Ok(Some(conn))
     }
 
     /// Gives a connection back after a statement: to the transaction, or
