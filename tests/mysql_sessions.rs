@@ -225,3 +225,79 @@ fn session_variables_reach_the_connections_statements_run_on() {
     assert_eq!(b.read_result_set(), vec![vec![Some("50".to_owned())]]);
     ok_status(&mut a, "ROLLBACK");
 }
+
+#[test]
+fn a_write_over_several_tables_commits_or_fails_as_one() {
+    let d = deployment();
+    let mut c = login(&d);
+    assert!(matches!(
+        query(
+            &mut c,
+            "INSERT INTO t_order (order_id, user_id, status) VALUES (1, 3, 'new')"
+        ),
+        Answer::Ok { affected: 1, .. }
+    ));
+    // Rows for both data sources (user 2 on ds_0, user 3 on ds_1) and
+    // both tables of each; order 1 is a duplicate on ds_1's t_order_1,
+    // which runs after ds_0's parts succeeded (data sources in name order).
+    let failing = "INSERT INTO t_order (order_id, user_id, status) VALUES \
+                   (30, 3, 'dup'), (20, 2, 'dup'), (1, 3, 'dup'), (21, 2, 'dup')";
+    assert_eq!(
+        query(&mut c, failing),
+        Answer::Err {
+            code: 1062,
+            message: "Duplicate entry '1' for key 'PRIMARY'".into()
+        }
+    );
+    for shard in 0..2 {
+        assert_eq!(
+            d.on_shard(
+                shard,
+                "SELECT (SELECT COUNT(*) FROM t_order_0 WHERE status = 'dup') + \
+                 (SELECT COUNT(*) FROM t_order_1 WHERE status = 'dup')"
+            )
+            .trim(),
+            "0",
+            "shard {shard} kept part of the failed statement"
+        );
+    }
+    // The session is still in autocommit, with no transaction left open.
+    assert_eq!(
+        ok_status(
+            &mut c,
+            "INSERT INTO t_order (order_id, user_id, status) VALUES \
+             (30, 3, 'ok'), (20, 2, 'ok'), (21, 3, 'ok')"
+        ),
+        SERVER_STATUS_AUTOCOMMIT
+    );
+    assert_eq!(
+        d.on_shard(1, "SELECT COUNT(*) FROM t_order_0 WHERE status = 'ok'")
+            .trim(),
+        "1"
+    );
+    assert_eq!(
+        d.on_shard(1, "SELECT COUNT(*) FROM t_order_1 WHERE status = 'ok'")
+            .trim(),
+        "1"
+    );
+    assert_eq!(
+        d.on_shard(0, "SELECT COUNT(*) FROM t_order_0 WHERE status = 'ok'")
+            .trim(),
+        "1"
+    );
+    // A broadcast write is atomic over its copies too.
+    assert!(matches!(
+        query(&mut c, "INSERT INTO t_region (id, name) VALUES (1, 'a')"),
+        Answer::Ok { affected: 1, .. }
+    ));
+    d.on_shard(0, "DELETE FROM t_region WHERE id = 1");
+    assert!(matches!(
+        query(&mut c, "INSERT INTO t_region (id, name) VALUES (1, 'b')"),
+        Answer::Err { code: 1062, .. }
+    ));
+    assert_eq!(
+        d.on_shard(0, "SELECT COUNT(*) FROM t_region").trim(),
+        "0",
+        "the copy on ds_0 was rolled back with ds_1's failure"
+    );
+}

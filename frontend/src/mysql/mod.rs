@@ -25,6 +25,8 @@
 //! - `settings`: the session variables SET replays on the shards'
 //!   connections.
 //! - `txn`: transactions across shards and the connections they hold.
+//! - `writes`: several units of one write added up; atomic over several
+//!   data sources.
 //! - [`values`]: column types, text and binary cells for the merge.
 //! - [`split`]: multi-statement splitting and placeholder scanning.
 
@@ -43,6 +45,7 @@ mod settings;
 pub mod split;
 mod txn;
 pub mod values;
+mod writes;
 
 use std::net::SocketAddr;
 use std::sync::Arc;

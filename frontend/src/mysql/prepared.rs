@@ -181,6 +181,7 @@ impl Session {
         // A fresh pooled connection: describing must not join the client's
         // transaction.
         let mut conn = self.cluster()?.pool(&ds)?.get().await?;
+        conn.replay_settings(&self.settings).await?;
         let statement = conn.prepare(&sql).await?;
         let described = (statement.params().to_vec(), statement.columns().to_vec());
         conn.close_statement(statement).await?;

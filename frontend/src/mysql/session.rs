@@ -87,7 +87,7 @@ impl Session {
         if self.autocommit {
             s |= SERVER_STATUS_AUTOCOMMIT;
         }
-        if self.txn.open {
+        if self.client_in_transaction() {
             s |= SERVER_STATUS_IN_TRANS;
         }
         if more {

@@ -29,6 +29,9 @@ pub struct Txn {
     /// committed first) or only reads the dictionary (DESCRIBE, SHOW; it
     /// joins a transaction already open), as on the server.
     outside: bool,
+    /// The open transaction is the proxy's own, around one write over
+    /// several data sources in autocommit: the client sees none.
+    implicit: bool,
 }
 
 impl Txn {
@@ -124,6 +127,25 @@ impl Session {
         self.txn.outside = true;
     }
 
+    /// Whether no transaction is open or wanted: autocommit on, nothing
+    /// open, and the statement is not one that commits implicitly.
+    pub(super) fn txn_is_idle(&self) -> bool {
+        self.autocommit && !self.txn.open && !self.txn.outside
+    }
+
+    /// Opens the proxy's own transaction around one write; it ends with
+    /// [`Session::end_transaction`].
+    pub(super) fn open_implicit_transaction(&mut self) {
+        self.txn.open = true;
+        self.txn.implicit = true;
+        self.txn.begin_sql.clear();
+    }
+
+    /// Whether the client sees a transaction open (SERVER_STATUS_IN_TRANS).
+    pub(super) fn client_in_transaction(&self) -> bool {
+        self.txn.open && !self.txn.implicit
+    }
+
     /// After every statement, whatever its outcome.
     pub(super) fn statement_done(&mut self) {
         self.txn.outside = false;
@@ -145,6 +167,7 @@ impl Session {
         let sql = if commit { "COMMIT" } else { "ROLLBACK" };
         let held = std::mem::take(&mut self.txn.held);
         self.txn.open = false;
+        self.txn.implicit = false;
         self.txn.begin_sql.clear();
         let mut first_error = None;
         for (ds, mut conn) in held {
