@@ -228,3 +228,193 @@ mod tests {
         assert!(t.ident().is_none());
     }
 }
+
+/// The server a MySQL statement's executable comments are judged
+/// against: its version as MySQL numbers it (10.11.6 is 101106) and
+/// whether it is MariaDB.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct MySqlServer {
+    pub version: u32,
+    pub mariadb: bool,
+}
+
+impl MySqlServer {
+    /// From the version string of a server's handshake. MariaDB 10 and
+    /// later prefix theirs with `5.5.5-` for old replication clients.
+    pub fn from_handshake(version: &str) -> MySqlServer {
+        let mariadb = version.contains("MariaDB");
+        let version = if mariadb {
+            version.strip_prefix("5.5.5-").unwrap_or(version)
+        } else {
+            version
+        };
+        let mut parts = version
+            .split(|c: char| !c.is_ascii_digit())
+            .take(3)
+            .map(|p| p.parse::<u32>().unwrap_or(0));
+        let (major, minor, patch) = (
+            parts.next().unwrap_or(0),
+            parts.next().unwrap_or(0),
+            parts.next().unwrap_or(0),
+        );
+        MySqlServer {
+            version: major.saturating_mul(10_000) + minor.min(99) * 100 + patch.min(99),
+            mariadb,
+        }
+    }
+}
+
+/// MySQL's executable comments, opened as the server would: `/*! x */`
+/// runs `x`; `/*!NNNNN x */` runs `x` when the server's version is at
+/// least NNNNN (the digits read as a number, up to six of them, as the
+/// servers' lexers read them); `/*M!NNNNNN x */` does the same on
+/// MariaDB only. A comment the server would run is replaced by its
+/// content between blanks; any other comment, and anything inside
+/// strings and quoted names, stays as written. Borrowed when there is
+/// nothing to open.
+pub fn open_executable_comments(sql: &str, server: MySqlServer) -> std::borrow::Cow<'_, str> {
+    if !sql.contains("/*!") && !sql.contains("/*M!") {
+        return std::borrow::Cow::Borrowed(sql);
+    }
+    let b = sql.as_bytes();
+    let mut out = String::with_capacity(sql.len());
+    let mut copied = 0;
+    let mut i = 0;
+    while i < b.len() {
+        match b[i] {
+            q @ (b'\'' | b'"' | b'`') => {
+                i += 1;
+                while i < b.len() {
+                    if b[i] == b'\\' && q != b'`' {
+                        i += 2;
+                        continue;
+                    }
+                    if b[i] == q {
+                        if b.get(i + 1) == Some(&q) {
+                            i += 2;
+                            continue;
+                        }
+                        break;
+                    }
+                    i += 1;
+                }
+                i += 1;
+            }
+            b'#' => i = line_end(b, i),
+            b'-' if b.get(i + 1) == Some(&b'-')
+                && b.get(i + 2).is_none_or(|c| c.is_ascii_whitespace()) =>
+            {
+                i = line_end(b, i)
+            }
+            b'/' if b.get(i + 1) == Some(&b'*') => {
+                let end = b[i + 2..]
+                    .windows(2)
+                    .position(|w| w == b"*/")
+                    .map_or(b.len(), |p| i + 2 + p);
+                let (marker, mariadb_only) = if b.get(i + 2) == Some(&b'!') {
+                    (i + 3, false)
+                } else if b.get(i + 2) == Some(&b'M') && b.get(i + 3) == Some(&b'!') {
+                    (i + 4, true)
+                } else {
+                    i = (end + 2).min(b.len());
+                    continue;
+                };
+                let digits = b[marker..end]
+                    .iter()
+                    .take(6)
+                    .take_while(|c| c.is_ascii_digit())
+                    .count();
+                let version: u32 = sql[marker..marker + digits].parse().unwrap_or(0);
+                let runs =
+                    (!mariadb_only || server.mariadb) && (digits == 0 || version <= server.version);
+                if runs && end < b.len() {
+                    out.push_str(&sql[copied..i]);
+                    out.push(' ');
+                    out.push_str(&sql[marker + digits..end]);
+                    out.push(' ');
+                    copied = end + 2;
+                }
+                i = (end + 2).min(b.len());
+            }
+            _ => i += 1,
+        }
+    }
+    if copied == 0 {
+        return std::borrow::Cow::Borrowed(sql);
+    }
+    out.push_str(&sql[copied.min(sql.len())..]);
+    std::borrow::Cow::Owned(out)
+}
+
+fn line_end(b: &[u8], from: usize) -> usize {
+    b[from..]
+        .iter()
+        .position(|c| *c == b'\n')
+        .map_or(b.len(), |p| from + p)
+}
+
+#[cfg(test)]
+mod executable_comment_tests {
+    use super::*;
+
+    const MARIADB: MySqlServer = MySqlServer {
+        version: 101106,
+        mariadb: true,
+    };
+    const MYSQL: MySqlServer = MySqlServer {
+        version: 80036,
+        mariadb: false,
+    };
+
+    #[test]
+    fn versions_from_handshakes() {
+        assert_eq!(
+            MySqlServer::from_handshake("5.5.5-10.11.6-MariaDB-0+deb12u1"),
+            MARIADB
+        );
+        assert_eq!(MySqlServer::from_handshake("10.11.6-MariaDB"), MARIADB);
+        assert_eq!(MySqlServer::from_handshake("8.0.36"), MYSQL);
+    }
+
+    #[test]
+    fn comments_open_as_the_server_would() {
+        let open = |sql, server| open_executable_comments(sql, server).into_owned();
+        assert_eq!(
+            open("/*!40100 SET @@SQL_MODE='' */", MARIADB),
+            "  SET @@SQL_MODE=''  "
+        );
+        assert_eq!(open("/*! SET x=1 */", MYSQL), "  SET x=1  ");
+        assert_eq!(
+            open("/*M!100100 SET max_statement_time=0 */", MARIADB),
+            "  SET max_statement_time=0  "
+        );
+        // MariaDB-only comments stay comments on MySQL, newer versions too.
+        assert_eq!(
+            open("/*M!100100 SET a=1 */", MYSQL),
+            "/*M!100100 SET a=1 */"
+        );
+        assert_eq!(
+            open("/*!110000 SET a=1 */", MARIADB),
+            "/*!110000 SET a=1 */"
+        );
+        assert_eq!(open("/*!90000 SET a=1 */", MYSQL), "/*!90000 SET a=1 */");
+        // Inside a statement, beside plain comments and strings.
+        assert_eq!(
+            open(
+                "LOCK TABLES `t` READ /*!32311 LOCAL */ /* plain */",
+                MARIADB
+            ),
+            "LOCK TABLES `t` READ   LOCAL   /* plain */"
+        );
+        assert_eq!(
+            open("SELECT '/*!1 x */', `/*!2`", MARIADB),
+            "SELECT '/*!1 x */', `/*!2`"
+        );
+        assert!(matches!(
+            open_executable_comments("SELECT 1 /* c */", MARIADB),
+            std::borrow::Cow::Borrowed(_)
+        ));
+        // An unclosed executable comment is left to the server's error.
+        assert_eq!(open("/*!40100 SET x", MARIADB), "/*!40100 SET x");
+    }
+}

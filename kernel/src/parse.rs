@@ -7,11 +7,14 @@ use std::sync::{Arc, Mutex, MutexGuard};
 
 use std::ops::ControlFlow;
 
-use sqlparser::ast::{Expr, Statement, Visit, Visitor};
+use sqlparser::ast::{
+    Expr, Query, SetExpr, Statement, TableFactor, Visit, VisitMut, Visitor, VisitorMut,
+};
 use sqlparser::dialect::{MySqlDialect, PostgreSqlDialect};
 use sqlparser::parser::{Parser, ParserError};
 
 use crate::error::KernelError;
+pub use crate::lexer::{open_executable_comments, MySqlServer};
 use crate::prepared::Prepared;
 
 /// The SQL dialect a frontend speaks. openGauss speaks PostgreSQL's.
@@ -40,10 +43,13 @@ pub fn parse_one(dialect: Dialect, sql: &str) -> Result<Statement, KernelError> 
     let mut statements = parsed.map_err(parse_error)?;
     match statements.len() {
         1 => {
-            let statement = statements
+            let mut statement = statements
                 .pop()
                 .ok_or_else(|| KernelError::Internal("one statement vanished".into()))?;
             check_depth(&statement)?;
+            if dialect == Dialect::MySql {
+                drop_dual(&mut statement);
+            }
             Ok(statement)
         }
         0 => Err(KernelError::Parse("no SQL statement given".into())),
@@ -85,6 +91,51 @@ fn check_depth(statement: &Statement) -> Result<(), KernelError> {
         ));
     }
     Ok(())
+}
+
+/// MySQL's `FROM DUAL` names no table (sqlparser reads it as one named
+/// `dual`): a SELECT whose only FROM item is an unquoted, unqualified
+/// `dual` without alias or joins loses it, so it is planned as a
+/// statement without tables. The client's text, which the units run when
+/// no table is renamed, keeps it; a quoted `` `dual` `` is a real table.
+fn drop_dual(statement: &mut Statement) {
+    struct Dual;
+    impl VisitorMut for Dual {
+        type Break = ();
+        fn pre_visit_query(&mut self, query: &mut Query) -> ControlFlow<()> {
+            drop_dual_in(&mut query.body);
+            ControlFlow::Continue(())
+        }
+    }
+    fn drop_dual_in(body: &mut SetExpr) {
+        match body {
+            SetExpr::Select(select) => {
+                let dual = match select.from.as_slice() {
+                    [only] if only.joins.is_empty() => match &only.relation {
+                        TableFactor::Table {
+                            name, alias: None, ..
+                        } => {
+                            name.0.len() == 1
+                                && name.0[0].as_ident().is_some_and(|i| {
+                                    i.quote_style.is_none() && i.value.eq_ignore_ascii_case("dual")
+                                })
+                        }
+                        _ => false,
+                    },
+                    _ => false,
+                };
+                if dual {
+                    select.from.clear();
+                }
+            }
+            SetExpr::SetOperation { left, right, .. } => {
+                drop_dual_in(left);
+                drop_dual_in(right);
+            }
+            _ => {}
+        }
+    }
+    let _ = statement.visit(&mut Dual);
 }
 
 /// sqlparser names the line and column of the offending token, except at the
@@ -317,6 +368,31 @@ mod tests {
             h.join().unwrap();
         }
         assert!(cache.len() <= 8);
+    }
+
+    #[test]
+    fn dual_is_no_table() {
+        let no_from = |sql: &str| match parse_one(Dialect::MySql, sql).unwrap() {
+            Statement::Query(q) => match *q.body {
+                SetExpr::Select(s) => s.from.is_empty(),
+                _ => panic!("{sql}"),
+            },
+            _ => panic!("{sql}"),
+        };
+        assert!(no_from("SELECT 1 FROM DUAL WHERE 1=0"));
+        assert!(no_from("select now() from dual"));
+        assert!(!no_from("SELECT 1 FROM `dual`"));
+        assert!(!no_from("SELECT 1 FROM db.dual"));
+        assert!(!no_from("SELECT 1 FROM dual d"));
+        let union = parse_one(Dialect::MySql, "SELECT 1 FROM DUAL UNION SELECT 2 FROM t").unwrap();
+        let tables = crate::StatementContext::new(&union).tables;
+        assert_eq!(tables.len(), 1, "{tables:?}");
+        let sub = parse_one(
+            Dialect::MySql,
+            "SELECT * FROM t WHERE EXISTS (SELECT 1 FROM DUAL)",
+        )
+        .unwrap();
+        assert_eq!(crate::StatementContext::new(&sub).tables.len(), 1);
     }
 
     #[test]

@@ -7,7 +7,7 @@ use std::ops::ControlFlow;
 
 use sqlparser::ast::{
     CopySource, Expr, ObjectName, ObjectNamePart, Select, SelectItem,
-    SelectItemQualifiedWildcardKind, SetExpr, Statement, VisitMut, VisitorMut,
+    SelectItemQualifiedWildcardKind, SetExpr, ShowCreateObject, Statement, VisitMut, VisitorMut,
 };
 
 use crate::error::KernelError;
@@ -76,6 +76,13 @@ pub fn rewrite_unit_in(
     } = &mut statement
     {
         renamer.rename_object(table_name);
+    }
+    if let Statement::ShowCreate {
+        obj_type: ShowCreateObject::Table,
+        obj_name,
+    } = &mut statement
+    {
+        renamer.rename_object(obj_name);
     }
     let _ = statement.visit(&mut renamer);
     Ok(statement.to_string())

@@ -15,7 +15,7 @@ use std::ops::ControlFlow;
 
 use sqlparser::ast::{
     CopySource, Expr, Ident, ObjectName, ObjectNamePart, Select, SelectItem,
-    SelectItemQualifiedWildcardKind, Statement, Visit, Visitor,
+    SelectItemQualifiedWildcardKind, ShowCreateObject, Statement, Visit, Visitor,
 };
 use sqlparser::tokenizer::Location;
 
@@ -50,6 +50,13 @@ impl SpliceTemplate {
             for name in names.iter().chain(table.iter()) {
                 collect.object(name);
             }
+        }
+        if let Statement::ShowCreate {
+            obj_type: ShowCreateObject::Table,
+            obj_name,
+        } = statement
+        {
+            collect.object(obj_name);
         }
         if let Statement::Copy {
             source: CopySource::Table { table_name, .. },

@@ -47,6 +47,9 @@ pub struct MySqlConnection {
     pub(crate) statements: StatementCache,
     created: Instant,
     pub(crate) idle_since: Instant,
+    /// Session variables a client session gave this connection
+    /// (`replay`), sorted by name.
+    pub(crate) replayed: Vec<super::replay::Replayed>,
 }
 
 impl MySqlConnection {
@@ -102,6 +105,7 @@ impl MySqlConnection {
             statements: StatementCache::default(),
             created: now,
             idle_since: now,
+            replayed: Vec::new(),
         };
         let outcome = super::login::login(&mut conn, source, opts).await?;
         conn.caps = outcome.capabilities;
@@ -212,6 +216,8 @@ impl MySqlConnection {
         // Whatever the outcome, the kept statements may be gone: a failed
         // reset breaks the session, a good one drops them on the server.
         self.statements.clear();
+        // The server's reset brings the variables back to their defaults.
+        self.replayed.clear();
         self.simple_command(&Command::ResetConnection, "resetting the session")
             .await
             .map(drop)

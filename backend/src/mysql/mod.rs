@@ -18,6 +18,8 @@
 //!   connection, so MySQL units run through [`crate::executor`] too.
 //! - `kill`: [`KillToken`], KILL QUERY over a second connection.
 //! - `pool`: [`MySqlPool`].
+//! - `replay`: a client session's variables carried onto a pooled
+//!   connection.
 //! - `server_error`: [`MySqlServerError`], a typed ERR packet.
 
 mod connection;
@@ -28,6 +30,7 @@ mod login;
 mod options;
 mod pool;
 mod query;
+mod replay;
 mod results;
 mod server_error;
 mod statement;
@@ -39,6 +42,7 @@ pub use kill::KillToken;
 pub use options::ConnectOptions;
 pub use pool::{MySqlManager, MySqlPool, PooledMySqlConnection};
 pub use query::{MySqlEvent, MySqlQuery, MySqlResultSet, MySqlRow};
+pub use replay::{replay_sql, Replayed};
 pub use server_error::MySqlServerError;
 pub use statement::MySqlStatement;
 pub use statement_cache::CACHED_STATEMENTS;

@@ -50,6 +50,7 @@ impl Session {
             }
         }
         let mut conn = pool.get().await?;
+        conn.replay_settings(&self.settings).await?;
         let sets = conn.simple_query(&sql).await?;
         drop(conn);
         let mut names: HashMap<Vec<u8>, Vec<u8>> = HashMap::new();

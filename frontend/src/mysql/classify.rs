@@ -13,8 +13,9 @@ pub enum Local {
     Begin(String),
     Commit,
     Rollback,
-    /// SET assignments: (lower-case name, value); `autocommit` among them
-    /// changes the transaction mode.
+    /// SET assignments: (lower-case name, value as written: quoted, an
+    /// expression, DEFAULT); `autocommit` among them changes the
+    /// transaction mode.
     Set(Vec<(String, String)>),
     Use(String),
     Select(Vec<(String, Item)>),
@@ -82,6 +83,56 @@ pub fn classify(sql: &str, local_infile: bool) -> Option<Local> {
     }
 }
 
+/// Whether `sql` only reads the dictionary (DESCRIBE, SHOW), which with
+/// autocommit off starts no transaction on MariaDB: its answer does not
+/// carry SERVER_STATUS_IN_TRANS unless one was already open.
+pub fn starts_no_transaction(sql: &str) -> bool {
+    let lower = strip_leading_comments(sql)
+        .trim_start()
+        .to_ascii_lowercase();
+    matches!(
+        lower.split_ascii_whitespace().next(),
+        Some("describe" | "desc" | "show")
+    )
+}
+
+/// Whether MariaDB commits the session's open transaction before running
+/// `sql` (and leaves none open after it): DDL, LOCK TABLES, account and
+/// administration statements, as listed in MariaDB's "SQL statements that
+/// cause an implicit commit". Temporary tables are the exception: CREATE
+/// and DROP TEMPORARY TABLE stay inside the transaction. UNLOCK TABLES
+/// commits only when LOCK TABLES is in force, which the proxy does not
+/// track, so it is left out.
+pub fn commits_implicitly(sql: &str) -> bool {
+    let lower = strip_leading_comments(sql)
+        .trim_start()
+        .to_ascii_lowercase();
+    let words: Vec<&str> = lower
+        .split(|c: char| c.is_ascii_whitespace() || c == '(' || c == '`' || c == ';')
+        .filter(|w| !w.is_empty())
+        .take(4)
+        .collect();
+    let second = words.get(1).copied().unwrap_or("");
+    match words.first().copied().unwrap_or("") {
+        "create" => {
+            let kind = if second == "or" {
+                words.get(3).copied().unwrap_or("")
+            } else {
+                second
+            };
+            kind != "temporary"
+        }
+        "drop" => second != "temporary",
+        "alter" | "rename" | "truncate" | "grant" | "revoke" | "flush" | "install"
+        | "uninstall" | "cache" | "reset" => true,
+        "analyze" | "optimize" | "repair" | "check" => matches!(second, "table" | "tables"),
+        "lock" => matches!(second, "table" | "tables"),
+        "load" => second == "index",
+        "set" => second == "password",
+        _ => false,
+    }
+}
+
 fn classify_set(rest: &str) -> Option<Local> {
     let lower = rest.to_ascii_lowercase();
     // SET [SESSION | GLOBAL] TRANSACTION ...: accepted; the shards keep
@@ -134,7 +185,7 @@ fn classify_set(rest: &str) -> Option<Local> {
         }
         let name = strip_scope(&name).to_owned();
         let value = value.trim().trim_start_matches('=').trim();
-        assignments.push((name, unquote(value)));
+        assignments.push((name, value.to_owned()));
     }
     Some(Local::Set(assignments))
 }
@@ -147,7 +198,7 @@ fn strip_scope(name: &str) -> &str {
         .unwrap_or(name)
 }
 
-fn unquote(v: &str) -> String {
+pub(super) fn unquote(v: &str) -> String {
     let v = v.trim();
     for q in ['\'', '"', '`'] {
         if v.len() >= 2 && v.starts_with(q) && v.ends_with(q) {
@@ -353,7 +404,7 @@ mod tests {
         ) else {
             panic!("not local");
         };
-        assert!(a.contains(&("time_zone".into(), "+00:00".into())));
+        assert!(a.contains(&("time_zone".into(), "'+00:00'".into())));
         assert!(a.contains(&("character_set_client".into(), "utf8mb4".into())));
         assert!(a.contains(&("collation_connection".into(), "utf8mb4_unicode_ci".into())));
         assert!(
@@ -367,6 +418,37 @@ mod tests {
             classify("set global x = 1", false),
             Some(Local::Refuse(1227, ..))
         ));
+    }
+
+    #[test]
+    fn implicit_commits_are_recognised() {
+        for sql in [
+            "CREATE TABLE t (a int)",
+            "/* c */ create or replace table t (a int)",
+            "DROP TABLE IF EXISTS t",
+            "alter table t add column b int",
+            "LOCK TABLES `t` READ /*!32311 LOCAL */",
+            "truncate t",
+            "CREATE INDEX i ON t (a)",
+            "analyze table t",
+        ] {
+            assert!(commits_implicitly(sql), "{sql}");
+        }
+        for sql in [
+            "CREATE TEMPORARY TABLE t (a int)",
+            "create or replace temporary table t (a int)",
+            "DROP TEMPORARY TABLE t",
+            "UNLOCK TABLES",
+            "select * from t for update",
+            "insert into created values (1)",
+            "ANALYZE SELECT 1",
+            "set @x = 1",
+        ] {
+            assert!(!commits_implicitly(sql), "{sql}");
+        }
+        assert!(starts_no_transaction("DESCRIBE `db`.`t`"));
+        assert!(starts_no_transaction("show create table t"));
+        assert!(!starts_no_transaction("select 1"));
     }
 
     #[test]

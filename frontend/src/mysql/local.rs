@@ -3,9 +3,9 @@
 //! USE, the `SELECT @@...` drivers send on connect, SHOW DATABASES /
 //! TABLES / VARIABLES / WARNINGS.
 //!
-//! SET is recorded (SELECT @@x and SHOW VARIABLES read it back) but not
-//! replayed on the shards' pooled connections, which keep the data
-//! source's settings.
+//! SET is recorded (SELECT @@x and SHOW VARIABLES read it back), and
+//! the variables the shards must see are replayed on every backend
+//! connection the session's statements run on (`settings`).
 
 use shardwire_protocol::mysql::constants::column_type::{
     MYSQL_TYPE_LONGLONG, MYSQL_TYPE_NULL, MYSQL_TYPE_VAR_STRING,
@@ -122,7 +122,9 @@ impl Session {
             Local::Rollback => self.end_transaction(false).await.map(|()| LocalAnswer::Ok),
             Local::Use(db) => self.use_database(&db).await.map(|()| LocalAnswer::Ok),
             Local::Set(assignments) => {
-                for (name, value) in assignments {
+                let mut replayed = Vec::new();
+                for (name, written) in assignments {
+                    let value = super::classify::unquote(&written);
                     if name == "autocommit" {
                         let on = match value.to_ascii_lowercase().as_str() {
                             "1" | "on" | "true" => true,
@@ -141,10 +143,15 @@ impl Session {
                             self.end_transaction(true).await?;
                         }
                         self.autocommit = on;
+                    } else if super::settings::replayed(&name)
+                        && !super::settings::names_user_variable(&written)
+                    {
+                        replayed.push((name, written));
                     } else if !value.starts_with('(') {
                         self.vars.insert(name, value);
                     }
                 }
+                self.apply_set(replayed).await?;
                 Ok(LocalAnswer::Ok)
             }
             other => self.local_rows(&other),

@@ -22,7 +22,11 @@
 //! - `classify`: recognising those statements, without side effects.
 //! - `local`: what the proxy answers itself (transaction control, SET,
 //!   SELECT @@..., SHOW DATABASES / TABLES / VARIABLES, USE).
+//! - `settings`: the session variables SET replays on the shards'
+//!   connections.
 //! - `txn`: transactions across shards and the connections they hold.
+//! - `writes`: several units of one write added up; atomic over several
+//!   data sources.
 //! - [`values`]: column types, text and binary cells for the merge.
 //! - [`split`]: multi-statement splitting and placeholder scanning.
 
@@ -37,9 +41,11 @@ mod passthrough;
 mod prepared;
 mod query;
 mod session;
+mod settings;
 pub mod split;
 mod txn;
 pub mod values;
+mod writes;
 
 use std::net::SocketAddr;
 use std::sync::Arc;

@@ -198,7 +198,13 @@ async fn backend_session(
     let pool = cluster
         .pool(cluster.first())
         .map_err(|e| refused(e.to_string()))?;
-    let pooled = pool.get().await.map_err(|e| unavailable(&e))?;
+    let mut pooled = pool.get().await.map_err(|e| unavailable(&e))?;
+    // A sharded session (after USE of this database) may have left its
+    // variables on the connection: the raw client gets the server's own.
+    pooled
+        .replay_settings(&[])
+        .await
+        .map_err(|e| unavailable(&e))?;
     let mut backend = if agree(pooled.capabilities(), client_caps) {
         Backend::Pooled(pooled)
     } else {

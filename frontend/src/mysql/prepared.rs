@@ -28,7 +28,7 @@ use shardwire_protocol::mysql::{
 use shardwire_rules::ShardingValue;
 use sqlparser::ast::{Statement, Value, ValueWithSpan, Visit, VisitMut, Visitor, VisitorMut};
 
-use super::classify::{classify, Local};
+use super::classify::{classify, commits_implicitly, starts_no_transaction, Local};
 use super::query::{first_generated_key, Format, Units};
 use super::session::{wire_error, Session};
 use super::split::{count_question_marks, dollars_to_question_marks};
@@ -67,9 +67,9 @@ impl Session {
     /// column definitions.
     pub(super) async fn prepare(&mut self, sql: &[u8]) -> Result<(), StatementError> {
         let sql = std::str::from_utf8(sql)
-            .map_err(|_| StatementError::refused("HY000", "the statement is not valid UTF-8"))?
-            .trim()
-            .trim_end_matches(';');
+            .map_err(|_| StatementError::refused("HY000", "the statement is not valid UTF-8"))?;
+        let opened = self.open_comments(sql).await?;
+        let sql = opened.trim().trim_end_matches(';');
         let local_infile = self.fe.snapshot.global.mysql_local_infile_enabled;
         let params = count_question_marks(sql);
         let (prepared, param_defs, columns) = match classify(sql, local_infile) {
@@ -181,14 +181,33 @@ impl Session {
         // A fresh pooled connection: describing must not join the client's
         // transaction.
         let mut conn = self.cluster()?.pool(&ds)?.get().await?;
+        conn.replay_settings(&self.settings).await?;
         let statement = conn.prepare(&sql).await?;
         let described = (statement.params().to_vec(), statement.columns().to_vec());
         conn.close_statement(statement).await?;
         Ok(described)
     }
 
-    /// COM_STMT_EXECUTE.
+    /// COM_STMT_EXECUTE; a statement that commits implicitly commits the
+    /// session's transaction first and runs outside it.
     pub(super) async fn execute(&mut self, exec: &StmtExecute) -> Result<(), StatementError> {
+        let sql = self
+            .statements
+            .get(&exec.statement_id)
+            .map(|s| Arc::clone(&s.sql));
+        if let Some(sql) = sql {
+            if commits_implicitly(&sql) {
+                self.commit_implicitly().await?;
+            } else if starts_no_transaction(&sql) {
+                self.start_no_transaction();
+            }
+        }
+        let result = self.execute_one(exec).await;
+        self.statement_done();
+        result
+    }
+
+    async fn execute_one(&mut self, exec: &StmtExecute) -> Result<(), StatementError> {
         let unknown = || {
             StatementError::refused(
                 "HY000",

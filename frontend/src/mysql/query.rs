@@ -21,7 +21,7 @@ use shardwire_rules::keygen::GeneratedKey;
 use sqlparser::ast::Statement;
 
 use super::catalog::reads_information_schema;
-use super::classify::classify;
+use super::classify::{classify, commits_implicitly, starts_no_transaction};
 use super::session::{wire_error, Session};
 use super::values;
 use crate::error::StatementError;
@@ -62,11 +62,24 @@ pub fn first_generated_key(keys: Option<&GeneratedKeys>) -> Option<u64> {
 
 impl Session {
     /// Runs one statement of a COM_QUERY; `more` when another follows.
+    /// A statement that commits implicitly commits the session's
+    /// transaction first and runs outside it.
     pub(super) async fn run_statement(
         &mut self,
         sql: &str,
         more: bool,
     ) -> Result<(), StatementError> {
+        if commits_implicitly(sql) {
+            self.commit_implicitly().await?;
+        } else if starts_no_transaction(sql) {
+            self.start_no_transaction();
+        }
+        let result = self.run_one(sql, more).await;
+        self.statement_done();
+        result
+    }
+
+    async fn run_one(&mut self, sql: &str, more: bool) -> Result<(), StatementError> {
         let local_infile = self.fe.snapshot.global.mysql_local_infile_enabled;
         if let Some(local) = classify(sql, local_infile) {
             let answer = self.run_local(local).await?;
@@ -143,13 +156,13 @@ impl Session {
             }
             return Err(StatementError::refused("HY000", "a plan without units"));
         }
+        let Some(plan) = merge else {
+            return self.run_write(units, generated_key, one_copy, more).await;
+        };
         let (jobs, sources) = self.jobs(units).await?;
         let mut running = dispatch(jobs, count)?;
         let streams = std::mem::take(&mut running.units);
-        let result = match merge {
-            Some(plan) => self.merge_and_send(streams, &plan, format, more).await,
-            None => self.add_up(streams, generated_key, one_copy, more).await,
-        };
+        let result = self.merge_and_send(streams, &plan, format, more).await;
         let conns = running.finish().await?;
         for (conn, ds) in conns.into_iter().zip(sources) {
             self.release(ds, conn);
@@ -241,83 +254,6 @@ impl Session {
                 self.conn.write_ok(&answer).map_err(wire_error)
             }
         }
-    }
-
-    /// Several units of one write (or DDL): affected rows added up, rows
-    /// (if any) concatenated under the first unit's columns.
-    async fn add_up(
-        &mut self,
-        streams: Vec<UnitEvents<MySqlEvent>>,
-        generated_key: Option<u64>,
-        one_copy: bool,
-        more: bool,
-    ) -> Result<(), StatementError> {
-        let mut affected = 0u64;
-        let mut backend_last_id = 0u64;
-        let mut warnings = 0u16;
-        let mut columns_sent = false;
-        let mut first_error = None;
-        for (i, mut unit) in streams.into_iter().enumerate() {
-            let counted = i == 0 || !one_copy;
-            while let Some(event) = unit.next().await {
-                match event {
-                    Ok(MySqlEvent::Columns(columns)) => {
-                        if !columns_sent && first_error.is_none() {
-                            columns_sent = true;
-                            let columns = self.logical_columns(&columns);
-                            let status = self.status(more);
-                            let caps = self.conn.caps;
-                            self.conn
-                                .write(|w| w.columns(&columns, status, caps))
-                                .map_err(wire_error)?;
-                        }
-                    }
-                    Ok(MySqlEvent::Row(row)) if first_error.is_none() && counted => {
-                        self.conn.write_payload(row.raw()).map_err(wire_error)?;
-                        self.flush_rows().await?;
-                    }
-                    Ok(MySqlEvent::Row(_)) => {}
-                    Ok(MySqlEvent::ResultEnd(end)) if counted => {
-                        warnings = warnings.saturating_add(end.warnings);
-                    }
-                    Ok(MySqlEvent::ResultEnd(_)) => {}
-                    Ok(MySqlEvent::Ok(ok)) if counted => {
-                        affected = affected.saturating_add(ok.affected_rows);
-                        if backend_last_id == 0 {
-                            backend_last_id = ok.last_insert_id;
-                        }
-                        warnings = warnings.saturating_add(ok.warnings);
-                    }
-                    Ok(MySqlEvent::Ok(_)) => {}
-                    Err(e) => {
-                        first_error.get_or_insert(StatementError::Backend(e));
-                    }
-                }
-            }
-        }
-        if let Some(e) = first_error {
-            return Err(e);
-        }
-        if columns_sent {
-            let status = self.status(more);
-            let caps = self.conn.caps;
-            return self
-                .conn
-                .write(|w| w.result_end(status, warnings, caps))
-                .map_err(wire_error);
-        }
-        let last_insert_id = generated_key.unwrap_or(backend_last_id);
-        if last_insert_id != 0 {
-            self.last_insert_id = last_insert_id;
-        }
-        let ok = OkPacket {
-            affected_rows: affected,
-            last_insert_id,
-            status: self.status(more),
-            warnings,
-            ..OkPacket::default()
-        };
-        self.conn.write_ok(&ok).map_err(wire_error)
     }
 
     /// Several units answering one query: rows decoded into merge values,
@@ -449,6 +385,7 @@ impl Session {
             StatementError::refused("HY000", "the table routes to no data source")
         })?;
         let mut conn = self.cluster()?.pool(&unit.data_source)?.get().await?;
+        conn.replay_settings(&self.settings).await?;
         let sets = conn.simple_query(&unit.sql).await?;
         let columns = sets.into_iter().next().and_then(|s| s.columns);
         let (status, caps) = (self.status(false), self.conn.caps);
@@ -472,7 +409,7 @@ impl Session {
 
     /// Sends a long answer in pieces; a client gone mid-answer ends the
     /// statement.
-    async fn flush_rows(&mut self) -> Result<(), StatementError> {
+    pub(super) async fn flush_rows(&mut self) -> Result<(), StatementError> {
         self.conn
             .flush_if_full()
             .await

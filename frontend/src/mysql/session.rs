@@ -6,11 +6,14 @@
 //! there. Answers are written into one buffer and flushed once per
 //! command, or once per run of commands the client pipelined.
 
+use std::borrow::Cow;
 use std::collections::HashMap;
 use std::sync::Arc;
 
 use bytes::Bytes;
 use shardwire_backend::cluster::MySqlCluster;
+use shardwire_backend::mysql::Replayed;
+use shardwire_kernel::parse::{open_executable_comments, MySqlServer};
 use shardwire_protocol::mysql::constants::status::{
     SERVER_MORE_RESULTS_EXISTS, SERVER_STATUS_AUTOCOMMIT, SERVER_STATUS_IN_TRANS,
 };
@@ -39,6 +42,8 @@ pub struct Session {
     /// Session variables set by SET, by lower-case name, for SELECT @@
     /// and SHOW VARIABLES.
     pub(super) vars: HashMap<String, String>,
+    /// The SET variables the shards must see, sorted by name (`settings`).
+    pub(super) settings: Vec<Replayed>,
     pub(super) autocommit: bool,
     pub(super) txn: Txn,
     pub(super) statements: HashMap<u32, Prepared>,
@@ -47,6 +52,9 @@ pub struct Session {
     /// What LAST_INSERT_ID() answers: the last generated or auto-increment
     /// key of this session.
     pub(super) last_insert_id: u64,
+    /// The backends' server, which judges executable comments; asked of
+    /// the first data source the first time one is seen.
+    pub(super) backend_server: Option<MySqlServer>,
 }
 
 impl Session {
@@ -62,12 +70,14 @@ impl Session {
             db: login.database,
             connection_id: login.connection_id,
             vars: HashMap::new(),
+            settings: Vec::new(),
             autocommit: true,
             txn: Txn::default(),
             statements: HashMap::new(),
             next_statement: 1,
             multi_statements,
             last_insert_id: 0,
+            backend_server: None,
         }
     }
 
@@ -77,7 +87,7 @@ impl Session {
         if self.autocommit {
             s |= SERVER_STATUS_AUTOCOMMIT;
         }
-        if self.txn.open {
+        if self.client_in_transaction() {
             s |= SERVER_STATUS_IN_TRANS;
         }
         if more {
@@ -284,7 +294,11 @@ impl Session {
             let e = StatementError::refused("HY000", "the query is not valid UTF-8");
             return self.write_error(&e);
         };
-        let statements = split_statements(text);
+        let opened = match self.open_comments(text).await {
+            Ok(t) => t,
+            Err(e) => return self.write_error(&e),
+        };
+        let statements = split_statements(&opened);
         if statements.is_empty() {
             return self.write_error(&StatementError::refused("42000", "Query was empty"));
         }
@@ -313,12 +327,40 @@ impl Session {
         Ok(())
     }
 
+    /// `sql` with the executable comments (`/*!40101 ... */`,
+    /// `/*M!100100 ... */`) the backend server would run opened, so the
+    /// proxy sees the statements the server will. Before a database is
+    /// chosen there is no backend to ask: the version the proxy announces
+    /// judges.
+    pub(super) async fn open_comments<'a>(
+        &mut self,
+        sql: &'a str,
+    ) -> Result<Cow<'a, str>, StatementError> {
+        if !sql.contains("/*!") && !sql.contains("/*M!") {
+            return Ok(Cow::Borrowed(sql));
+        }
+        let server = match (self.backend_server, self.cluster()) {
+            (Some(server), _) => server,
+            (None, Ok(cluster)) => {
+                let conn = cluster.pool(cluster.first())?.get().await?;
+                let server = MySqlServer::from_handshake(conn.server_version());
+                self.backend_server = Some(server);
+                server
+            }
+            (None, Err(_)) => {
+                MySqlServer::from_handshake(&self.fe.snapshot.global.mysql_server_version)
+            }
+        };
+        Ok(open_executable_comments(sql, server))
+    }
+
     /// COM_INIT_DB and USE.
     pub(super) async fn use_database(&mut self, name: &str) -> Result<(), StatementError> {
         let name = name.trim().trim_matches('`');
         match login::choose_database(&self.fe, &self.user, &self.host, name) {
             Ok(db) => {
                 self.db = Some(db);
+                self.backend_server = None;
                 Ok(())
             }
             Err(err) => Err(StatementError::Backend(
@@ -332,6 +374,7 @@ impl Session {
         self.abandon_transaction().await;
         self.statements.clear();
         self.vars.clear();
+        self.settings.clear();
         self.autocommit = true;
         self.last_insert_id = 0;
     }
@@ -360,6 +403,7 @@ impl Session {
         }
         self.user = change.username;
         self.db = None;
+        self.backend_server = None;
         if !change.database.is_empty() {
             match login::choose_database(&self.fe, &self.user, &self.host, &change.database) {
                 Ok(db) => self.db = Some(db),

@@ -11,7 +11,7 @@
 //! transaction.
 
 use shardwire_backend::executor::Job;
-use shardwire_backend::mysql::{MySqlRequest, PooledMySqlConnection};
+use shardwire_backend::mysql::{MySqlRequest, PooledMySqlConnection, Replayed};
 
 use super::session::Session;
 use crate::error::StatementError;
@@ -24,6 +24,24 @@ pub struct Txn {
     /// one.
     begin_sql: String,
     held: Vec<(String, PooledMySqlConnection)>,
+    /// The statement running opens no implicit transaction (autocommit
+    /// off): it commits implicitly (DDL, LOCK TABLES; what was open is
+    /// committed first) or only reads the dictionary (DESCRIBE, SHOW; it
+    /// joins a transaction already open), as on the server.
+    outside: bool,
+    /// The open transaction is the proxy's own, around one write over
+    /// several data sources in autocommit: the client sees none.
+    implicit: bool,
+}
+
+impl Txn {
+    /// Gives the transaction's connections the session's variables.
+    pub async fn replay_on_held(&mut self, settings: &[Replayed]) -> Result<(), StatementError> {
+        for (_, conn) in &mut self.held {
+            conn.replay_settings(settings).await?;
+        }
+        Ok(())
+    }
 }
 
 impl Session {
@@ -33,7 +51,7 @@ impl Session {
         &mut self,
         ds: &str,
     ) -> Result<PooledMySqlConnection, StatementError> {
-        if !self.autocommit && !self.txn.open {
+        if !self.autocommit && !self.txn.open && !self.txn.outside {
             self.txn.open = true;
             self.txn.begin_sql.clear();
         }
@@ -43,6 +61,7 @@ impl Session {
             }
         }
         let mut conn = self.cluster()?.pool(ds)?.get().await?;
+        conn.replay_settings(&self.settings).await?;
         if self.txn.open {
             let begin = if self.txn.begin_sql.is_empty() {
                 "START TRANSACTION"
@@ -63,7 +82,11 @@ impl Session {
         if self.txn.open || !self.autocommit {
             return Ok(None);
         }
-        Ok(self.cluster()?.pool(ds)?.try_get().await?)
+        let Some(mut conn) = self.cluster()?.pool(ds)?.try_get().await? else {
+            return Ok(None);
+        };
+        conn.replay_settings(&self.settings).await?;
+        Ok(Some(conn))
     }
 
     /// Gives a connection back after a statement: to the transaction, or
@@ -87,6 +110,47 @@ impl Session {
         crate::units::jobs(self, units, limit, shared).await
     }
 
+    /// Before a statement that commits implicitly: what the transaction
+    /// holds is committed, and the statement runs outside any transaction
+    /// until [`Session::statement_done`].
+    pub(super) async fn commit_implicitly(&mut self) -> Result<(), StatementError> {
+        if self.txn.open || !self.txn.held.is_empty() {
+            self.end_transaction(true).await?;
+        }
+        self.txn.outside = true;
+        Ok(())
+    }
+
+    /// Before a statement that reads only the dictionary: it joins an open
+    /// transaction but starts none.
+    pub(super) fn start_no_transaction(&mut self) {
+        self.txn.outside = true;
+    }
+
+    /// Whether no transaction is open or wanted: autocommit on, nothing
+    /// open, and the statement is not one that commits implicitly.
+    pub(super) fn txn_is_idle(&self) -> bool {
+        self.autocommit && !self.txn.open && !self.txn.outside
+    }
+
+    /// Opens the proxy's own transaction around one write; it ends with
+    /// [`Session::end_transaction`].
+    pub(super) fn open_implicit_transaction(&mut self) {
+        self.txn.open = true;
+        self.txn.implicit = true;
+        self.txn.begin_sql.clear();
+    }
+
+    /// Whether the client sees a transaction open (SERVER_STATUS_IN_TRANS).
+    pub(super) fn client_in_transaction(&self) -> bool {
+        self.txn.open && !self.txn.implicit
+    }
+
+    /// After every statement, whatever its outcome.
+    pub(super) fn statement_done(&mut self) {
+        self.txn.outside = false;
+    }
+
     /// BEGIN / START TRANSACTION: MySQL commits an open transaction first.
     pub(super) async fn begin(&mut self, sql: &str) -> Result<(), StatementError> {
         if self.txn.open {
@@ -103,6 +167,7 @@ impl Session {
         let sql = if commit { "COMMIT" } else { "ROLLBACK" };
         let held = std::mem::take(&mut self.txn.held);
         self.txn.open = false;
+        self.txn.implicit = false;
         self.txn.begin_sql.clear();
         let mut first_error = None;
         for (ds, mut conn) in held {

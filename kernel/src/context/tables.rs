@@ -5,8 +5,8 @@ use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::ops::ControlFlow;
 
 use sqlparser::ast::{
-    CopySource, ObjectName, ObjectNamePart, ObjectType, Query, Statement, TableFactor,
-    TableWithJoins, Visit, Visitor,
+    CopySource, ObjectName, ObjectNamePart, ObjectType, Query, ShowCreateObject, Statement,
+    TableFactor, TableWithJoins, Visit, Visitor,
 };
 
 /// The logical name an object name stands for: its last part, lower-cased
@@ -134,6 +134,14 @@ pub(crate) fn collect(statement: &Statement) -> Found {
         if let Some(table) = table {
             relations.add(table);
         }
+    }
+    // Nor is SHOW CREATE TABLE's.
+    if let Statement::ShowCreate {
+        obj_type: ShowCreateObject::Table,
+        obj_name,
+    } = statement
+    {
+        relations.add(obj_name);
     }
     // Nor is COPY's table.
     if let Statement::Copy {
