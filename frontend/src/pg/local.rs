@@ -83,14 +83,16 @@ impl Session {
                 }
             }
             Statement::Rollback {
-                savepoint: Some(_), ..
+                savepoint: Some(name),
+                ..
+            } => self.rollback_to(name).await.map(|()| "ROLLBACK".to_owned()),
+            Statement::Savepoint { name } => {
+                self.savepoint(name).await.map(|()| "SAVEPOINT".to_owned())
             }
-            | Statement::Savepoint { .. }
-            | Statement::ReleaseSavepoint { .. } => Err(StatementError::refused(
-                "0A000",
-                "savepoints are not supported across shards yet: a shard that joins the \
-                 transaction later would not have the savepoint",
-            )),
+            Statement::ReleaseSavepoint { name } => self
+                .release_savepoint(name)
+                .await
+                .map(|()| "RELEASE".to_owned()),
             Statement::Set(set) => self.set(set).await.map(|()| "SET".to_owned()),
             Statement::ShowVariable { variable } => {
                 let name = variable

@@ -12,6 +12,8 @@
 //! - `answers`: one unit's answers forwarded in the client's shape, tags
 //!   added up, and the order a write's units run in.
 //! - [`txn`]: transactions across shards and the connections they hold.
+//! - `savepoint`: SAVEPOINT / RELEASE / ROLLBACK TO on the shards in the
+//!   transaction, and the script that brings a joining shard level.
 //! - `hand_read`: statements the kernel reads without sqlparser (COPY
 //!   FROM STDIN, VACUUM, ANALYZE).
 //! - `copy_in`: `COPY ... FROM STDIN`, each row routed to its shard's COPY.
@@ -29,6 +31,7 @@ mod hand_read;
 mod idle;
 mod local;
 mod passthrough;
+mod savepoint;
 mod session;
 mod settings;
 mod split;
