@@ -93,6 +93,12 @@ impl Session {
                 .release_savepoint(name)
                 .await
                 .map(|()| "RELEASE".to_owned()),
+            Statement::Query(_) if super::set_config::mentions_set_config(sql) => {
+                return match super::set_config::set_config_call(ast)? {
+                    Ok(call) => Some(self.set_config(call, shape).await),
+                    Err(e) => Some(Err(e)),
+                };
+            }
             Statement::Set(set) => self.set(set).await.map(|()| "SET".to_owned()),
             Statement::ShowVariable { variable } => {
                 let name = variable
@@ -297,7 +303,7 @@ impl Session {
     }
 
     /// A ParameterStatus for `key` if it is one the server reports.
-    async fn report_setting(&mut self, key: String) -> Result<(), StatementError> {
+    pub(super) async fn report_setting(&mut self, key: String) -> Result<(), StatementError> {
         if !REPORTED.contains(&key.as_str()) {
             return Ok(());
         }

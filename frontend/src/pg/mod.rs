@@ -18,6 +18,7 @@
 //!   FROM STDIN, VACUUM, ANALYZE).
 //! - `copy_in`: `COPY ... FROM STDIN`, each row routed to its shard's COPY.
 //! - [`local`]: statements the proxy answers itself (BEGIN, SET, SHOW...).
+//! - `set_config`: `SELECT set_config(...)` taken as the SET it is.
 //! - [`values`]: type OIDs, text / binary encoding of merged cells.
 //! - [`catalog`]: pg_catalog / information_schema queries answered with
 //!   logical table names.
@@ -33,6 +34,7 @@ mod local;
 mod passthrough;
 mod savepoint;
 mod session;
+mod set_config;
 mod settings;
 mod split;
 pub mod startup;
