@@ -151,8 +151,14 @@ fn psql_runs_the_sharded_scenario() {
     );
 
     // Unsupported SQL names the construct.
-    let (ok, _, err) = d.psql("sharding_db", "SAVEPOINT a");
-    assert!(!ok && err.contains("savepoints are not supported"), "{err}");
+    let (ok, _, err) = d.psql(
+        "sharding_db",
+        "UPDATE t_order SET user_id = 5 WHERE order_id = 20",
+    );
+    assert!(
+        !ok && err.contains("UPDATE of sharding column user_id"),
+        "{err}"
+    );
 }
 
 async fn connect(d: &Deployment, database: &str) -> PgConnection {

@@ -167,3 +167,106 @@ async fn settings_follow_their_session_onto_the_shards() {
     );
     assert_eq!(on_shards(&mut b, "work_mem").await, ["5MB"; 3]);
 }
+
+/// psycopg 3 runs `sql` at `url` and prints each answer's one value and
+/// then the TimeZone the server last reported (ParameterStatus).
+fn psycopg_answers(url: &str, statements: &[&str]) -> String {
+    let python =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/drivers/.venv/bin/python");
+    let script = "import sys, psycopg\n\
+                  c = psycopg.connect(sys.argv[1], autocommit=True)\n\
+                  for sql in sys.argv[2:]:\n\
+                  \x20   try:\n\
+                  \x20       print(c.execute(sql).fetchone()[0], c.info.parameter_status('TimeZone'))\n\
+                  \x20   except psycopg.Error as e:\n\
+                  \x20       print(e.sqlstate, e.diag.message_primary)\n";
+    let out = std::process::Command::new(python)
+        .arg("-c")
+        .arg(script)
+        .arg(url)
+        .args(statements)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn set_config_is_a_set_for_the_whole_session() {
+    let d = start();
+    d.psql_ok(
+        "sharding_db",
+        "CREATE TABLE t_order (order_id BIGINT PRIMARY KEY, user_id INT, status TEXT); \
+         INSERT INTO t_order (order_id, user_id, status) VALUES (0, 0, 'a'), (1, 1, 'b')",
+    );
+    // The answer, its normalized value and the ParameterStatus, as
+    // PostgreSQL itself gives them.
+    let statements = [
+        "SELECT set_config('TimeZone', 'asia/tokyo', false)",
+        "SHOW TimeZone",
+        "SELECT pg_catalog.set_config('timezone', 'Not/A_Zone', false) AS z",
+        "SELECT set_config('work_mem', '3MB', false)",
+        "SELECT current_setting('work_mem')",
+    ];
+    let s = &d.shards[0];
+    let own = format!(
+        "postgres://{}:{}@{}:{}/{}",
+        s.user(),
+        s.password(),
+        s.host(),
+        s.port(),
+        s.database()
+    );
+    let expected = psycopg_answers(&own, &statements);
+    assert!(
+        expected.starts_with("Asia/Tokyo Asia/Tokyo\n"),
+        "{expected}"
+    );
+    assert_eq!(
+        psycopg_answers(&d.url("sharding_db"), &statements),
+        expected
+    );
+
+    let mut a = connect(&d, None).await;
+    let mut b = connect(&d, None).await;
+    let default_zone = show(&mut b, "TimeZone").await;
+    run(&mut a, "SELECT set_config('TimeZone', 'Asia/Tokyo', false)")
+        .await
+        .unwrap();
+    // Every shard, and only this session's statements.
+    assert_eq!(on_shards(&mut a, "TimeZone").await, ["Asia/Tokyo"; 3]);
+    assert_eq!(
+        on_shards(&mut b, "TimeZone").await,
+        [default_zone.as_str(); 3]
+    );
+    // is_local = true lasts for the transaction, on every shard.
+    run(&mut a, "BEGIN").await.unwrap();
+    run(&mut a, "SELECT set_config('work_mem', '7MB', true)")
+        .await
+        .unwrap();
+    assert_eq!(on_shards(&mut a, "work_mem").await, ["7MB"; 3]);
+    run(&mut a, "COMMIT").await.unwrap();
+    assert_eq!(on_shards(&mut a, "work_mem").await, ["4MB"; 3]);
+    // Outside a transaction it lasts for its own statement only.
+    let row = sqlx::raw_sql("SELECT set_config('work_mem', '6MB', true)")
+        .fetch_one(&mut a)
+        .await
+        .unwrap();
+    assert_eq!(row.get::<String, _>(0), "6MB");
+    assert_eq!(on_shards(&mut a, "work_mem").await, ["4MB"; 3]);
+    // Other uses would change one pooled connection: refused by name.
+    let err = run(
+        &mut a,
+        "SELECT set_config('work_mem', status, false) FROM t_order",
+    )
+    .await
+    .unwrap_err();
+    let db = err.as_database_error().unwrap();
+    assert_eq!(db.code().as_deref(), Some("0A000"), "{err}");
+    assert!(db.message().contains("set_config"), "{err}");
+    assert_eq!(on_shards(&mut b, "work_mem").await, ["4MB"; 3]);
+}

@@ -63,6 +63,23 @@ impl LogicalNames {
     }
 }
 
+/// A shard's error in the client's names: an actual table named in its
+/// message, detail, hint or table field becomes the logical table (a NOT
+/// NULL violation on `t_order_0` is one on `t_order` to the client).
+/// Built per error, which is rare; the same fields as notices.
+pub fn logical_error(db: &LogicalDatabase, error: &mut shardwire_protocol::pg::ErrorFields) {
+    use shardwire_protocol::pg::field;
+    let names = LogicalNames::new(db);
+    for (kind, value) in &mut error.fields {
+        if matches!(
+            *kind,
+            field::MESSAGE | field::DETAIL | field::HINT | field::TABLE
+        ) {
+            *value = names.rewrite(value);
+        }
+    }
+}
+
 /// The notices of one logical statement, as the client should see them:
 /// in logical names, each distinct one once (severity, code and message),
 /// however many shards said it.

@@ -227,7 +227,7 @@ fn plan_parts(
     params: &[ShardingValue],
     options: &PlanOptions<'_>,
 ) -> Result<Plan, KernelError> {
-    let route = route_with_hints(db, context, params, options.hints)?;
+    let route = route::route_with_metadata(db, context, params, options.hints, options.metadata)?;
     if route.units.len() > 1 {
         copy::check_concatenation(statement, dialect, &context.tables)?;
         if let Some((derived, merge)) = derive::derive(statement, dialect, &context.tables)? {

@@ -6,11 +6,15 @@ use std::ops::Bound;
 
 /// One sharding-column value. SQL integers arrive as `Int`; everything else
 /// (strings, dates, decimals) arrives as the text the client sent, and each
-/// algorithm interprets it the way ShardingSphere does.
+/// algorithm interprets it the way ShardingSphere does. `Null` is SQL's
+/// NULL (a literal or a NULL parameter): no row has it as a sharding value
+/// that `=` could match, so the router decides what it means before any
+/// algorithm is asked, and algorithms refuse it.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum ShardingValue {
     Int(i64),
     Text(String),
+    Null,
 }
 
 impl ShardingValue {
@@ -20,6 +24,7 @@ impl ShardingValue {
         match self {
             ShardingValue::Int(v) => Some(*v),
             ShardingValue::Text(s) => s.trim().parse().ok(),
+            ShardingValue::Null => None,
         }
     }
 }
@@ -29,6 +34,7 @@ impl fmt::Display for ShardingValue {
         match self {
             ShardingValue::Int(v) => write!(f, "{v}"),
             ShardingValue::Text(s) => write!(f, "'{s}'"),
+            ShardingValue::Null => write!(f, "NULL"),
         }
     }
 }

@@ -238,7 +238,7 @@ pub fn sharding_value(v: &Wire) -> ShardingValue {
         Wire::Bytes(b) => ShardingValue::Text(String::from_utf8_lossy(b).into_owned()),
         Wire::Float(f) => ShardingValue::Text(f.to_string()),
         Wire::Double(f) => ShardingValue::Text(f.to_string()),
-        Wire::Null => ShardingValue::Text(String::new()),
+        Wire::Null => ShardingValue::Null,
         Wire::Date {
             year,
             month,

@@ -212,7 +212,9 @@ impl Session {
         &mut self,
         sql: &str,
     ) -> Option<Result<(), StatementError>> {
-        if self.txn.state == TxnState::Failed {
+        // set_config is a SET for the session (`set_config.rs`), not a
+        // query for one shard.
+        if self.txn.state == TxnState::Failed || super::set_config::mentions_set_config(sql) {
             return None;
         }
         let plan = plan_literal_statement(

@@ -83,14 +83,22 @@ impl Session {
                 }
             }
             Statement::Rollback {
-                savepoint: Some(_), ..
+                savepoint: Some(name),
+                ..
+            } => self.rollback_to(name).await.map(|()| "ROLLBACK".to_owned()),
+            Statement::Savepoint { name } => {
+                self.savepoint(name).await.map(|()| "SAVEPOINT".to_owned())
             }
-            | Statement::Savepoint { .. }
-            | Statement::ReleaseSavepoint { .. } => Err(StatementError::refused(
-                "0A000",
-                "savepoints are not supported across shards yet: a shard that joins the \
-                 transaction later would not have the savepoint",
-            )),
+            Statement::ReleaseSavepoint { name } => self
+                .release_savepoint(name)
+                .await
+                .map(|()| "RELEASE".to_owned()),
+            Statement::Query(_) if super::set_config::mentions_set_config(sql) => {
+                return match super::set_config::set_config_call(ast)? {
+                    Ok(call) => Some(self.set_config(call, shape).await),
+                    Err(e) => Some(Err(e)),
+                };
+            }
             Statement::Set(set) => self.set(set).await.map(|()| "SET".to_owned()),
             Statement::ShowVariable { variable } => {
                 let name = variable
@@ -295,7 +303,7 @@ impl Session {
     }
 
     /// A ParameterStatus for `key` if it is one the server reports.
-    async fn report_setting(&mut self, key: String) -> Result<(), StatementError> {
+    pub(super) async fn report_setting(&mut self, key: String) -> Result<(), StatementError> {
         if !REPORTED.contains(&key.as_str()) {
             return Ok(());
         }

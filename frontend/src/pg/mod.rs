@@ -12,10 +12,13 @@
 //! - `answers`: one unit's answers forwarded in the client's shape, tags
 //!   added up, and the order a write's units run in.
 //! - [`txn`]: transactions across shards and the connections they hold.
+//! - `savepoint`: SAVEPOINT / RELEASE / ROLLBACK TO on the shards in the
+//!   transaction, and the script that brings a joining shard level.
 //! - `hand_read`: statements the kernel reads without sqlparser (COPY
 //!   FROM STDIN, VACUUM, ANALYZE).
 //! - `copy_in`: `COPY ... FROM STDIN`, each row routed to its shard's COPY.
 //! - [`local`]: statements the proxy answers itself (BEGIN, SET, SHOW...).
+//! - `set_config`: `SELECT set_config(...)` taken as the SET it is.
 //! - [`values`]: type OIDs, text / binary encoding of merged cells.
 //! - [`catalog`]: pg_catalog / information_schema queries answered with
 //!   logical table names.
@@ -29,7 +32,9 @@ mod hand_read;
 mod idle;
 mod local;
 mod passthrough;
+mod savepoint;
 mod session;
+mod set_config;
 mod settings;
 mod split;
 pub mod startup;

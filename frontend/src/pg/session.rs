@@ -276,8 +276,12 @@ impl Session {
 
     pub(super) async fn send_error(&mut self, e: &StatementError) -> Result<(), SessionError> {
         self.statement_failed();
+        let mut fields = pg_error(e);
+        if matches!(e, StatementError::Backend(_)) {
+            crate::logical_names::logical_error(&self.db.rules, &mut fields);
+        }
         self.conn
-            .feed(BackendMessage::ErrorResponse(pg_error(e)))
+            .feed(BackendMessage::ErrorResponse(fields))
             .await?;
         Ok(())
     }

@@ -29,7 +29,7 @@ const NOT_REPLAYED: &[&str] = &[
 ];
 
 /// The SET layer at the start of a transaction, which a rollback restores.
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Clone)]
 pub struct Snapshot(HashMap<String, (String, String)>);
 
 #[derive(Debug)]

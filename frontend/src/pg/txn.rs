@@ -12,6 +12,7 @@ use shardwire_backend::executor::{Job, Request};
 use shardwire_backend::pool::PooledConnection;
 use shardwire_protocol::pg::TransactionStatus;
 
+use super::savepoint::JoinScript;
 use super::session::Session;
 use super::settings::Snapshot;
 use crate::error::StatementError;
@@ -33,11 +34,12 @@ pub struct Txn {
     /// transaction in PostgreSQL, so their shards must commit or roll back
     /// together at its end.
     pub implicit: bool,
-    begin_sql: String,
-    held: Vec<(String, PooledConnection)>,
+    /// BEGIN, SET LOCALs and live savepoints, for shards that join later.
+    pub(super) script: JoinScript,
+    pub(super) held: Vec<(String, PooledConnection)>,
     /// A setting reached a connection inside this transaction, so a
     /// rollback takes it away again (see `end_transaction`).
-    settings_in_block: bool,
+    pub(super) settings_in_block: bool,
     /// The session's SETs when the transaction began, for a rollback.
     settings_before: Snapshot,
 }
@@ -47,7 +49,7 @@ impl Default for Txn {
         Txn {
             state: TxnState::Idle,
             implicit: false,
-            begin_sql: String::new(),
+            script: JoinScript::default(),
             held: Vec::new(),
             settings_in_block: false,
             settings_before: Snapshot::default(),
@@ -104,8 +106,10 @@ impl Session {
         }
         let cluster = self.cluster()?;
         let mut conn = cluster.pool(ds)?.get().await?;
-        let begin = (self.txn.state == TxnState::Open).then_some(self.txn.begin_sql.as_str());
-        let sent = conn.replay_settings(self.settings.replay(), begin).await?;
+        let begin = (self.txn.state == TxnState::Open).then(|| self.txn.script.sql());
+        let sent = conn
+            .replay_settings(self.settings.replay(), begin.as_deref())
+            .await?;
         // Settings sent with the BEGIN are inside the block that opens.
         self.txn.settings_in_block |= sent && begin.is_some();
         Ok(conn)
@@ -138,8 +142,7 @@ impl Session {
         for (_, conn) in &mut self.txn.held {
             conn.simple_query(&statement).await?;
         }
-        self.txn.begin_sql.push_str("; ");
-        self.txn.begin_sql.push_str(&statement);
+        self.txn.script.push_local(statement);
         Ok(())
     }
 
@@ -177,7 +180,7 @@ impl Session {
             return Some("there is already a transaction in progress");
         }
         self.txn.state = TxnState::Open;
-        self.txn.begin_sql = sql.to_owned();
+        self.txn.script = JoinScript::new(sql);
         self.txn.settings_before = self.settings.snapshot();
         None
     }
@@ -187,7 +190,7 @@ impl Session {
         if self.txn.state == TxnState::Idle {
             self.txn.state = TxnState::Open;
             self.txn.implicit = true;
-            self.txn.begin_sql = "BEGIN".to_owned();
+            self.txn.script = JoinScript::new("BEGIN");
             self.txn.settings_before = self.settings.snapshot();
         }
     }
@@ -214,11 +217,12 @@ impl Session {
         let held = std::mem::take(&mut self.txn.held);
         self.txn.state = TxnState::Idle;
         self.txn.implicit = false;
+        self.txn.script = JoinScript::default();
         let forget = std::mem::take(&mut self.txn.settings_in_block) && !commit;
         let before = std::mem::take(&mut self.txn.settings_before);
         if !commit {
             // PostgreSQL undoes a rolled-back transaction's SETs.
-            self.settings.rewind(before);
+            self.rewind_settings(before);
         }
         let mut first_error = None;
         for (ds, mut conn) in held {
@@ -232,6 +236,26 @@ impl Session {
             }
         }
         (if commit { "COMMIT" } else { "ROLLBACK" }, first_error)
+    }
+
+    /// Back to the SETs of `snapshot` (a rollback), reporting the changed
+    /// values of reported settings as the server does at its next
+    /// ReadyForQuery.
+    pub(super) fn rewind_settings(&mut self, snapshot: Snapshot) {
+        let before: Vec<Option<String>> = super::local::REPORTED
+            .iter()
+            .map(|k| self.settings.get(k).map(str::to_owned))
+            .collect();
+        self.settings.rewind(snapshot);
+        for (key, was) in super::local::REPORTED.iter().zip(before) {
+            let now = self.settings.get(key);
+            if now != was.as_deref() {
+                if let Some(now) = now.map(str::to_owned) {
+                    self.reports.retain(|(name, _)| name != key);
+                    self.reports.push(((*key).to_owned(), now));
+                }
+            }
+        }
     }
 
     /// A statement failed: inside a transaction block, the block fails.

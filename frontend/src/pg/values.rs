@@ -239,9 +239,7 @@ fn numeric_binary(d: &Decimal) -> Vec<u8> {
 /// algorithms parse when they need a number.
 pub fn sharding_value(raw: Option<&Bytes>, format: i16, type_oid: u32) -> ShardingValue {
     let Some(raw) = raw else {
-        // No sharding algorithm routes NULL; an empty text routes like an
-        // unknown value would.
-        return ShardingValue::Text(String::new());
+        return ShardingValue::Null;
     };
     if format == 1 {
         let int = match (type_oid, raw.len()) {

@@ -258,6 +258,7 @@ impl<'a> ConditionReader<'a> {
                     let n: usize = p.strip_prefix('$')?.parse().ok()?;
                     Some(Operand::Param(n.checked_sub(1)?))
                 }
+                Value::Null => Some(Operand::Value(ShardingValue::Null)),
                 _ => None,
             },
             _ => None,

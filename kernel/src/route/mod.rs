@@ -17,6 +17,7 @@ use shardwire_rules::ShardingValue;
 
 use crate::context::{StatementContext, StatementKind};
 use crate::error::KernelError;
+use crate::metadata::MetadataSource;
 
 use sharding::route_sharding;
 
@@ -53,6 +54,19 @@ pub fn route_with_hints(
     context: &StatementContext,
     params: &[ShardingValue],
     hints: &[ShardingValue],
+) -> Result<RouteResult, KernelError> {
+    route_with_metadata(db, context, params, hints, None)
+}
+
+/// [`route_with_hints`] with the tables' metadata, which decides where an
+/// INSERT with a NULL sharding value goes (see `sharding::null_row`):
+/// without it such an INSERT asks for it ([`KernelError::MetadataNeeded`]).
+pub fn route_with_metadata(
+    db: &LogicalDatabase,
+    context: &StatementContext,
+    params: &[ShardingValue],
+    hints: &[ShardingValue],
+    metadata: Option<&dyn MetadataSource>,
 ) -> Result<RouteResult, KernelError> {
     let mut sharding: Vec<&ShardingTable> = Vec::new();
     let mut broadcast = Vec::new();
@@ -116,7 +130,7 @@ pub fn route_with_hints(
                 "a single table lives in one data source, the sharding table's rows in many",
             ));
         }
-        route_sharding(context, primary, bound, params, hints)?
+        route_sharding(context, primary, bound, params, hints, metadata)?
     } else if !single.is_empty() {
         route_single(db, context, &single, &broadcast)?
     } else if !broadcast.is_empty() && context.kind.is_write() {

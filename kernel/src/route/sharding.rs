@@ -14,6 +14,7 @@ use crate::context::{
     ColumnRef, Condition, InsertSource, InsertValues, Operand, StatementContext, StatementKind,
 };
 use crate::error::KernelError;
+use crate::metadata::MetadataSource;
 
 /// Routes the sharding tables: `primary` decides, `bound` follow by index.
 pub(super) fn route_sharding(
@@ -22,6 +23,7 @@ pub(super) fn route_sharding(
     bound: &[&ShardingTable],
     params: &[ShardingValue],
     hints: &[ShardingValue],
+    metadata: Option<&dyn MetadataSource>,
 ) -> Result<Vec<RouteUnit>, KernelError> {
     let names: Vec<String> = std::iter::once(primary)
         .chain(bound.iter().copied())
@@ -63,7 +65,7 @@ pub(super) fn route_sharding(
     if context.kind == StatementKind::Insert {
         return match &context.insert {
             Some((target, source)) if *target == names[0] => {
-                route_insert(primary, source, params, hints, &map_node)
+                route_insert(primary, source, params, hints, metadata, &map_node)
             }
             // Rows read from sharding tables and written elsewhere (or
             // into a table routed by another) would cross data nodes.
@@ -121,6 +123,7 @@ fn route_insert(
     source: &InsertSource,
     params: &[ShardingValue],
     hints: &[ShardingValue],
+    metadata: Option<&dyn MetadataSource>,
     map_node: &dyn Fn(usize) -> Result<RouteUnit, KernelError>,
 ) -> Result<Vec<RouteUnit>, KernelError> {
     let values: &InsertValues = match source {
@@ -159,10 +162,15 @@ fn route_insert(
                     format!("row {} cannot be routed to one data node", row + 1),
                 ));
             };
+            let value = resolve(operand, params)?;
+            if value == ShardingValue::Null {
+                let rows = values.rows.len();
+                return null_row(table, column, row, rows, metadata, map_node);
+            }
             conjunction.insert(
                 column.to_ascii_lowercase(),
                 ColumnValues {
-                    values: Some(vec![resolve(operand, params)?]),
+                    values: Some(vec![value]),
                     range: None,
                 },
             );
@@ -190,6 +198,43 @@ fn route_insert(
             Ok(u)
         })
         .collect()
+}
+
+/// An INSERT whose row `row` has NULL for sharding column `column`. No
+/// data node holds a NULL sharding value (an INLINE expression has no
+/// answer for it, and ShardingSphere refuses it too). When the column is
+/// NOT NULL the database refuses the statement anyway: it goes, all rows,
+/// to one data node, so the client gets the database's own not-null
+/// violation and nothing is written. A nullable column is refused here.
+fn null_row(
+    table: &ShardingTable,
+    column: &str,
+    row: usize,
+    rows: usize,
+    metadata: Option<&dyn MetadataSource>,
+    map_node: &dyn Fn(usize) -> Result<RouteUnit, KernelError>,
+) -> Result<Vec<RouteUnit>, KernelError> {
+    let logical = table.logic_name.to_ascii_lowercase();
+    let Some(meta) = metadata.and_then(|m| m.table(&logical)) else {
+        return Err(KernelError::MetadataNeeded { table: logical });
+    };
+    let nullable = meta
+        .position(column)
+        .and_then(|i| meta.columns.get(i))
+        .map(|c| c.nullable);
+    if nullable == Some(false) {
+        let mut unit = map_node(0)?;
+        unit.insert_rows = Some((0..rows).collect());
+        return Ok(vec![unit]);
+    }
+    Err(KernelError::unsupported(
+        format!("INSERT of a NULL sharding value into {column}"),
+        [table.logic_name.as_str()],
+        format!(
+            "row {} has {column} NULL, and a NULL sharding value belongs to no data node",
+            row + 1
+        ),
+    ))
 }
 
 /// An UPDATE may not change a sharding column: the row would keep its
@@ -376,8 +421,13 @@ fn route_level(
                 ..
             }) => values
                 .iter()
+                // `= NULL` matches no row: it needs no target.
+                .filter(|v| **v != ShardingValue::Null)
                 .map(|v| algorithm.precise(targets, column, v))
                 .collect::<Result<Vec<_>, _>>()?,
+            Some(ColumnValues {
+                range: Some(range), ..
+            }) if range_has_null(range) => Vec::new(),
             Some(ColumnValues {
                 range: Some(range), ..
             }) => algorithm.range(targets, column, range)?,
@@ -390,8 +440,20 @@ fn route_level(
             for column in columns {
                 if let Some(cv) = column_values(conjunction, column) {
                     if let Some(values) = &cv.values {
-                        complex.values.insert(column.clone(), values.clone());
+                        let values: Vec<ShardingValue> = values
+                            .iter()
+                            .filter(|v| **v != ShardingValue::Null)
+                            .cloned()
+                            .collect();
+                        if values.is_empty() {
+                            // Only NULLs: the conjunction matches no row.
+                            return Ok(Vec::new());
+                        }
+                        complex.values.insert(column.clone(), values);
                     } else if let Some(range) = &cv.range {
+                        if range_has_null(range) {
+                            return Ok(Vec::new());
+                        }
                         complex.ranges.insert(column.clone(), range.clone());
                     }
                 }
@@ -413,4 +475,13 @@ fn route_level(
     chosen.sort_unstable();
     chosen.dedup();
     Ok(chosen)
+}
+
+/// A comparison with NULL (`col > NULL`) is never true: no row matches.
+fn range_has_null(range: &shardwire_rules::ValueRange) -> bool {
+    let null = |b: &std::ops::Bound<ShardingValue>| match b {
+        std::ops::Bound::Included(v) | std::ops::Bound::Excluded(v) => *v == ShardingValue::Null,
+        std::ops::Bound::Unbounded => false,
+    };
+    null(&range.lower) || null(&range.upper)
 }

@@ -98,6 +98,7 @@ impl AutoInterval {
         let text = match value {
             ShardingValue::Text(s) => s.clone(),
             ShardingValue::Int(v) => v.to_string(),
+            ShardingValue::Null => return Err(bad_value(TYPE, value, "NULL is no date-time")),
         };
         self.pattern
             .parse(&text)

@@ -42,6 +42,10 @@ pub(crate) fn java_hash_code(value: &ShardingValue) -> i32 {
             Err(_) => (*v ^ ((*v as u64) >> 32) as i64) as i32,
         },
         ShardingValue::Text(s) => java_string_hash(s),
+        // Java's null has no hashCode (ShardingSphere fails); the router
+        // decides about NULL before asking any algorithm, so this is not
+        // reached from SQL.
+        ShardingValue::Null => 0,
     }
 }
 

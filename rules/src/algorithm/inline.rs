@@ -57,6 +57,7 @@ fn to_value(value: &ShardingValue, integer_text: bool) -> Value {
             Ok(v) if integer_text => Value::Int(v),
             _ => Value::Str(s.clone()),
         },
+        ShardingValue::Null => Value::Null,
     }
 }
 

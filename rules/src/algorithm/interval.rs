@@ -155,6 +155,7 @@ impl Interval {
             ShardingValue::Text(s) => s.clone(),
             // ShardingSphere reads `value.toString()`: 20210105 under yyyyMMdd.
             ShardingValue::Int(v) => v.to_string(),
+            ShardingValue::Null => return Err(bad_value(TYPE, value, "NULL is no date-time")),
         };
         self.pattern
             .parse(&text)

@@ -45,6 +45,7 @@ impl Mod {
         let text = match value {
             ShardingValue::Int(v) => return self.cut_int(*v, value),
             ShardingValue::Text(s) => s.trim(),
+            ShardingValue::Null => return Err(bad_value(TYPE, value, "expected an integer")),
         };
         let digits = self.cut(text, value)?;
         decimal_mod(digits, self.count).ok_or_else(|| bad_value(TYPE, value, "expected an integer"))
