@@ -63,3 +63,64 @@ fn pg_database_lists_the_logical_databases() {
     let names: Vec<&str> = list.lines().filter_map(|l| l.split('|').next()).collect();
     assert_eq!(names, vec!["direct", "sharding_db"], "{list}");
 }
+
+/// The index names one shard holds for `t_order`'s actual tables.
+fn shard_indexes(d: &support::Deployment, shard: usize) -> String {
+    d.shards[shard]
+        .psql(
+            "SELECT indexname FROM pg_indexes WHERE tablename LIKE 't_order%' \
+             AND indexname NOT LIKE '%pkey' ORDER BY 1",
+        )
+        .unwrap()
+}
+
+#[test]
+fn index_names_are_made_unique_per_actual_table() {
+    let d = start();
+    d.psql_ok(
+        "sharding_db",
+        "CREATE TABLE t_order (order_id bigint PRIMARY KEY, user_id int NOT NULL, status text)",
+    );
+    // Both actual tables of a shard are in one schema, where index names
+    // must be unique: the same name twice would fail with 42P07.
+    d.psql_ok("sharding_db", "CREATE INDEX idx_user ON t_order (user_id)");
+    d.psql_ok(
+        "sharding_db",
+        "CREATE UNIQUE INDEX \"Idx_Status\" ON t_order (order_id, status)",
+    );
+    let long = "an_index_name_long_enough_that_the_actual_names_need_shortening";
+    d.psql_ok(
+        "sharding_db",
+        &format!("CREATE INDEX {long} ON t_order (status)"),
+    );
+    for shard in 0..2 {
+        let names = shard_indexes(&d, shard);
+        let names: Vec<&str> = names.lines().collect();
+        assert_eq!(names.len(), 6, "{names:?}");
+        for expected in [
+            "Idx_Status_t_order_0",
+            "Idx_Status_t_order_1",
+            "idx_user_t_order_0",
+            "idx_user_t_order_1",
+        ] {
+            assert!(names.contains(&expected), "shard {shard}: {names:?}");
+        }
+        // Over 63 bytes the server would cut both names to the same one.
+        let shortened: Vec<&&str> = names.iter().filter(|n| n.starts_with("an_index")).collect();
+        assert_eq!(shortened.len(), 2, "{names:?}");
+        assert!(shortened.iter().all(|n| n.len() <= 63));
+    }
+    // RENAME and DROP name the logical index and reach each actual one.
+    d.psql_ok("sharding_db", "ALTER INDEX idx_user RENAME TO by_user");
+    assert!(shard_indexes(&d, 1).contains("by_user_t_order_1"));
+    d.psql_ok("sharding_db", &format!("DROP INDEX by_user, {long}"));
+    d.psql_ok("sharding_db", "DROP INDEX IF EXISTS \"Idx_Status\"");
+    for shard in 0..2 {
+        assert_eq!(shard_indexes(&d, shard), "", "shard {shard}");
+    }
+    // A name no table's index has is the database's own error.
+    let (ok, _, err) = d.psql("sharding_db", "DROP INDEX by_user");
+    assert!(!ok);
+    assert!(err.contains("index \"by_user\" does not exist"), "{err}");
+    d.psql_ok("sharding_db", "DROP INDEX IF EXISTS by_user");
+}
