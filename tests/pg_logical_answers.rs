@@ -124,3 +124,103 @@ fn index_names_are_made_unique_per_actual_table() {
     assert!(err.contains("index \"by_user\" does not exist"), "{err}");
     d.psql_ok("sharding_db", "DROP INDEX IF EXISTS by_user");
 }
+
+#[test]
+fn the_catalog_shows_logical_tables_and_their_index_names() {
+    let d = start();
+    d.psql_ok(
+        "sharding_db",
+        "CREATE TABLE t_order (order_id bigint PRIMARY KEY, user_id int NOT NULL, status text)",
+    );
+    d.psql_ok("sharding_db", "CREATE INDEX idx_user ON t_order (user_id)");
+    // psql's \dt, \di and \d: each logical table once, the primary key
+    // and the index under the names one database would give them.
+    let tables = d.psql_ok("sharding_db", "\\dt");
+    assert_eq!(tables, "public|t_order|table|shardwire\n");
+    let indexes = d.psql_ok("sharding_db", "\\di");
+    let mut names: Vec<&str> = indexes
+        .lines()
+        .filter_map(|l| l.split('|').nth(1))
+        .collect();
+    names.sort_unstable();
+    assert_eq!(names, vec!["idx_user", "t_order_pkey"], "{indexes}");
+    assert!(
+        indexes.lines().all(|l| l.ends_with("|t_order")),
+        "{indexes}"
+    );
+    let described = d.psql_ok("sharding_db", "\\d t_order");
+    assert_eq!(
+        described,
+        "order_id|bigint||not null|\nuser_id|integer||not null|\nstatus|text|||\n"
+    );
+    // The index list of \d (its footer, which -t leaves out).
+    let indexes = d.psql_ok(
+        "sharding_db",
+        "SELECT c2.relname, pg_catalog.pg_get_indexdef(i.indexrelid, 0, true) \
+         FROM pg_catalog.pg_class c, pg_catalog.pg_class c2, pg_catalog.pg_index i \
+         WHERE c.oid = 't_order'::regclass AND c.oid = i.indrelid AND i.indexrelid = c2.oid \
+         ORDER BY i.indisprimary DESC",
+    );
+    assert_eq!(
+        indexes,
+        "t_order_pkey|CREATE UNIQUE INDEX t_order_pkey ON t_order USING btree (order_id)\n\
+         idx_user|CREATE INDEX idx_user ON t_order USING btree (user_id)\n"
+    );
+    // pgjdbc's getPrimaryKeys shape, and a count that must not shrink:
+    // only relation names change, identical rows are not merged, and
+    // the CommandComplete counts the rows sent.
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    rt.block_on(async {
+        let mut c = PgConnection::connect_with(&d.sqlx_options("sharding_db"))
+            .await
+            .unwrap();
+        let rows: Vec<(String, String, String)> = sqlx::query_as(
+            "SELECT ct.relname::text, a.attname::text, ci.relname::text FROM pg_catalog.pg_class ct \
+             JOIN pg_catalog.pg_attribute a ON ct.oid = a.attrelid \
+             JOIN pg_catalog.pg_index i ON a.attrelid = i.indrelid AND a.attnum = ANY (i.indkey) \
+             JOIN pg_catalog.pg_class ci ON ci.oid = i.indexrelid \
+             WHERE ct.relname = 't_order' AND i.indisprimary",
+        )
+        .fetch_all(&mut c)
+        .await
+        .unwrap();
+        // Cast to text, the names are no longer relation-name columns:
+        // what the shard said, for its first actual table.
+        assert_eq!(
+            rows,
+            vec![("t_order_0".into(), "order_id".into(), "t_order_0_pkey".into())]
+        );
+        let rows: Vec<(String, String)> = sqlx::query_as(
+            "SELECT ct.relname, ci.relname FROM pg_catalog.pg_class ct \
+             JOIN pg_catalog.pg_index i ON ct.oid = i.indrelid \
+             JOIN pg_catalog.pg_class ci ON ci.oid = i.indexrelid \
+             WHERE ct.relname LIKE 't_order%' ORDER BY 2",
+        )
+        .fetch_all(&mut c)
+        .await
+        .unwrap();
+        let mut rows = rows;
+        rows.sort();
+        assert_eq!(
+            rows,
+            vec![
+                ("t_order".into(), "idx_user".into()),
+                ("t_order".into(), "t_order_pkey".into()),
+            ]
+        );
+        let kinds: Vec<(String,)> = sqlx::query_as(
+            "SELECT c.relkind::text FROM pg_catalog.pg_class c \
+             WHERE c.relnamespace = 'pg_catalog'::regnamespace AND c.relkind = 'r'",
+        )
+        .fetch_all(&mut c)
+        .await
+        .unwrap();
+        let direct = d.shards[0]
+            .psql(
+                "SELECT count(*) FROM pg_catalog.pg_class c \
+                 WHERE c.relnamespace = 'pg_catalog'::regnamespace AND c.relkind = 'r'",
+            )
+            .unwrap();
+        assert_eq!(kinds.len().to_string(), direct.trim());
+    });
+}
