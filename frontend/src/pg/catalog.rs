@@ -10,6 +10,7 @@
 //! logical table left out (`catalog_rows`).
 use std::ops::ControlFlow;
 
+use super::catalog_order::{OrderKeys, SortKey};
 use super::catalog_rows::{ActualNames, ColumnRole, RowFate};
 
 use bytes::Bytes;
@@ -32,6 +33,8 @@ pub struct CatalogNames {
     /// The data source's physical database, and the logical databases
     /// (sorted) its pg_database row stands for.
     databases: Option<(Bytes, Vec<String>)>,
+    /// The query's ORDER BY, to sort the answer again by logical names.
+    order: Option<OrderKeys>,
 }
 
 impl CatalogNames {
@@ -45,7 +48,10 @@ impl CatalogNames {
         visible: Vec<String>,
         statement: &Statement,
     ) -> CatalogNames {
-        let mut names = CatalogNames::default();
+        let mut names = CatalogNames {
+            order: OrderKeys::of(statement),
+            ..CatalogNames::default()
+        };
         if let Some(source) = db
             .data_sources
             .get(data_source)
@@ -133,6 +139,16 @@ impl CatalogNames {
             return Vec::new();
         }
         super::catalog_rows::roles(description)
+    }
+
+    /// The keys to sort the answer by again, when its ORDER BY reaches a
+    /// relation-name column (see `catalog_order`).
+    pub fn sort_keys(
+        &self,
+        description: &RowDescription,
+        roles: &[ColumnRole],
+    ) -> Option<Vec<SortKey>> {
+        self.order.as_ref()?.resolve(description, roles)
     }
 
     /// The rows the client sees for `row`, whose columns play `roles`:

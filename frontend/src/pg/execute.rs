@@ -279,6 +279,10 @@ impl Session {
             // which its CommandComplete must count.
             let mut roles = Vec::new();
             let mut sent = 0u64;
+            // Rows held to be sorted again by logical names (with their
+            // place in the shard's answer), and the keys.
+            let mut held: Vec<(usize, DataRow)> = Vec::new();
+            let mut sort_keys: Option<Vec<super::catalog_order::SortKey>> = None;
             loop {
                 match query.next_event().await {
                     Ok(Some(QueryEvent::Notice(n))) => {
@@ -288,6 +292,7 @@ impl Session {
                     }
                     Ok(Some(QueryEvent::RowDescription(rd))) if catalog.is_some() => {
                         roles = catalog.map(|c| c.roles(&rd)).unwrap_or_default();
+                        sort_keys = catalog.and_then(|c| c.sort_keys(&rd, &roles));
                         sent = 0;
                         out.event(&mut self.conn, QueryEvent::RowDescription(rd))
                             .await?;
@@ -299,12 +304,30 @@ impl Session {
                         };
                         for row in rows {
                             sent += 1;
+                            if sort_keys.is_some() {
+                                held.push((held.len(), row));
+                                if held.len() < super::catalog_order::MAX_SORTED_ROWS {
+                                    continue;
+                                }
+                                // Too many to hold: the shard's order.
+                                sort_keys = None;
+                                for (_, row) in held.drain(..) {
+                                    out.event(&mut self.conn, QueryEvent::Row(row)).await?;
+                                }
+                                continue;
+                            }
                             out.event(&mut self.conn, QueryEvent::Row(row)).await?;
                         }
                     }
                     Ok(Some(QueryEvent::CommandComplete(tag)))
                         if catalog.is_some() && tag.starts_with("SELECT ") =>
                     {
+                        if let Some(keys) = sort_keys.take() {
+                            super::catalog_order::sort(&mut held, &keys);
+                        }
+                        for (_, row) in held.drain(..) {
+                            out.event(&mut self.conn, QueryEvent::Row(row)).await?;
+                        }
                         let tag = format!("SELECT {sent}");
                         sent = 0;
                         out.event(&mut self.conn, QueryEvent::CommandComplete(tag))
