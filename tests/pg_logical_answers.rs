@@ -157,6 +157,15 @@ fn the_catalog_shows_logical_tables_and_their_index_names() {
         described,
         "order_id|bigint||not null|\nuser_id|integer||not null|\nstatus|text|||\n"
     );
+    // information_schema: its names are expressions (table_name) of
+    // type sql_identifier, a domain over name.
+    let listed = d.psql_ok(
+        "sharding_db",
+        "SELECT t.table_name, c.constraint_name FROM information_schema.tables t \
+         JOIN information_schema.table_constraints c USING (table_schema, table_name) \
+         WHERE t.table_schema = 'public' AND c.constraint_type = 'PRIMARY KEY'",
+    );
+    assert_eq!(listed, "t_order|t_order_pkey\n");
     // The index list of \d (its footer, which -t leaves out).
     let indexes = d.psql_ok(
         "sharding_db",
