@@ -63,3 +63,175 @@ fn pg_database_lists_the_logical_databases() {
     let names: Vec<&str> = list.lines().filter_map(|l| l.split('|').next()).collect();
     assert_eq!(names, vec!["direct", "sharding_db"], "{list}");
 }
+
+/// The index names one shard holds for `t_order`'s actual tables.
+fn shard_indexes(d: &support::Deployment, shard: usize) -> String {
+    d.shards[shard]
+        .psql(
+            "SELECT indexname FROM pg_indexes WHERE tablename LIKE 't_order%' \
+             AND indexname NOT LIKE '%pkey' ORDER BY 1",
+        )
+        .unwrap()
+}
+
+#[test]
+fn index_names_are_made_unique_per_actual_table() {
+    let d = start();
+    d.psql_ok(
+        "sharding_db",
+        "CREATE TABLE t_order (order_id bigint PRIMARY KEY, user_id int NOT NULL, status text)",
+    );
+    // Both actual tables of a shard are in one schema, where index names
+    // must be unique: the same name twice would fail with 42P07.
+    d.psql_ok("sharding_db", "CREATE INDEX idx_user ON t_order (user_id)");
+    d.psql_ok(
+        "sharding_db",
+        "CREATE UNIQUE INDEX \"Idx_Status\" ON t_order (order_id, status)",
+    );
+    let long = "an_index_name_long_enough_that_the_actual_names_need_shortening";
+    d.psql_ok(
+        "sharding_db",
+        &format!("CREATE INDEX {long} ON t_order (status)"),
+    );
+    for shard in 0..2 {
+        let names = shard_indexes(&d, shard);
+        let names: Vec<&str> = names.lines().collect();
+        assert_eq!(names.len(), 6, "{names:?}");
+        for expected in [
+            "Idx_Status_t_order_0",
+            "Idx_Status_t_order_1",
+            "idx_user_t_order_0",
+            "idx_user_t_order_1",
+        ] {
+            assert!(names.contains(&expected), "shard {shard}: {names:?}");
+        }
+        // Over 63 bytes the server would cut both names to the same one.
+        let shortened: Vec<&&str> = names.iter().filter(|n| n.starts_with("an_index")).collect();
+        assert_eq!(shortened.len(), 2, "{names:?}");
+        assert!(shortened.iter().all(|n| n.len() <= 63));
+    }
+    // RENAME and DROP name the logical index and reach each actual one.
+    d.psql_ok("sharding_db", "ALTER INDEX idx_user RENAME TO by_user");
+    assert!(shard_indexes(&d, 1).contains("by_user_t_order_1"));
+    d.psql_ok("sharding_db", &format!("DROP INDEX by_user, {long}"));
+    d.psql_ok("sharding_db", "DROP INDEX IF EXISTS \"Idx_Status\"");
+    for shard in 0..2 {
+        assert_eq!(shard_indexes(&d, shard), "", "shard {shard}");
+    }
+    // A name no table's index has is the database's own error.
+    let (ok, _, err) = d.psql("sharding_db", "DROP INDEX by_user");
+    assert!(!ok);
+    assert!(err.contains("index \"by_user\" does not exist"), "{err}");
+    d.psql_ok("sharding_db", "DROP INDEX IF EXISTS by_user");
+}
+
+#[test]
+fn the_catalog_shows_logical_tables_and_their_index_names() {
+    let d = start();
+    d.psql_ok(
+        "sharding_db",
+        "CREATE TABLE t_order (order_id bigint PRIMARY KEY, user_id int NOT NULL, status text)",
+    );
+    d.psql_ok(
+        "sharding_db",
+        "CREATE INDEX t_order_by_user ON t_order (user_id)",
+    );
+    // psql's \dt, \di and \d: each logical table once, the primary key
+    // and the index under the names one database would give them.
+    let tables = d.psql_ok("sharding_db", "\\dt");
+    assert_eq!(tables, "public|t_order|table|shardwire\n");
+    let indexes = d.psql_ok("sharding_db", "\\di");
+    // In the order of the logical names (ORDER BY 1, 2), not of the
+    // shard's t_order_0_pkey before t_order_by_user_t_order_0.
+    let names: Vec<&str> = indexes
+        .lines()
+        .filter_map(|l| l.split('|').nth(1))
+        .collect();
+    assert_eq!(names, vec!["t_order_by_user", "t_order_pkey"], "{indexes}");
+    assert!(
+        indexes.lines().all(|l| l.ends_with("|t_order")),
+        "{indexes}"
+    );
+    let described = d.psql_ok("sharding_db", "\\d t_order");
+    assert_eq!(
+        described,
+        "order_id|bigint||not null|\nuser_id|integer||not null|\nstatus|text|||\n"
+    );
+    // information_schema: its names are expressions (table_name) of
+    // type sql_identifier, a domain over name.
+    let listed = d.psql_ok(
+        "sharding_db",
+        "SELECT t.table_name, c.constraint_name FROM information_schema.tables t \
+         JOIN information_schema.table_constraints c USING (table_schema, table_name) \
+         WHERE t.table_schema = 'public' AND c.constraint_type = 'PRIMARY KEY'",
+    );
+    assert_eq!(listed, "t_order|t_order_pkey\n");
+    // The index list of \d (its footer, which -t leaves out).
+    let indexes = d.psql_ok(
+        "sharding_db",
+        "SELECT c2.relname, pg_catalog.pg_get_indexdef(i.indexrelid, 0, true) \
+         FROM pg_catalog.pg_class c, pg_catalog.pg_class c2, pg_catalog.pg_index i \
+         WHERE c.oid = 't_order'::regclass AND c.oid = i.indrelid AND i.indexrelid = c2.oid \
+         ORDER BY i.indisprimary DESC",
+    );
+    assert_eq!(
+        indexes,
+        "t_order_pkey|CREATE UNIQUE INDEX t_order_pkey ON t_order USING btree (order_id)\n\
+         t_order_by_user|CREATE INDEX t_order_by_user ON t_order USING btree (user_id)\n"
+    );
+    // pgjdbc's getPrimaryKeys shape, and a count that must not shrink:
+    // only relation names change, identical rows are not merged, and
+    // the CommandComplete counts the rows sent.
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    rt.block_on(async {
+        let mut c = PgConnection::connect_with(&d.sqlx_options("sharding_db"))
+            .await
+            .unwrap();
+        let rows: Vec<(String, String, String)> = sqlx::query_as(
+            "SELECT ct.relname::text, a.attname::text, ci.relname::text FROM pg_catalog.pg_class ct \
+             JOIN pg_catalog.pg_attribute a ON ct.oid = a.attrelid \
+             JOIN pg_catalog.pg_index i ON a.attrelid = i.indrelid AND a.attnum = ANY (i.indkey) \
+             JOIN pg_catalog.pg_class ci ON ci.oid = i.indexrelid \
+             WHERE ct.relname = 't_order' AND i.indisprimary",
+        )
+        .fetch_all(&mut c)
+        .await
+        .unwrap();
+        // Cast to text, the names are no longer relation-name columns:
+        // what the shard said, for its first actual table.
+        assert_eq!(
+            rows,
+            vec![("t_order_0".into(), "order_id".into(), "t_order_0_pkey".into())]
+        );
+        let rows: Vec<(String, String)> = sqlx::query_as(
+            "SELECT ct.relname, ci.relname FROM pg_catalog.pg_class ct \
+             JOIN pg_catalog.pg_index i ON ct.oid = i.indrelid \
+             JOIN pg_catalog.pg_class ci ON ci.oid = i.indexrelid \
+             WHERE ct.relname LIKE 't_order%' ORDER BY 2",
+        )
+        .fetch_all(&mut c)
+        .await
+        .unwrap();
+        assert_eq!(
+            rows,
+            vec![
+                ("t_order".into(), "t_order_by_user".into()),
+                ("t_order".into(), "t_order_pkey".into()),
+            ]
+        );
+        let kinds: Vec<(String,)> = sqlx::query_as(
+            "SELECT c.relkind::text FROM pg_catalog.pg_class c \
+             WHERE c.relnamespace = 'pg_catalog'::regnamespace AND c.relkind = 'r'",
+        )
+        .fetch_all(&mut c)
+        .await
+        .unwrap();
+        let direct = d.shards[0]
+            .psql(
+                "SELECT count(*) FROM pg_catalog.pg_class c \
+                 WHERE c.relnamespace = 'pg_catalog'::regnamespace AND c.relkind = 'r'",
+            )
+            .unwrap();
+        assert_eq!(kinds.len().to_string(), direct.trim());
+    });
+}

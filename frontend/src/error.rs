@@ -104,7 +104,8 @@ pub fn pg_error(e: &StatementError) -> ErrorFields {
                 KernelError::Merge(MergeError::Type { .. } | MergeError::Decode { .. }) => "42804",
                 KernelError::Merge(_)
                 | KernelError::Internal(_)
-                | KernelError::MetadataNeeded { .. } => "XX000",
+                | KernelError::MetadataNeeded { .. }
+                | KernelError::IndexOwnersNeeded { .. } => "XX000",
             };
             ErrorFields::new("ERROR", code, k.to_string())
         }
@@ -186,7 +187,8 @@ pub fn mysql_error(e: &StatementError) -> (u16, String, String) {
                 KernelError::Algorithm(_)
                 | KernelError::Merge(_)
                 | KernelError::Internal(_)
-                | KernelError::MetadataNeeded { .. } => (1105, "HY000"),
+                | KernelError::MetadataNeeded { .. }
+                | KernelError::IndexOwnersNeeded { .. } => (1105, "HY000"),
             };
             (number, state.to_owned(), k.to_string())
         }

@@ -15,6 +15,8 @@
 //! - [`error`]: statement and session errors, and their SQLSTATEs.
 //! - [`metadata`]: the columns of logical tables, loaded from the data
 //!   sources when a statement first needs them and dropped after DDL.
+//! - `index_owners`: which sharding table a PostgreSQL DROP / ALTER INDEX
+//!   names, read from the shards' catalogs when the kernel asks.
 //! - `copy_spill`: rows held back for a shard's later COPY, spilled to a
 //!   temporary file past a budget.
 //! - `logical_names`: actual table names in shards' messages turned back
@@ -24,6 +26,7 @@
 pub mod cancel;
 mod copy_spill;
 pub mod error;
+mod index_owners;
 mod logical_names;
 pub mod metadata;
 pub mod mysql;

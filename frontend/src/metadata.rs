@@ -255,22 +255,37 @@ async fn load_source(
 }
 
 /// Plans with `db`'s metadata; when the kernel needs a table not loaded
-/// yet, loads it and plans once more.
+/// yet, loads it and plans once more. PostgreSQL DROP / ALTER INDEX may
+/// first need the owners of index names, looked up the same way.
 pub(crate) async fn plan_loading<T>(
     db: &Database,
     mut plan: impl FnMut(&shardwire_kernel::PlanOptions<'_>) -> Result<T, KernelError>,
 ) -> Result<T, StatementError> {
+    let mut owners = crate::index_owners::Owners::new();
+    // Each round answers one kind of question; a kernel asking the same
+    // one again would be a bug, which the last round then reports.
+    for _ in 0..2 {
+        let options = shardwire_kernel::PlanOptions {
+            metadata: Some(&db.metadata),
+            index_owners: Some(&owners),
+            ..Default::default()
+        };
+        match plan(&options) {
+            Err(KernelError::MetadataNeeded { table }) => {
+                db.metadata.load(db, &table).await?;
+            }
+            Err(KernelError::IndexOwnersNeeded { lookups }) => {
+                crate::index_owners::look_up(db, &lookups, &mut owners).await?;
+            }
+            other => return Ok(other?),
+        }
+    }
     let options = shardwire_kernel::PlanOptions {
         metadata: Some(&db.metadata),
+        index_owners: Some(&owners),
         ..Default::default()
     };
-    match plan(&options) {
-        Err(KernelError::MetadataNeeded { table }) => {
-            db.metadata.load(db, &table).await?;
-            Ok(plan(&options)?)
-        }
-        other => Ok(other?),
-    }
+    Ok(plan(&options)?)
 }
 
 /// Answers a DistSQL statement: `REFRESH TABLE METADATA` forgets the

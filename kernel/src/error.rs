@@ -46,6 +46,18 @@ pub enum KernelError {
     #[error("the metadata of table {table} is needed to plan this statement and was not loaded")]
     MetadataNeeded { table: String },
 
+    /// Planning a PostgreSQL DROP INDEX / ALTER INDEX needs to know which
+    /// sharding table owns these index names, and the owners handed to the
+    /// planner do not say: the caller looks them up in the shards'
+    /// catalogs and plans again. Reaching a client, it is a Shardwire bug.
+    #[error(
+        "the owners of indexes {} are needed to plan this statement and were not looked up",
+        describe_lookups(lookups)
+    )]
+    IndexOwnersNeeded {
+        lookups: Vec<crate::index_names::IndexLookup>,
+    },
+
     #[error(transparent)]
     Algorithm(#[from] AlgorithmError),
 
@@ -61,6 +73,14 @@ pub enum KernelError {
 
     #[error("internal error (this is a Shardwire bug): {0}")]
     Internal(String),
+}
+
+fn describe_lookups(lookups: &[crate::index_names::IndexLookup]) -> String {
+    lookups
+        .iter()
+        .map(|l| l.index.as_str())
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 fn describe_tables(tables: &[String]) -> String {

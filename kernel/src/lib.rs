@@ -21,6 +21,8 @@
 //! - [`metadata`]: the columns of logical tables as the planner reads them
 //!   ([`MetadataSource`], loaded by the caller); `insert_columns` writes
 //!   an INSERT's missing column list from it.
+//! - [`index_names`]: PostgreSQL index names per actual table
+//!   (`<index>_<actual table>`) for CREATE / DROP / ALTER INDEX.
 //! - `multi_table_ddl`: DROP TABLE / TRUNCATE naming several tables, one
 //!   statement per data source.
 //! - [`distsql`]: DistSQL statements the proxy answers itself
@@ -58,6 +60,7 @@ pub mod copy;
 mod derive;
 pub mod distsql;
 pub mod error;
+pub mod index_names;
 mod insert_columns;
 mod keygen;
 mod lexer;
@@ -116,6 +119,10 @@ pub struct PlanOptions<'a> {
     /// `None`, or a source without the table, makes them fail with
     /// [`KernelError::MetadataNeeded`].
     pub metadata: Option<&'a dyn MetadataSource>,
+    /// Which sharding table owns a PostgreSQL index name, for DROP INDEX
+    /// and ALTER INDEX; a name it does not know makes them fail with
+    /// [`KernelError::IndexOwnersNeeded`].
+    pub index_owners: Option<&'a dyn index_names::IndexOwners>,
 }
 
 /// Everything the kernel decides about one statement before execution.
@@ -185,7 +192,11 @@ fn plan_reshaped(
     params: &[ShardingValue],
     options: &PlanOptions<'_>,
 ) -> Result<Option<Plan>, KernelError> {
-    if let Some(units) = multi_table_ddl::plan(statement, db, params, options)? {
+    let units = match multi_table_ddl::plan(statement, db, params, options)? {
+        Some(units) => Some(units),
+        None => index_names::plan(statement, db, dialect, params, options)?,
+    };
+    if let Some(units) = units {
         return Ok(Some(Plan {
             units,
             merge: None,

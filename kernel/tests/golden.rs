@@ -318,6 +318,7 @@ fn run(
         hints: &case.hints,
         key_generator: Some(&generator),
         metadata: case.metadata.as_ref().map(|m| m as &dyn MetadataSource),
+        ..PlanOptions::default()
     };
     match plan_with(cache, db, case.dialect, &case.sql, &case.params, &options) {
         Ok(plan) => {
@@ -363,6 +364,7 @@ fn same_as_printed(
         hints: &case.hints,
         key_generator: Some(&generator),
         metadata: case.metadata.as_ref().map(|m| m as &dyn MetadataSource),
+        ..PlanOptions::default()
     };
     let statement = parse_one(case.dialect, &case.sql).map_err(|e| e.to_string())?;
     let printed = plan_statement(&statement, db, case.dialect, &case.params, &options)

@@ -6,16 +6,19 @@
 //! # Layout
 //! - `pg`: the PostgreSQL loader (pg_catalog).
 //! - `mysql`: the MySQL / MariaDB loader (information_schema).
+//! - `pg_indexes`: which index names exist in a PostgreSQL data source.
 //! - [`reconcile`]: one column list out of many actual tables', naming
 //!   the ones that differ.
 
 mod mysql;
 mod pg;
+mod pg_indexes;
 
 use std::collections::HashMap;
 
 pub use mysql::load_mysql;
 pub use pg::load_pg;
+pub use pg_indexes::existing_pg_indexes;
 
 /// Actual tables named in one catalog query: keeps each query's text and
 /// answer small however many tables a data source holds (10,000 actual

@@ -2,15 +2,19 @@
 //! pg_catalog and information_schema to list tables and columns; the
 //! shards know only actual tables (`t_order_0`, `t_order_1`), the client
 //! only logical ones (`t_order`). Such a query runs on one data source
-//! with logical names in its string literals turned into that data
-//! source's first actual table, and the answer's cells turned back, rows
-//! that became identical shown once.
-
-use std::collections::{HashMap, HashSet};
+//! (every catalog query of a session on the same one, so the OIDs psql
+//! reads in one query and sends back as literals in the next name that
+//! data source's tables) with logical names in its string literals turned
+//! into that data source's first actual table, and the answer's
+//! relation-name cells turned back, rows of the other actual tables of a
+//! logical table left out (`catalog_rows`).
 use std::ops::ControlFlow;
 
+use super::catalog_order::{OrderKeys, SortKey};
+use super::catalog_rows::{ActualNames, ColumnRole, RowFate};
+
 use bytes::Bytes;
-use shardwire_protocol::pg::DataRow;
+use shardwire_protocol::pg::{DataRow, RowDescription};
 use shardwire_rules::snapshot::LogicalDatabase;
 use sqlparser::ast::{
     visit_expressions_mut, visit_relations, Expr, ObjectName, SetExpr, Statement, TableFactor,
@@ -20,13 +24,17 @@ use sqlparser::ast::{
 /// Logical and actual table names of one data source.
 #[derive(Debug, Default)]
 pub struct CatalogNames {
-    /// Logical name -> the data source's first actual table.
+    /// Logical name -> the data source's first actual table; and the
+    /// logical primary key name -> that table's (`t_order_pkey` ->
+    /// `t_order_0_pkey`).
     to_actual: Vec<(String, String)>,
     /// Every actual table on the data source -> its logical name.
-    to_logical: HashMap<Vec<u8>, String>,
+    actual: ActualNames,
     /// The data source's physical database, and the logical databases
     /// (sorted) its pg_database row stands for.
     databases: Option<(Bytes, Vec<String>)>,
+    /// The query's ORDER BY, to sort the answer again by logical names.
+    order: Option<OrderKeys>,
 }
 
 impl CatalogNames {
@@ -40,7 +48,10 @@ impl CatalogNames {
         visible: Vec<String>,
         statement: &Statement,
     ) -> CatalogNames {
-        let mut names = CatalogNames::default();
+        let mut names = CatalogNames {
+            order: OrderKeys::of(statement),
+            ..CatalogNames::default()
+        };
         if let Some(source) = db
             .data_sources
             .get(data_source)
@@ -58,11 +69,13 @@ impl CatalogNames {
                 names
                     .to_actual
                     .push((table.logic_name.clone(), first.clone()));
+                names.to_actual.push((
+                    format!("{}_pkey", table.logic_name),
+                    format!("{first}_pkey"),
+                ));
             }
-            for a in actual {
-                names
-                    .to_logical
-                    .insert(a.as_bytes().to_vec(), table.logic_name.clone());
+            for (i, a) in actual.iter().enumerate() {
+                names.actual.add(a, &table.logic_name, i == 0);
             }
         }
         names
@@ -120,14 +133,38 @@ impl CatalogNames {
         });
     }
 
-    /// The rows the client sees for `row`: actual table names turned into
-    /// logical ones, and a row naming the data source's database once per
-    /// logical database, with its name in place of the physical one. Only
-    /// the first such cell is the database's name: pg_database's name
-    /// column comes before its owner (psql's `\l` shows both, and an
-    /// owner may be named like the database).
-    pub fn map_rows(&self, row: DataRow) -> Vec<DataRow> {
-        let row = self.map_row(&row).unwrap_or(row);
+    /// How the columns of an answer described by `description` map.
+    pub fn roles(&self, description: &RowDescription) -> Vec<ColumnRole> {
+        if self.actual.is_empty() {
+            return Vec::new();
+        }
+        super::catalog_rows::roles(description)
+    }
+
+    /// The keys to sort the answer by again, when its ORDER BY reaches a
+    /// relation-name column (see `catalog_order`).
+    pub fn sort_keys(
+        &self,
+        description: &RowDescription,
+        roles: &[ColumnRole],
+    ) -> Option<Vec<SortKey>> {
+        self.order.as_ref()?.resolve(description, roles)
+    }
+
+    /// The rows the client sees for `row`, whose columns play `roles`:
+    /// none when it names another actual table of a logical table; else
+    /// with relation names in logical words, and a row naming the data
+    /// source's database once per logical database, with its name in
+    /// place of the physical one. Only the first such cell is the
+    /// database's name: pg_database's name column comes before its owner
+    /// (psql's `\l` shows both, and an owner may be named like the
+    /// database).
+    pub fn map_rows(&self, row: DataRow, roles: &[ColumnRole]) -> Vec<DataRow> {
+        let row = match self.actual.map_row(&row, roles) {
+            RowFate::Keep => row,
+            RowFate::Replace(mapped) => mapped,
+            RowFate::Drop => return Vec::new(),
+        };
         let Some((physical, logical)) = &self.databases else {
             return vec![row];
         };
@@ -151,43 +188,6 @@ impl CatalogNames {
                 DataRow::from_values(cells.iter().map(|c| c.as_deref())).ok()
             })
             .collect()
-    }
-
-    /// A result row with actual table names turned into logical ones;
-    /// `None` when nothing changed.
-    fn map_row(&self, row: &DataRow) -> Option<DataRow> {
-        let mut changed = false;
-        let cells: Vec<Option<Bytes>> = row
-            .columns()
-            .map(|cell| match cell {
-                Some(c) => match self.to_logical.get(c.as_ref()) {
-                    Some(logical) => {
-                        changed = true;
-                        Some(Bytes::from(logical.clone().into_bytes()))
-                    }
-                    None => Some(c),
-                },
-                None => None,
-            })
-            .collect();
-        if !changed {
-            return None;
-        }
-        DataRow::from_values(cells.iter().map(|c| c.as_deref())).ok()
-    }
-}
-
-/// Rows already sent, so a logical table listed once per actual table
-/// is listed once.
-#[derive(Debug, Default)]
-pub struct Dedup {
-    seen: HashSet<Bytes>,
-}
-
-impl Dedup {
-    /// True the first time a row body is seen.
-    pub fn first(&mut self, row: &DataRow) -> bool {
-        self.seen.insert(row.body().clone())
     }
 }
 
@@ -305,16 +305,16 @@ mod tests {
         names.rewrite_databases(&mut q);
         assert!(q.to_string().ends_with(") AS pg_database"), "{q}");
         let row = |cells: &[Option<&[u8]>]| DataRow::from_values(cells.iter().copied()).unwrap();
-        let out = names.map_rows(row(&[Some(b"shard_0"), Some(b"UTF8")]));
+        let out = names.map_rows(row(&[Some(b"shard_0"), Some(b"UTF8")]), &[]);
         let firsts: Vec<_> = out
             .iter()
             .map(|r| r.columns().next().unwrap().unwrap())
             .collect();
         assert_eq!(firsts, vec![Bytes::from("a_db"), Bytes::from("b_db")]);
         // A row that names no database (a count) is answered once.
-        assert_eq!(names.map_rows(row(&[Some(b"1")])).len(), 1);
+        assert_eq!(names.map_rows(row(&[Some(b"1")]), &[]).len(), 1);
         // An owner named like the database keeps its name.
-        let out = names.map_rows(row(&[Some(b"shard_0"), Some(b"shard_0")]));
+        let out = names.map_rows(row(&[Some(b"shard_0"), Some(b"shard_0")]), &[]);
         let owners: Vec<_> = out
             .iter()
             .map(|r| r.columns().nth(1).unwrap().unwrap())

@@ -277,8 +277,16 @@ impl Session {
         let result = async {
             let mut query = request.start(&mut conn).await?;
             let mut out = Forwarder::new(shape);
-            let mut dedup = super::catalog::Dedup::default();
             let mut notices = crate::logical_names::StatementNotices::default();
+            // A catalog answer: its columns' roles, and the rows sent
+            // (some are left out, some shown once per logical database),
+            // which its CommandComplete must count.
+            let mut roles = Vec::new();
+            let mut sent = 0u64;
+            // Rows held to be sorted again by logical names (with their
+            // place in the shard's answer), and the keys.
+            let mut held: Vec<(usize, DataRow)> = Vec::new();
+            let mut sort_keys: Option<Vec<super::catalog_order::SortKey>> = None;
             loop {
                 match query.next_event().await {
                     Ok(Some(QueryEvent::Notice(n))) => {
@@ -286,16 +294,48 @@ impl Session {
                             out.event(&mut self.conn, QueryEvent::Notice(n)).await?;
                         }
                     }
+                    Ok(Some(QueryEvent::RowDescription(rd))) if catalog.is_some() => {
+                        roles = catalog.map(|c| c.roles(&rd)).unwrap_or_default();
+                        sort_keys = catalog.and_then(|c| c.sort_keys(&rd, &roles));
+                        sent = 0;
+                        out.event(&mut self.conn, QueryEvent::RowDescription(rd))
+                            .await?;
+                    }
                     Ok(Some(QueryEvent::Row(row))) if catalog.is_some() => {
                         let rows = match catalog {
-                            Some(c) => c.map_rows(row),
+                            Some(c) => c.map_rows(row, &roles),
                             None => vec![row],
                         };
                         for row in rows {
-                            if dedup.first(&row) {
-                                out.event(&mut self.conn, QueryEvent::Row(row)).await?;
+                            sent += 1;
+                            if sort_keys.is_some() {
+                                held.push((held.len(), row));
+                                if held.len() < super::catalog_order::MAX_SORTED_ROWS {
+                                    continue;
+                                }
+                                // Too many to hold: the shard's order.
+                                sort_keys = None;
+                                for (_, row) in held.drain(..) {
+                                    out.event(&mut self.conn, QueryEvent::Row(row)).await?;
+                                }
+                                continue;
                             }
+                            out.event(&mut self.conn, QueryEvent::Row(row)).await?;
                         }
+                    }
+                    Ok(Some(QueryEvent::CommandComplete(tag)))
+                        if catalog.is_some() && tag.starts_with("SELECT ") =>
+                    {
+                        if let Some(keys) = sort_keys.take() {
+                            super::catalog_order::sort(&mut held, &keys);
+                        }
+                        for (_, row) in held.drain(..) {
+                            out.event(&mut self.conn, QueryEvent::Row(row)).await?;
+                        }
+                        let tag = format!("SELECT {sent}");
+                        sent = 0;
+                        out.event(&mut self.conn, QueryEvent::CommandComplete(tag))
+                            .await?;
                     }
                     Ok(Some(event)) => out.event(&mut self.conn, event).await?,
                     Ok(None) => return Ok(()),

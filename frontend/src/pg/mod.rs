@@ -22,10 +22,15 @@
 //! - [`values`]: type OIDs, text / binary encoding of merged cells.
 //! - [`catalog`]: pg_catalog / information_schema queries answered with
 //!   logical table names.
+//! - `catalog_rows`: which cells of a catalog answer are relation names,
+//!   and the rows of other actual tables of a logical table left out;
+//!   `catalog_order`: such an answer sorted again by its logical names.
 //! - [`split`]: splitting multi-statement query strings.
 
 mod answers;
 mod catalog;
+mod catalog_order;
+mod catalog_rows;
 mod copy_in;
 mod execute;
 mod hand_read;
