@@ -15,6 +15,8 @@
 //! - `hand_read`: statements the kernel reads without sqlparser (COPY
 //!   FROM STDIN, VACUUM, ANALYZE).
 //! - `copy_in`: `COPY ... FROM STDIN`, each row routed to its shard's COPY.
+//! - `merged`: the start of a merge; merged rows encoded for the client.
+//! - `portal_run`: Execute with a row limit; portals answered in slices.
 //! - [`local`]: statements the proxy answers itself (BEGIN, SET, SHOW...).
 //! - [`values`]: type OIDs, text / binary encoding of merged cells.
 //! - [`catalog`]: pg_catalog / information_schema queries answered with
@@ -28,7 +30,9 @@ mod execute;
 mod hand_read;
 mod idle;
 mod local;
+mod merged;
 mod passthrough;
+mod portal_run;
 mod session;
 mod settings;
 mod split;

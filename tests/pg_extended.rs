@@ -1,0 +1,186 @@
+// Tests unwrap: a panic is a failed test, which is what we want here.
+#![allow(clippy::unwrap_used)]
+//! The extended protocol through Shardwire's sharded database, compared
+//! with one plain PostgreSQL holding the same rows: Execute with a row
+//! limit (portals fetched in slices, by tokio-postgres and by asyncpg's
+//! cursors, fetchrow and fetchval) and errors PostgreSQL reports at Parse.
+
+mod support;
+
+use std::path::Path;
+use std::process::Command;
+
+use shardwire_testkit::PgInstance;
+use support::{start, Deployment};
+
+const SCHEMA: &str = "CREATE TABLE t_order (order_id BIGINT PRIMARY KEY, user_id INT NOT NULL, \
+                      status VARCHAR(16), amount NUMERIC(10,2))";
+
+/// Nine rows over both data sources and all four tables, distinct amounts
+/// so ORDER BY amount has one answer.
+const ROWS: &str = "INSERT INTO t_order (order_id, user_id, status, amount) VALUES \
+                    (1, 1, 'a', 10.50), (2, 2, 'b', 20.00), (3, 3, 'a', 30.25), \
+                    (4, 4, 'b', 5.00), (5, 5, 'a', 7.75), (6, 6, 'b', 100.00), \
+                    (7, 7, 'a', 64.00), (8, 8, 'b', 12.00), (9, 9, 'a', 1.00)";
+
+/// The sharded deployment and a reference PostgreSQL, both with [`ROWS`].
+fn setup() -> (Deployment, PgInstance) {
+    let d = start();
+    d.psql_ok("sharding_db", SCHEMA);
+    d.psql_ok("sharding_db", ROWS);
+    let reference = PgInstance::start().unwrap();
+    reference.psql(SCHEMA).unwrap();
+    reference.psql(ROWS).unwrap();
+    (d, reference)
+}
+
+fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap()
+}
+
+async fn connect(url: &str) -> tokio_postgres::Client {
+    let (client, conn) = tokio_postgres::connect(url, tokio_postgres::NoTls)
+        .await
+        .unwrap();
+    tokio::spawn(conn);
+    client
+}
+
+/// A portal of a multi-shard ORDER BY fetched 2 rows at a time inside a
+/// transaction, with another statement of the same transaction (on the
+/// connections the portal reads) between slices, and a row the
+/// transaction inserted: the slices are the reference's.
+async fn slices(url: &str) -> (Vec<String>, Vec<i64>) {
+    let mut client = connect(url).await;
+    let tx = client.transaction().await.unwrap();
+    tx.execute(
+        "INSERT INTO t_order (order_id, user_id, status, amount) VALUES (10, 10, 'tx', 50.00)",
+        &[],
+    )
+    .await
+    .unwrap();
+    let portal = tx
+        .bind(
+            "SELECT order_id, user_id, amount::text AS a FROM t_order WHERE amount > $1::int \
+             ORDER BY amount DESC",
+            &[&2i32],
+        )
+        .await
+        .unwrap();
+    let mut out = Vec::new();
+    let mut counts = Vec::new();
+    loop {
+        let rows = tx.query_portal(&portal, 2).await.unwrap();
+        assert!(rows.len() <= 2, "a slice of {} rows", rows.len());
+        if rows.is_empty() {
+            break;
+        }
+        out.push(
+            rows.iter()
+                .map(|r| {
+                    format!(
+                        "{} {} {}",
+                        r.get::<_, i64>(0),
+                        r.get::<_, i32>(1),
+                        r.get::<_, String>(2)
+                    )
+                })
+                .collect::<Vec<_>>()
+                .join(", "),
+        );
+        let n: i64 = tx
+            .query_one("SELECT count(*) FROM t_order", &[])
+            .await
+            .unwrap()
+            .get(0);
+        counts.push(n);
+    }
+    tx.rollback().await.unwrap();
+    (out, counts)
+}
+
+#[test]
+fn a_multi_shard_order_by_fetched_in_slices_of_two_is_postgresql_s_answer() {
+    let (d, reference) = setup();
+    let rt = runtime();
+    let expected = rt.block_on(slices(&reference.url()));
+    let got = rt.block_on(slices(&d.url("sharding_db")));
+    assert_eq!(expected.0.len(), 5, "9 rows over 2 in slices of 2");
+    assert_eq!(got, expected, "proxy log:\n{}", d.proxy.log_tail());
+    // The transaction was rolled back on every shard.
+    assert_eq!(
+        d.psql_ok("sharding_db", "SELECT count(*) FROM t_order"),
+        "9\n"
+    );
+}
+
+fn venv_python() -> std::path::PathBuf {
+    let python = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/drivers/.venv/bin/python");
+    assert!(
+        python.exists(),
+        "the Python drivers (tests/drivers/.venv): run scripts/install-drivers.sh"
+    );
+    python
+}
+
+/// asyncpg's uses of a row limit: fetchrow and fetchval (max_rows 1 on the
+/// unnamed portal), a cursor fetched 2 rows at a time in a transaction
+/// with other statements in between, and a write with RETURNING fetched
+/// with fetchrow (PostgreSQL runs the whole write).
+const ASYNCPG: &str = r#"
+import asyncio, json, sys
+import asyncpg
+
+async def main(dsn):
+    conn = await asyncpg.connect(dsn)
+    out = {}
+    out["fetchrow"] = list(await conn.fetchrow(
+        "SELECT order_id, amount::text AS a FROM t_order ORDER BY amount DESC"))
+    out["fetchval"] = await conn.fetchval("SELECT count(*) FROM t_order")
+    out["slices"], out["between"] = [], []
+    async with conn.transaction():
+        cur = await conn.cursor(
+            "SELECT order_id, user_id, amount::text AS a FROM t_order ORDER BY amount")
+        while True:
+            rows = await cur.fetch(2)
+            if not rows:
+                break
+            out["slices"].append([list(r) for r in rows])
+            out["between"].append(await conn.fetchval(
+                "SELECT count(*) FROM t_order WHERE amount > $1", 10))
+    out["returning"] = list(await conn.fetchrow(
+        "UPDATE t_order SET status = 'seen' WHERE amount > 0 RETURNING status"))
+    out["updated"] = await conn.fetchval(
+        "SELECT count(*) FROM t_order WHERE status = 'seen'")
+    out["after"] = await conn.fetchval("SELECT count(*) FROM t_order")
+    await conn.close()
+    print(json.dumps(out, default=str))
+
+asyncio.run(main(sys.argv[1]))
+"#;
+
+fn asyncpg(url: &str) -> serde_json::Value {
+    let out = Command::new(venv_python())
+        .args(["-c", ASYNCPG, url])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "asyncpg against {url}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+#[test]
+fn asyncpg_cursors_fetchrow_and_fetchval_get_postgresql_s_answers() {
+    let (d, reference) = setup();
+    let expected = asyncpg(&reference.url());
+    assert_eq!(expected["slices"].as_array().unwrap().len(), 5);
+    assert_eq!(expected["updated"], 9);
+    let got = asyncpg(&d.url("sharding_db"));
+    assert_eq!(got, expected, "proxy log:\n{}", d.proxy.log_tail());
+}
