@@ -184,3 +184,33 @@ fn asyncpg_cursors_fetchrow_and_fetchval_get_postgresql_s_answers() {
     let got = asyncpg(&d.url("sharding_db"));
     assert_eq!(got, expected, "proxy log:\n{}", d.proxy.log_tail());
 }
+
+/// What a prepare (Parse, Describe, Sync) of `sql` fails with.
+async fn prepare_error(url: &str, sql: &str) -> (String, String) {
+    let client = connect(url).await;
+    let e = client.prepare(sql).await.expect_err("the Parse fails");
+    let db = e.as_db_error().expect("a server error");
+    (db.code().code().to_owned(), db.message().to_owned())
+}
+
+/// PostgreSQL refuses an unknown table and a syntax error at Parse; the
+/// proxy must too, with the same code and message (the timing, before
+/// the Sync, is what drv-postgresjs.pcap of the conformance tier checks).
+#[test]
+fn parse_reports_unknown_tables_and_syntax_errors_as_postgresql_does() {
+    let (d, reference) = setup();
+    let rt = runtime();
+    for sql in [
+        "SELECT * FROM orders_missing WHERE id = $1",
+        "SELECT order_id FROM t_order JOIN nowhere ON true",
+    ] {
+        let expected = rt.block_on(prepare_error(&reference.url(), sql));
+        let got = rt.block_on(prepare_error(&d.url("sharding_db"), sql));
+        assert_eq!(got, expected, "{sql}");
+    }
+    // The message of a syntax error is sqlparser's, not PostgreSQL's
+    // grammar's: only the code is the same.
+    let expected = rt.block_on(prepare_error(&reference.url(), "SELEC 1"));
+    let got = rt.block_on(prepare_error(&d.url("sharding_db"), "SELEC 1"));
+    assert_eq!((got.0.as_str(), expected.0.as_str()), ("42601", "42601"));
+}

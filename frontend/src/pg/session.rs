@@ -430,6 +430,9 @@ impl Session {
                     .parse(shardwire_kernel::Dialect::PostgreSql, &query)?,
             ),
         };
+        if let Some(ast) = &ast {
+            self.refuse_unknown_tables(ast)?;
+        }
         self.statements.insert(
             name,
             Arc::new(Prepared {
@@ -441,6 +444,29 @@ impl Session {
             }),
         );
         Ok(())
+    }
+
+    /// PostgreSQL looks its relations up at Parse, so a statement on a
+    /// table that does not exist fails there (42P01), not at the Execute
+    /// after it: postgres.js waits on the Parse's answer (Parse, Describe,
+    /// Flush) and must get the error then.
+    fn refuse_unknown_tables(&self, ast: &Statement) -> Result<(), StatementError> {
+        if super::catalog::is_catalog_query(ast) {
+            return Ok(());
+        }
+        let context = shardwire_kernel::StatementContext::new(ast);
+        if context.kind == shardwire_kernel::StatementKind::Ddl {
+            // CREATE names tables that do not exist yet.
+            return Ok(());
+        }
+        match context
+            .tables
+            .iter()
+            .find_map(|t| shardwire_kernel::route::unknown_table(&self.db.rules, t))
+        {
+            Some(e) => Err(e.into()),
+            None => Ok(()),
+        }
     }
 
     fn bind(&mut self, bind: Bind) -> Result<(), StatementError> {
