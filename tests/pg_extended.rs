@@ -214,3 +214,23 @@ fn parse_reports_unknown_tables_and_syntax_errors_as_postgresql_does() {
     let got = rt.block_on(prepare_error(&d.url("sharding_db"), "SELEC 1"));
     assert_eq!((got.0.as_str(), expected.0.as_str()), ("42601", "42601"));
 }
+
+/// `COPY (query) TO STDOUT` over both shards with ORDER BY, LIMIT, GROUP
+/// BY and values COPY escapes: the lines are the reference's.
+#[test]
+fn copy_of_a_merged_query_to_stdout_is_postgresql_s_answer() {
+    let (d, reference) = setup();
+    let tricky = "UPDATE t_order SET status = E'x\\ty\\\\z' WHERE order_id = 3; \
+                  UPDATE t_order SET status = NULL WHERE order_id = 4";
+    d.psql_ok("sharding_db", tricky);
+    reference.psql(tricky).unwrap();
+    for sql in [
+        "COPY (SELECT order_id, status, amount FROM t_order ORDER BY amount DESC) TO STDOUT",
+        "COPY (SELECT order_id, status FROM t_order WHERE order_id > 2 ORDER BY order_id LIMIT 4) TO STDOUT",
+        "COPY (SELECT status, count(*), sum(amount) FROM t_order GROUP BY status ORDER BY status) TO STDOUT WITH (FORMAT text)",
+    ] {
+        let expected = reference.psql(sql).unwrap();
+        assert!(expected.lines().count() >= 3, "{sql}: {expected}");
+        assert_eq!(d.psql_ok("sharding_db", sql), expected, "{sql}");
+    }
+}

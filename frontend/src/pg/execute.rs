@@ -59,6 +59,11 @@ impl Session {
             return result;
         }
         self.txn.refuse_if_failed()?;
+        if let Some(query) = super::copy_out::text_copy_query(ast) {
+            if let Some(result) = Box::pin(self.copy_out_merged(&query)).await {
+                return result;
+            }
+        }
         // The simple protocol only: COPY (query) TO STDOUT takes no
         // parameters.
         if portal.is_none() {

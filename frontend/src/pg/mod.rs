@@ -15,6 +15,7 @@
 //! - `hand_read`: statements the kernel reads without sqlparser (COPY
 //!   FROM STDIN, VACUUM, ANALYZE).
 //! - `copy_in`: `COPY ... FROM STDIN`, each row routed to its shard's COPY.
+//! - `copy_out`: `COPY (query) TO STDOUT` over shards, rows merged first.
 //! - `merged`: the start of a merge; merged rows encoded for the client.
 //! - `portal_run`: Execute with a row limit; portals answered in slices.
 //! - [`local`]: statements the proxy answers itself (BEGIN, SET, SHOW...).
@@ -26,6 +27,7 @@
 mod answers;
 mod catalog;
 mod copy_in;
+mod copy_out;
 mod execute;
 mod hand_read;
 mod idle;
