@@ -47,6 +47,9 @@ pub(super) struct Forwarder {
     shape: Shape,
     /// Whether the RowDescription (or NoData) went out.
     pub(super) described: bool,
+    /// Rows and tag kept instead of sent: a write run whole for an
+    /// Execute with a row limit (`portal_run`).
+    pub(super) capture: Option<super::portal_run::Captured>,
 }
 
 impl Forwarder {
@@ -54,6 +57,15 @@ impl Forwarder {
         Forwarder {
             shape,
             described: false,
+            capture: None,
+        }
+    }
+
+    /// A Forwarder that keeps rows and the tag, up to `limit` bytes of rows.
+    pub(super) fn capturing(shape: Shape, limit: usize) -> Self {
+        Forwarder {
+            capture: Some(super::portal_run::Captured::new(limit)),
+            ..Forwarder::new(shape)
         }
     }
 
@@ -77,9 +89,16 @@ impl Forwarder {
                 }
                 BackendMessage::RowDescription((*rd).clone())
             }
-            QueryEvent::Row(row) => BackendMessage::DataRow(row),
+            QueryEvent::Row(row) => match &mut self.capture {
+                Some(c) => return c.push(row),
+                None => BackendMessage::DataRow(row),
+            },
             QueryEvent::CommandComplete(tag) => {
                 self.no_rows(conn).await?;
+                if let Some(c) = &mut self.capture {
+                    c.complete(tag);
+                    return Ok(());
+                }
                 if self.shape == Shape::Simple {
                     self.described = false;
                 }

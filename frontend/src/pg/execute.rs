@@ -5,27 +5,24 @@
 
 use std::sync::Arc;
 
-use bytes::Bytes;
-use futures::future::join_all;
-use futures::{SinkExt, StreamExt};
+use futures::SinkExt;
 use shardwire_backend::executor::{dispatch, Request, UnitEvents};
 use shardwire_backend::pg::QueryEvent;
-use shardwire_kernel::merge::{
-    merge, ColumnKind, ColumnType, MergeError, MergePlan, Row, RowStream, Value,
-};
+use shardwire_kernel::merge::MergePlan;
 use shardwire_kernel::KernelError;
 use shardwire_kernel::{
     plan_literal_statement, plan_statement, plan_with, Dialect, PlanOptions, StatementContext,
     StatementKind,
 };
-use shardwire_protocol::pg::{BackendMessage, DataRow, RowDescription};
+use shardwire_protocol::pg::{BackendMessage, DataRow};
 use shardwire_rules::ShardingValue;
 use sqlparser::ast::Statement;
 
 use super::answers::{batches, Forwarder, TagSum};
+use super::portal_run::{returns_written_rows, RETURNING_BUFFER_BYTES};
 use super::session::{session_to_statement, Described, Portal, Prepared, Session};
 use super::txn::TxnState;
-use super::values::{column_kind, oid, result_format, sharding_value, to_binary, to_text};
+use super::values::{result_format, sharding_value};
 use crate::error::StatementError;
 
 /// What the client expects to hear about the rows' shape.
@@ -62,6 +59,11 @@ impl Session {
             return result;
         }
         self.txn.refuse_if_failed()?;
+        if let Some(query) = super::copy_out::text_copy_query(ast) {
+            if let Some(result) = Box::pin(self.copy_out_merged(&query)).await {
+                return result;
+            }
+        }
         // The simple protocol only: COPY (query) TO STDOUT takes no
         // parameters.
         if portal.is_none() {
@@ -170,16 +172,55 @@ impl Session {
             .collect();
         let result_formats: Arc<[i16]> =
             portal.map_or_else(|| Arc::from([]), |p| Arc::clone(&p.result_formats));
+        // An Execute with a row limit (`portal_run`): a read keeps its
+        // running result for the next Execute; a write with RETURNING
+        // runs whole first, as PostgreSQL runs it.
+        let limited = portal.filter(|p| p.row_limit > 0);
+        let returning_write = limited.is_some() && returns_written_rows(ast);
         let result = match plan.merge {
-            Some(merge_plan) => {
-                self.run_merged(units, &merge_plan, shape, &result_formats)
+            Some(merge_plan) => match limited {
+                Some(p) => {
+                    self.start_merged_portal(
+                        &p.name,
+                        units,
+                        &merge_plan,
+                        shape,
+                        Arc::clone(&result_formats),
+                        p.row_limit,
+                    )
                     .await
-            }
+                }
+                None => {
+                    self.run_merged(units, &merge_plan, shape, &result_formats)
+                        .await
+                }
+            },
             None if units.len() == 1 => {
                 let Some((ds, request)) = units.into_iter().next() else {
                     return Err(StatementError::refused("XX000", "a plan without units"));
                 };
-                self.run_single(ds, request, shape, catalog.as_ref()).await
+                match limited {
+                    Some(p) if returning_write => {
+                        // In a transaction, so a refusal past the buffer's
+                        // limit takes the write back.
+                        self.begin_implicit();
+                        let mut out = Forwarder::capturing(shape, RETURNING_BUFFER_BYTES);
+                        self.run_single_with(ds, request, &mut out, catalog.as_ref())
+                            .await?;
+                        self.start_buffered_portal(&p.name, out, p.row_limit).await
+                    }
+                    Some(p) => {
+                        self.start_forwarded_portal(
+                            &p.name,
+                            (ds, request),
+                            shape,
+                            catalog,
+                            p.row_limit,
+                        )
+                        .await
+                    }
+                    None => self.run_single(ds, request, shape, catalog.as_ref()).await,
+                }
             }
             None => {
                 // A write to broadcast tables runs once per data source,
@@ -195,7 +236,15 @@ impl Session {
                 if context.kind.is_write() && context.kind != StatementKind::Ddl {
                     self.begin_implicit();
                 }
-                self.run_concatenated(units, shape, one_copy).await
+                match limited {
+                    Some(p) if returning_write => {
+                        let mut out = Forwarder::capturing(shape, RETURNING_BUFFER_BYTES);
+                        self.run_concatenated_with(units, &mut out, one_copy)
+                            .await?;
+                        self.start_buffered_portal(&p.name, out, p.row_limit).await
+                    }
+                    _ => self.run_concatenated(units, shape, one_copy).await,
+                }
             }
         };
         // Whether or not every shard took it, DDL may have changed columns.
@@ -271,12 +320,22 @@ impl Session {
         shape: Shape,
         catalog: Option<&super::catalog::CatalogNames>,
     ) -> Result<(), StatementError> {
+        let mut out = Forwarder::new(shape);
+        self.run_single_with(ds, request, &mut out, catalog).await
+    }
+
+    async fn run_single_with(
+        &mut self,
+        ds: String,
+        request: Request,
+        out: &mut Forwarder,
+        catalog: Option<&super::catalog::CatalogNames>,
+    ) -> Result<(), StatementError> {
         let mut conn = self.acquire(&ds).await?;
         self.cancel
             .set_running(conn.cancel_token().into_iter().collect());
         let result = async {
             let mut query = request.start(&mut conn).await?;
-            let mut out = Forwarder::new(shape);
             let mut notices = crate::logical_names::StatementNotices::default();
             // A catalog answer: its columns' roles, and the rows sent
             // (some are left out, some shown once per logical database),
@@ -357,9 +416,18 @@ impl Session {
         shape: Shape,
         one_copy: bool,
     ) -> Result<(), StatementError> {
+        let mut out = Forwarder::new(shape);
+        self.run_concatenated_with(units, &mut out, one_copy).await
+    }
+
+    async fn run_concatenated_with(
+        &mut self,
+        units: Vec<(String, Request)>,
+        out: &mut Forwarder,
+        one_copy: bool,
+    ) -> Result<(), StatementError> {
         let count = units.len();
         let (jobs, sources) = self.jobs(units).await?;
-        let mut out = Forwarder::new(shape);
         let mut tags = TagSum::default();
         let mut notices = crate::logical_names::StatementNotices::default();
         let mut first_error = None;
@@ -428,12 +496,9 @@ impl Session {
         if copying {
             out.event(&mut self.conn, QueryEvent::CopyDone).await?;
         }
-        out.no_rows(&mut self.conn).await?;
         let tag = tags.finish();
-        self.conn
-            .feed(BackendMessage::CommandComplete(tag))
+        out.event(&mut self.conn, QueryEvent::CommandComplete(tag))
             .await
-            .map_err(session_to_statement)
     }
 
     /// Several units answering one query: their rows merged by the plan.
@@ -450,7 +515,7 @@ impl Session {
         self.cancel.set_running(running.cancel_tokens.clone());
         let streams = std::mem::take(&mut running.units);
         let result = self
-            .merge_and_send(streams, plan, shape, result_formats)
+            .merge_and_send(streams, plan, shape, result_formats.into())
             .await;
         self.cancel.set_running(Vec::new());
         let conns = running.finish().await?;
@@ -462,97 +527,21 @@ impl Session {
 
     async fn merge_and_send(
         &mut self,
-        mut units: Vec<UnitEvents>,
+        units: Vec<UnitEvents>,
         plan: &MergePlan,
         shape: Shape,
-        result_formats: &[i16],
+        result_formats: Arc<[i16]>,
     ) -> Result<(), StatementError> {
-        let firsts = join_all(units.iter_mut().map(first_description)).await;
-        let mut description = None;
-        for first in firsts {
-            match first {
-                Err(e) => return Err(StatementError::Backend(e)),
-                Ok(Some(rd)) if description.is_none() => description = Some(rd),
-                Ok(_) => {}
-            }
+        let mut merged = self.start_merge(units, plan, shape, result_formats).await?;
+        while let Some(event) = merged.next().await? {
+            let msg = match event {
+                QueryEvent::Row(data) => BackendMessage::DataRow(data),
+                QueryEvent::CommandComplete(tag) => BackendMessage::CommandComplete(tag),
+                _ => continue,
+            };
+            self.conn.feed(msg).await.map_err(session_to_statement)?;
         }
-        let Some(description) = description else {
-            return Err(StatementError::refused(
-                "XX000",
-                "the shards answered a query without describing its rows",
-            ));
-        };
-        let kinds: Arc<[ColumnKind]> = description
-            .fields
-            .iter()
-            .map(|f| column_kind(f.type_oid))
-            .collect();
-        // int2 / int4 arithmetic the proxy computes fails at their width.
-        let types = description
-            .fields
-            .iter()
-            .map(|f| ColumnType {
-                int_bits: match f.type_oid {
-                    oid::INT2 => Some(16),
-                    oid::INT4 => Some(32),
-                    oid::INT8 => Some(64),
-                    _ => None,
-                },
-                decimals: None,
-            })
-            .collect();
-        let plan = &plan.clone().with_column_types(types);
-        let width = description.fields.len();
-        let visible = match &plan.wildcard {
-            Some(w) => width.saturating_sub(w.derived),
-            None => plan.output_columns.min(width),
-        };
-        let mut shown = RowDescription {
-            fields: description.fields.iter().take(visible).cloned().collect(),
-        };
-        for (i, field) in shown.fields.iter_mut().enumerate() {
-            field.format = result_format(result_formats, i);
-        }
-        let type_oids: Vec<u32> = shown.fields.iter().map(|f| f.type_oid).collect();
-        let streams: Vec<RowStream> = units
-            .into_iter()
-            .map(|unit| -> RowStream {
-                let kinds = Arc::clone(&kinds);
-                Box::pin(unit.into_stream().filter_map(move |event| {
-                    let item = match event {
-                        Ok(QueryEvent::Row(row)) => Some(decode_row(&row, &kinds)),
-                        Ok(_) => None,
-                        Err(e) => Some(Err(MergeError::Source(Box::new(e)))),
-                    };
-                    std::future::ready(item)
-                }))
-            })
-            .collect();
-        let mut merged = merge(plan, streams);
-        if shape != Shape::Silent {
-            self.conn
-                .feed(BackendMessage::RowDescription(shown))
-                .await
-                .map_err(session_to_statement)?;
-        }
-        let all_text = type_oids
-            .iter()
-            .enumerate()
-            .all(|(i, _)| result_format(result_formats, i) == 0);
-        let mut rows = 0u64;
-        while let Some(row) = merged.next().await {
-            let row = row?;
-            let data = encode_row(&row, &type_oids, result_formats, all_text)?;
-            self.conn
-                .feed(BackendMessage::DataRow(data))
-                .await
-                .map_err(session_to_statement)?;
-            rows += 1;
-        }
-        self.conn
-            .feed(BackendMessage::CommandComplete(format!("SELECT {rows}")))
-            .await
-            .map_err(session_to_statement)
+        Ok(())
     }
 
     /// Describes a prepared statement on one backend: the statement routed
@@ -606,57 +595,6 @@ impl Session {
             row: prepared.columns().cloned(),
         })
     }
-}
-
-/// Reads a unit's events up to its RowDescription.
-async fn first_description(
-    unit: &mut UnitEvents,
-) -> Result<Option<Arc<RowDescription>>, shardwire_backend::BackendError> {
-    while let Some(event) = unit.next().await {
-        match event? {
-            QueryEvent::RowDescription(rd) => return Ok(Some(rd)),
-            QueryEvent::CommandComplete(_) | QueryEvent::EmptyQuery => return Ok(None),
-            _ => {}
-        }
-    }
-    Ok(None)
-}
-
-fn decode_row(row: &DataRow, kinds: &[ColumnKind]) -> Result<Row, MergeError> {
-    let values = row
-        .columns()
-        .enumerate()
-        .map(|(i, cell)| {
-            let kind = kinds.get(i).copied().unwrap_or(ColumnKind::Unknown);
-            Value::parse_text(kind, cell.as_deref())
-        })
-        .collect::<Result<Vec<_>, _>>()?;
-    Ok(Row::with_raw(values, row.body().to_vec()))
-}
-
-fn encode_row(
-    row: &Row,
-    type_oids: &[u32],
-    formats: &[i16],
-    all_text: bool,
-) -> Result<DataRow, StatementError> {
-    let bad =
-        |e: shardwire_protocol::ProtocolError| StatementError::refused("XX000", e.to_string());
-    if all_text {
-        if let Some(raw) = row.raw() {
-            return DataRow::decode(Bytes::copy_from_slice(raw)).map_err(bad);
-        }
-    }
-    let mut cells: Vec<Option<Vec<u8>>> = Vec::with_capacity(type_oids.len());
-    for (i, value) in row.values().iter().enumerate().take(type_oids.len()) {
-        let oid = type_oids.get(i).copied().unwrap_or(0);
-        cells.push(if result_format(formats, i) == 1 {
-            to_binary(value, oid).map_err(|e| StatementError::refused("XX000", e))?
-        } else {
-            to_text(value, oid)
-        });
-    }
-    DataRow::from_values(cells.iter().map(|c| c.as_deref())).map_err(bad)
 }
 
 /// The highest `$n` in `sql` (outside nothing: a `$n` in a string literal

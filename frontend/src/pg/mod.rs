@@ -17,6 +17,9 @@
 //! - `hand_read`: statements the kernel reads without sqlparser (COPY
 //!   FROM STDIN, VACUUM, ANALYZE).
 //! - `copy_in`: `COPY ... FROM STDIN`, each row routed to its shard's COPY.
+//! - `copy_out`: `COPY (query) TO STDOUT` over shards, rows merged first.
+//! - `merged`: the start of a merge; merged rows encoded for the client.
+//! - `portal_run`: Execute with a row limit; portals answered in slices.
 //! - [`local`]: statements the proxy answers itself (BEGIN, SET, SHOW...).
 //! - `set_config`: `SELECT set_config(...)` taken as the SET it is.
 //! - [`values`]: type OIDs, text / binary encoding of merged cells.
@@ -32,11 +35,14 @@ mod catalog;
 mod catalog_order;
 mod catalog_rows;
 mod copy_in;
+mod copy_out;
 mod execute;
 mod hand_read;
 mod idle;
 mod local;
+mod merged;
 mod passthrough;
+mod portal_run;
 mod savepoint;
 mod session;
 mod set_config;

@@ -50,6 +50,10 @@ pub struct Portal {
     pub params: Arc<[Option<Bytes>]>,
     pub param_formats: Arc<[i16]>,
     pub result_formats: Arc<[i16]>,
+    pub name: String,
+    /// The row limit of the Execute running it (0: none); set on the copy
+    /// an Execute runs.
+    pub row_limit: usize,
 }
 
 #[derive(Debug)]
@@ -66,6 +70,8 @@ pub struct Session {
     /// SQL-level PREPARE: name -> statement with `$n` placeholders.
     pub(super) sql_prepared: HashMap<String, Arc<Statement>>,
     portals: HashMap<String, Portal>,
+    /// Portals stopped at an Execute's row limit, by name (`portal_run`).
+    pub(super) runs: HashMap<String, super::portal_run::Suspended>,
     /// After an error in the extended protocol, everything up to Sync is
     /// skipped.
     skip_to_sync: bool,
@@ -97,6 +103,7 @@ impl Session {
             statements: HashMap::new(),
             sql_prepared: HashMap::new(),
             portals: HashMap::new(),
+            runs: HashMap::new(),
             skip_to_sync: false,
             pending_describe: None,
             reports: Vec::new(),
@@ -164,6 +171,10 @@ impl Session {
             }
             FrontendMessage::Bind(bind) => {
                 self.flush_pending_describe().await?;
+                if bind.portal.is_empty() {
+                    // A new unnamed portal replaces the old one.
+                    self.close_run("").await;
+                }
                 let result = self.bind(bind);
                 self.extended_step(result, BackendMessage::BindComplete)
                     .await?;
@@ -175,7 +186,15 @@ impl Session {
                     self.extended_error(e).await?;
                 }
             }
-            FrontendMessage::Execute { portal, .. } => {
+            FrontendMessage::Execute { portal, max_rows } => {
+                // PostgreSQL reads a limit of 0 or less as none.
+                let limit = usize::try_from(max_rows).unwrap_or(0);
+                if let Some(result) = self.resume_portal(&portal, limit).await {
+                    if let Err(e) = result {
+                        self.extended_error(e).await?;
+                    }
+                    return Ok(ControlFlow::Continue(()));
+                }
                 if self.batch_follows() {
                     self.begin_implicit();
                 }
@@ -185,9 +204,10 @@ impl Session {
                     // on its own first.
                     self.describe_portal_now(describe.unwrap_or_default())
                         .await?;
-                    self.execute_portal(&portal, false).await?;
+                    self.execute_portal(&portal, false, limit).await?;
                 } else {
-                    self.execute_portal(&portal, describe.is_some()).await?;
+                    self.execute_portal(&portal, describe.is_some(), limit)
+                        .await?;
                 }
             }
             FrontendMessage::Close { kind, name } => {
@@ -197,6 +217,7 @@ impl Session {
                         self.statements.remove(&name);
                     }
                     TargetKind::Portal => {
+                        self.close_run(&name).await;
                         self.portals.remove(&name);
                     }
                 }
@@ -205,12 +226,17 @@ impl Session {
             FrontendMessage::Sync => {
                 self.flush_pending_describe().await?;
                 self.skip_to_sync = false;
+                // Outside a transaction block the Sync ends the implicit
+                // transaction, and with it every portal; inside one they
+                // live until the block ends.
+                let explicit = self.txn.in_block() && !self.txn.implicit;
+                if !explicit {
+                    self.close_runs().await;
+                    self.portals.clear();
+                }
                 if let Some(e) = self.end_implicit().await {
                     self.send_error(&e).await?;
                 }
-                // The unnamed portal lives until the end of the
-                // implicit transaction a Sync closes.
-                self.portals.remove("");
                 self.ready().await?;
             }
             FrontendMessage::Flush => {
@@ -408,6 +434,9 @@ impl Session {
                     .parse(shardwire_kernel::Dialect::PostgreSql, &query)?,
             ),
         };
+        if let Some(ast) = &ast {
+            self.refuse_unknown_tables(ast)?;
+        }
         self.statements.insert(
             name,
             Arc::new(Prepared {
@@ -419,6 +448,29 @@ impl Session {
             }),
         );
         Ok(())
+    }
+
+    /// PostgreSQL looks its relations up at Parse, so a statement on a
+    /// table that does not exist fails there (42P01), not at the Execute
+    /// after it: postgres.js waits on the Parse's answer (Parse, Describe,
+    /// Flush) and must get the error then.
+    fn refuse_unknown_tables(&self, ast: &Statement) -> Result<(), StatementError> {
+        if super::catalog::is_catalog_query(ast) {
+            return Ok(());
+        }
+        let context = shardwire_kernel::StatementContext::new(ast);
+        if context.kind == shardwire_kernel::StatementKind::Ddl {
+            // CREATE names tables that do not exist yet.
+            return Ok(());
+        }
+        match context
+            .tables
+            .iter()
+            .find_map(|t| shardwire_kernel::route::unknown_table(&self.db.rules, t))
+        {
+            Some(e) => Err(e.into()),
+            None => Ok(()),
+        }
     }
 
     fn bind(&mut self, bind: Bind) -> Result<(), StatementError> {
@@ -451,6 +503,8 @@ impl Session {
             params: bind.params.into(),
             param_formats: bind.param_formats.into(),
             result_formats: bind.result_formats.into(),
+            name: bind.portal.clone(),
+            row_limit: 0,
         };
         self.portals.insert(bind.portal, portal);
         Ok(())
@@ -531,13 +585,24 @@ impl Session {
         self.conn.feed(msg).await.map_err(session_to_statement)
     }
 
-    async fn execute_portal(&mut self, name: &str, describe: bool) -> Result<(), SessionError> {
-        let Some(portal) = self.portals.get(name).cloned() else {
+    /// Drops a portal whose run ended with its transaction.
+    pub(super) fn forget_portal(&mut self, name: &str) {
+        self.portals.remove(name);
+    }
+
+    async fn execute_portal(
+        &mut self,
+        name: &str,
+        describe: bool,
+        limit: usize,
+    ) -> Result<(), SessionError> {
+        let Some(mut portal) = self.portals.get(name).cloned() else {
             let e = StatementError::refused("34000", format!("portal \"{name}\" does not exist"));
             return self.extended_error(e).await;
         };
         // `portal` is a local copy (Arcs), so its statement is lent as it
         // is: no per-Execute copy of the SQL text.
+        portal.row_limit = limit;
         let statement = &portal.statement;
         let result = match (&statement.ast, &statement.copy) {
             (Some(ast), _) => {

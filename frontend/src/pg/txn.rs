@@ -88,6 +88,7 @@ impl Session {
     /// joining it to the transaction first if needed, or a pooled one;
     /// either way with the session's settings.
     pub(super) async fn acquire(&mut self, ds: &str) -> Result<PooledConnection, StatementError> {
+        self.park_runs_on(ds).await?;
         if self.txn.state == TxnState::Open {
             if let Some(pos) = self.txn.held.iter().position(|(name, _)| name == ds) {
                 let (name, mut conn) = self.txn.held.swap_remove(pos);
@@ -212,6 +213,9 @@ impl Session {
         &mut self,
         commit: bool,
     ) -> (&'static str, Option<StatementError>) {
+        // Portals end with their transaction; their connections first
+        // come back to it.
+        self.close_runs().await;
         let commit = commit && self.txn.state == TxnState::Open;
         let sql = if commit { "COMMIT" } else { "ROLLBACK" };
         let held = std::mem::take(&mut self.txn.held);

@@ -2,6 +2,9 @@
 //! concatenates their outputs, which is the answer only when nothing about
 //! the rows needs merging and no node's output carries a header of its own.
 //! Anything else is refused by name rather than answered differently.
+//! (A `COPY (query) TO STDOUT` in the default text format does not get
+//! here when its rows need merging: the PostgreSQL frontend runs the query
+//! merged and writes the text lines itself, `frontend/src/pg/copy_out.rs`.)
 
 use sqlparser::ast::{CopyOption, CopySource, Statement};
 

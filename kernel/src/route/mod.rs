@@ -256,6 +256,21 @@ pub(crate) fn route_row(
     }
 }
 
+/// The 42P01 / 1146 a statement naming `table` (a name of a
+/// [`StatementContext`], lower-cased) gets when no rule places it: what
+/// the database reports as soon as it reads the statement (PostgreSQL at
+/// Parse), before any other reason to refuse the statement.
+pub fn unknown_table(db: &LogicalDatabase, table: &str) -> Option<KernelError> {
+    if db.sharding.tables.contains_key(table) || db.is_broadcast(table) || table.starts_with("pg_")
+    {
+        return None;
+    }
+    match single_data_source(db, StatementKind::Select, table) {
+        Err(e @ KernelError::UnknownTable { .. }) => Some(e),
+        _ => None,
+    }
+}
+
 /// The data source holding single table `table` (not a sharding or
 /// broadcast table).
 pub(crate) fn single_table_source(
