@@ -276,6 +276,18 @@ fn split_alias(item: &str) -> Option<(&str, Option<&str>)> {
 
 fn classify_show(words: &[&str], text: &str) -> Option<Local> {
     let like = like_pattern(text);
+    let tables = matches!(words.get(1..)?, ["tables", ..] | ["full", "tables", ..]);
+    if tables && words.contains(&"where") {
+        // The condition names the logical column (Tables_in_<db>) over
+        // logical names; answering it by LIKE alone would be a different
+        // answer.
+        return Some(Local::Refuse(
+            1235,
+            "42000",
+            "This version of Shardwire doesn't yet support 'SHOW TABLES ... WHERE' in a \
+             sharded database",
+        ));
+    }
     match words.get(1..)? {
         ["databases" | "schemas", ..] => Some(Local::ShowDatabases(like)),
         ["tables", rest @ ..] => Some(Local::ShowTables {
@@ -464,6 +476,10 @@ mod tests {
                 from: None,
                 ..
             })
+        ));
+        assert!(matches!(
+            classify("SHOW FULL TABLES WHERE Table_type = 'VIEW'", false),
+            Some(Local::Refuse(1235, "42000", _))
         ));
         assert!(
             matches!(classify("show variables like 'max%'", false), Some(Local::ShowVariables(Some(p))) if p == "max%")

@@ -154,7 +154,31 @@ impl Session {
                 self.apply_set(replayed).await?;
                 Ok(LocalAnswer::Ok)
             }
+            Local::ShowTables {
+                full,
+                from,
+                like: pattern,
+            } => {
+                let db = self.show_tables_database(from.as_deref())?;
+                self.show_tables(&db, full, pattern.as_deref()).await
+            }
             other => self.local_rows(&other),
+        }
+    }
+
+    /// The logical database SHOW TABLES [FROM db] is about.
+    fn show_tables_database(
+        &self,
+        from: Option<&str>,
+    ) -> Result<std::sync::Arc<crate::server::Database>, StatementError> {
+        match from {
+            None => self.database(),
+            Some(name) => super::login::choose_database(&self.fe, &self.user, &self.host, name)
+                .map_err(|err| {
+                    StatementError::Backend(shardwire_backend::BackendError::MySqlServer(Box::new(
+                        err.into(),
+                    )))
+                }),
         }
     }
 
@@ -226,49 +250,18 @@ impl Session {
                 from,
                 like: pattern,
             } => {
-                let db = match from {
-                    None => self.database()?,
-                    Some(name) => {
-                        super::login::choose_database(&self.fe, &self.user, &self.host, name)
-                            .map_err(|err| {
-                                StatementError::Backend(
-                                    shardwire_backend::BackendError::MySqlServer(Box::new(
-                                        err.into(),
-                                    )),
-                                )
-                            })?
-                    }
-                };
-                let mut names: Vec<String> = db
-                    .rules
-                    .sharding
-                    .tables
-                    .values()
-                    .map(|t| t.logic_name.clone())
-                    .chain(db.rules.broadcast_tables.iter().cloned())
-                    .chain(db.rules.single_tables.iter().map(|t| t.table.clone()))
-                    .filter(|name| pattern.as_deref().is_none_or(|p| like(p, name)))
-                    .collect();
-                names.sort();
-                names.dedup();
-                let label = format!("Tables_in_{}", db.rules.name);
+                // The columns only (COM_STMT_PREPARE); run_local asks the
+                // data sources for the rows.
+                let db = self.show_tables_database(from.as_deref())?;
+                let mut label = format!("Tables_in_{}", db.rules.name);
+                if let Some(p) = pattern {
+                    label.push_str(&format!(" ({p})"));
+                }
                 let mut cols = vec![label.as_str()];
                 if *full {
                     cols.push("Table_type");
                 }
-                rows(
-                    text_columns(&cols),
-                    names
-                        .into_iter()
-                        .map(|n| {
-                            let mut r = vec![Some(n)];
-                            if *full {
-                                r.push(Some("BASE TABLE".to_owned()));
-                            }
-                            r
-                        })
-                        .collect(),
-                )
+                rows(text_columns(&cols), Vec::new())
             }
             Local::ShowVariables(pattern) => {
                 let mut names: Vec<String> = DEFAULTS

@@ -19,6 +19,9 @@
 //!   definitions replaced by the logical ones.
 //! - `catalog`: information_schema queries, answered by the first data
 //!   source with the logical names.
+//! - `show_tables`: SHOW [FULL] TABLES, the data sources' tables in
+//!   logical names.
+//! - `show_create`: SHOW CREATE TABLE of an actual table, named logically.
 //! - `classify`: recognising those statements, without side effects.
 //! - `local`: what the proxy answers itself (transaction control, SET,
 //!   SELECT @@..., SHOW DATABASES / TABLES / VARIABLES, USE).
@@ -42,6 +45,8 @@ mod prepared;
 mod query;
 mod session;
 mod settings;
+mod show_create;
+mod show_tables;
 pub mod split;
 mod txn;
 pub mod values;

@@ -18,7 +18,7 @@ use shardwire_kernel::{plan_statement, plan_with, Dialect, GeneratedKeys, PlanOp
 use shardwire_protocol::mysql::constants::status::SERVER_MORE_RESULTS_EXISTS;
 use shardwire_protocol::mysql::{BinaryType, ColumnDefinition, OkPacket};
 use shardwire_rules::keygen::GeneratedKey;
-use sqlparser::ast::Statement;
+use sqlparser::ast::{ShowCreateObject, Statement};
 
 use super::catalog::reads_information_schema;
 use super::classify::{classify, commits_implicitly, starts_no_transaction};
@@ -105,6 +105,19 @@ impl Session {
         if describes_a_table(&ast) {
             // Every data node has the same columns: one answers for all.
             plan.units.truncate(1);
+            if let (
+                Statement::ShowCreate {
+                    obj_type: ShowCreateObject::Table,
+                    ..
+                },
+                Some(unit),
+            ) = (&*ast, plan.units.first())
+            {
+                let answer = self
+                    .show_create_table(&db, &unit.data_source, &unit.sql)
+                    .await?;
+                return self.send_local(answer, false, more);
+            }
         }
         let generated_key = first_generated_key(plan.generated_keys.as_ref());
         let one_copy = plan.units.len() > 1 && writes_one_copy(&db, &ast);
