@@ -69,6 +69,16 @@ pub fn classify(sql: &str, local_infile: bool) -> Option<Local> {
         "set" => classify_set(text[3..].trim()),
         "select" => classify_select(text[6..].trim()).map(Local::Select),
         "show" => classify_show(&words, text),
+        // MariaDB's table locks belong to the connection that took them:
+        // sent to one pooled connection, they would go back to the pool
+        // held, blocking or breaking other sessions, and would not cover
+        // the other data sources' actual tables. Refused until the
+        // session can keep a connection per data source until UNLOCK.
+        "lock" if matches!(words.get(1), Some(&("table" | "tables"))) => Some(Local::Refuse(
+            1235,
+            "42000",
+            "This version of Shardwire doesn't yet support 'LOCK TABLES in a sharded database'",
+        )),
         "load"
             if !local_infile && words.get(1) == Some(&"data") && words.get(2) == Some(&"local") =>
         {
@@ -476,6 +486,13 @@ mod tests {
                 from: None,
                 ..
             })
+        ));
+        assert!(matches!(
+            classify(
+                "LOCK TABLES `t_order` READ /*!32311 LOCAL */,`t_region` READ",
+                false
+            ),
+            Some(Local::Refuse(1235, "42000", _))
         ));
         assert!(matches!(
             classify("SHOW FULL TABLES WHERE Table_type = 'VIEW'", false),
