@@ -346,3 +346,46 @@ fn catalog_lookups_by_a_bound_name_find_logical_tables() {
         assert_eq!(row, ("t_order".into(), "t_order".into()));
     });
 }
+
+/// A broadcast table has a copy on every data source, each with the
+/// index under its own name: DROP INDEX and ALTER INDEX name no table,
+/// and must still reach every copy, not only the first data source's.
+#[test]
+fn a_broadcast_tables_index_is_dropped_and_renamed_on_every_copy() {
+    let d = start();
+    let indexes = |shard: usize| {
+        d.shards[shard]
+            .psql(
+                "SELECT indexname FROM pg_indexes WHERE tablename = 't_region' \
+                 AND indexname NOT LIKE '%pkey' ORDER BY 1",
+            )
+            .unwrap()
+    };
+    d.psql_ok(
+        "sharding_db",
+        "CREATE TABLE t_region (id int PRIMARY KEY, name text)",
+    );
+    d.psql_ok(
+        "sharding_db",
+        "CREATE INDEX region_by_name ON t_region (name)",
+    );
+    for shard in 0..2 {
+        assert_eq!(indexes(shard), "region_by_name\n", "shard {shard}");
+    }
+    d.psql_ok(
+        "sharding_db",
+        "ALTER INDEX region_by_name RENAME TO by_name",
+    );
+    for shard in 0..2 {
+        assert_eq!(indexes(shard), "by_name\n", "shard {shard}");
+    }
+    d.psql_ok("sharding_db", "DROP INDEX by_name");
+    for shard in 0..2 {
+        assert_eq!(indexes(shard), "", "shard {shard}");
+    }
+    // Gone everywhere: the database's own error, and IF EXISTS is quiet.
+    let (ok, _, err) = d.psql("sharding_db", "DROP INDEX by_name");
+    assert!(!ok);
+    assert!(err.contains("index \"by_name\" does not exist"), "{err}");
+    d.psql_ok("sharding_db", "DROP INDEX IF EXISTS by_name");
+}
