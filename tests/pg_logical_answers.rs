@@ -235,3 +235,157 @@ fn the_catalog_shows_logical_tables_and_their_index_names() {
         assert_eq!(kinds.len().to_string(), direct.trim());
     });
 }
+
+/// Catalog lookups with the table's name as a bound parameter, as
+/// SQLAlchemy's has_table / drop_all and drivers' regclass casts send
+/// them, answer through the sharded database what one PostgreSQL holding
+/// the logical tables answers.
+#[test]
+fn catalog_lookups_by_a_bound_name_find_logical_tables() {
+    let d = start();
+    let ddl = "CREATE TABLE t_order (order_id bigint PRIMARY KEY, user_id int NOT NULL); \
+               CREATE TABLE t_region (id int PRIMARY KEY, name text)";
+    d.psql_ok(
+        "sharding_db",
+        "CREATE TABLE t_order (order_id bigint PRIMARY KEY, user_id int NOT NULL)",
+    );
+    d.psql_ok(
+        "sharding_db",
+        "CREATE TABLE t_region (id int PRIMARY KEY, name text)",
+    );
+    // One PostgreSQL with the logical tables, to compare with.
+    d.shards[0].create_database("reference").unwrap();
+    let reference = sqlx::postgres::PgConnectOptions::new()
+        .host(d.shards[0].host())
+        .port(d.shards[0].port())
+        .username(d.shards[0].user())
+        .password(d.shards[0].password())
+        .database("reference");
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    rt.block_on(async {
+        let mut one = PgConnection::connect_with(&reference).await.unwrap();
+        one.execute(ddl).await.unwrap();
+        let mut sharded = PgConnection::connect_with(&d.sqlx_options("sharding_db"))
+            .await
+            .unwrap();
+        let drop_all = "SELECT pg_catalog.pg_class.relname \nFROM pg_catalog.pg_class \
+             JOIN pg_catalog.pg_namespace ON pg_catalog.pg_namespace.oid = \
+             pg_catalog.pg_class.relnamespace \nWHERE pg_catalog.pg_class.relname IN \
+             ($1::VARCHAR, $2::VARCHAR) AND pg_catalog.pg_class.relkind = ANY \
+             (ARRAY[$3::VARCHAR, $4::VARCHAR, $5::VARCHAR, $6::VARCHAR, $7::VARCHAR]) AND \
+             pg_catalog.pg_table_is_visible(pg_catalog.pg_class.oid) AND \
+             pg_catalog.pg_namespace.nspname != $8::VARCHAR";
+        let cases: Vec<(&str, Vec<&str>, Vec<&str>)> = vec![
+            (
+                drop_all,
+                vec!["t_order", "t_region", "r", "p", "f", "v", "m", "pg_catalog"],
+                vec!["t_order", "t_region"],
+            ),
+            (
+                "SELECT c.relname FROM pg_catalog.pg_class c WHERE c.relname = $1::VARCHAR \
+                 AND pg_catalog.pg_table_is_visible(c.oid)",
+                vec!["t_order"],
+                vec!["t_order"],
+            ),
+            (
+                "SELECT relname FROM pg_catalog.pg_class \
+                 WHERE relname = ANY (ARRAY[$1::text, $2::text]) ORDER BY 1",
+                vec!["t_order_pkey", "t_order"],
+                vec!["t_order", "t_order_pkey"],
+            ),
+            (
+                "SELECT table_name FROM information_schema.tables \
+                 WHERE table_name = $1 AND table_schema = $2",
+                vec!["t_order", "public"],
+                vec!["t_order"],
+            ),
+            (
+                "SELECT relname FROM pg_catalog.pg_class WHERE oid = $1::regclass",
+                vec!["public.t_order"],
+                vec!["t_order"],
+            ),
+            (
+                "SELECT relname FROM pg_catalog.pg_class WHERE oid = to_regclass($1)",
+                vec!["t_order"],
+                vec!["t_order"],
+            ),
+            (
+                "SELECT relname FROM pg_catalog.pg_class WHERE relname = $1",
+                vec!["t_nowhere"],
+                vec![],
+            ),
+        ];
+        for (sql, params, expected) in cases {
+            let mut answers = Vec::new();
+            for conn in [&mut one, &mut sharded] {
+                let mut q = sqlx::query_as::<_, (String,)>(sql);
+                for p in &params {
+                    q = q.bind(*p);
+                }
+                let mut rows: Vec<String> = q
+                    .fetch_all(&mut *conn)
+                    .await
+                    .unwrap_or_else(|e| panic!("{sql}: {e}"))
+                    .into_iter()
+                    .map(|(r,)| r)
+                    .collect();
+                rows.sort();
+                answers.push(rows);
+            }
+            assert_eq!(answers[0], expected, "one PostgreSQL: {sql}");
+            assert_eq!(answers[1], expected, "sharded: {sql}");
+        }
+        // A bound value that is no relation name comes back as bound.
+        let row: (String, String) =
+            sqlx::query_as("SELECT $1::text, relname FROM pg_catalog.pg_class WHERE relname = $2")
+                .bind("t_order")
+                .bind("t_order")
+                .fetch_one(&mut sharded)
+                .await
+                .unwrap();
+        assert_eq!(row, ("t_order".into(), "t_order".into()));
+    });
+}
+
+/// A broadcast table has a copy on every data source, each with the
+/// index under its own name: DROP INDEX and ALTER INDEX name no table,
+/// and must still reach every copy, not only the first data source's.
+#[test]
+fn a_broadcast_tables_index_is_dropped_and_renamed_on_every_copy() {
+    let d = start();
+    let indexes = |shard: usize| {
+        d.shards[shard]
+            .psql(
+                "SELECT indexname FROM pg_indexes WHERE tablename = 't_region' \
+                 AND indexname NOT LIKE '%pkey' ORDER BY 1",
+            )
+            .unwrap()
+    };
+    d.psql_ok(
+        "sharding_db",
+        "CREATE TABLE t_region (id int PRIMARY KEY, name text)",
+    );
+    d.psql_ok(
+        "sharding_db",
+        "CREATE INDEX region_by_name ON t_region (name)",
+    );
+    for shard in 0..2 {
+        assert_eq!(indexes(shard), "region_by_name\n", "shard {shard}");
+    }
+    d.psql_ok(
+        "sharding_db",
+        "ALTER INDEX region_by_name RENAME TO by_name",
+    );
+    for shard in 0..2 {
+        assert_eq!(indexes(shard), "by_name\n", "shard {shard}");
+    }
+    d.psql_ok("sharding_db", "DROP INDEX by_name");
+    for shard in 0..2 {
+        assert_eq!(indexes(shard), "", "shard {shard}");
+    }
+    // Gone everywhere: the database's own error, and IF EXISTS is quiet.
+    let (ok, _, err) = d.psql("sharding_db", "DROP INDEX by_name");
+    assert!(!ok);
+    assert!(err.contains("index \"by_name\" does not exist"), "{err}");
+    d.psql_ok("sharding_db", "DROP INDEX IF EXISTS by_name");
+}

@@ -58,7 +58,10 @@ pub(crate) async fn look_up(
                         lookup
                             .candidates
                             .iter()
-                            .find(|c| c.data_source == *ds && found.contains(&c.actual_index))
+                            .find(|c| {
+                                c.data_source == *ds
+                                    && found.contains(&(c.actual_index.clone(), c.on_table.clone()))
+                            })
                             .map(|c| c.table.clone())
                     });
                 }

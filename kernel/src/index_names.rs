@@ -15,7 +15,9 @@
 //! index names to look for, so the caller looks them up and plans again
 //! (as with table metadata). A name no sharding table owns goes where it
 //! went before (the route of a statement that names no table). Broadcast
-//! and single tables keep their index names.
+//! and single tables keep their index names; DROP INDEX / ALTER INDEX of a
+//! broadcast table's index is asked about the same way (the index on that
+//! table, under its own name) and reaches every data source's copy.
 
 use std::collections::HashMap;
 
@@ -111,6 +113,10 @@ pub struct IndexCandidate {
     /// The storage unit holding the actual table.
     pub data_source: String,
     pub actual_index: String,
+    /// The actual table the index would be on (folded): a broadcast
+    /// table's index keeps its name, so only its table tells it from
+    /// another table's index of that name.
+    pub on_table: String,
 }
 
 /// The units of a PostgreSQL CREATE INDEX on a sharding table, or of DROP
@@ -123,7 +129,9 @@ pub(crate) fn plan(
     params: &[ShardingValue],
     options: &PlanOptions<'_>,
 ) -> Result<Option<Vec<SqlUnit>>, KernelError> {
-    if dialect != Dialect::PostgreSql || db.sharding.tables.is_empty() {
+    if dialect != Dialect::PostgreSql
+        || (db.sharding.tables.is_empty() && db.broadcast_tables.is_empty())
+    {
         return Ok(None);
     }
     match statement {
@@ -172,11 +180,13 @@ pub(crate) fn plan(
             table_units(db, &table, params, options)?
                 .iter()
                 .map(|unit| {
-                    let actual = actual_of(unit, &table)?;
                     let mut name = name.clone();
                     let mut new = index_name.clone();
-                    rename_index(&mut name, actual);
-                    rename_index(&mut new, actual);
+                    if !db.is_broadcast(&table) {
+                        let actual = actual_of(unit, &table)?;
+                        rename_index(&mut name, actual);
+                        rename_index(&mut new, actual);
+                    }
                     Ok(SqlUnit {
                         data_source: unit.data_source.clone(),
                         sql: Statement::AlterIndex {
@@ -221,7 +231,10 @@ fn plan_drop(
             Some(table) => {
                 for unit in table_units(db, table, params, options)? {
                     let mut actual = name.clone();
-                    rename_index(&mut actual, actual_of(&unit, table)?);
+                    // A broadcast table's copies keep the index's name.
+                    if !db.is_broadcast(table) {
+                        rename_index(&mut actual, actual_of(&unit, table)?);
+                    }
                     add(&unit.data_source, actual);
                 }
             }
@@ -268,18 +281,27 @@ fn owners(
         match options.index_owners.and_then(|o| o.owner(&key)) {
             Some(owner) => found.push(owner),
             None => {
-                let candidates = db
-                    .sharding
-                    .tables
-                    .iter()
-                    .flat_map(|(table, t)| {
-                        t.data_nodes.iter().map(|node| IndexCandidate {
+                let sharded = db.sharding.tables.iter().flat_map(|(table, t)| {
+                    t.data_nodes.iter().map(|node| {
+                        let actual = fold_table(name, &node.table);
+                        IndexCandidate {
                             table: table.clone(),
                             data_source: node.data_source.clone(),
-                            actual_index: actual_index_name(&index, &fold_table(name, &node.table)),
-                        })
+                            actual_index: actual_index_name(&index, &actual),
+                            on_table: actual,
+                        }
                     })
-                    .collect();
+                });
+                // Every data source holds each broadcast table.
+                let broadcast = db.broadcast_tables.iter().flat_map(|table| {
+                    db.data_sources.keys().map(|ds| IndexCandidate {
+                        table: table.clone(),
+                        data_source: ds.clone(),
+                        actual_index: index.clone(),
+                        on_table: table.clone(),
+                    })
+                });
+                let candidates = sharded.chain(broadcast).collect();
                 needed.push(IndexLookup {
                     index: key,
                     schema,

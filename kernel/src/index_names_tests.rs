@@ -108,6 +108,7 @@ fn drop_index_asks_who_owns_the_name_then_reaches_every_actual_table() {
         table: "t_order".into(),
         data_source: "ds_1".into(),
         actual_index: "idx_user_t_order_1".into(),
+        on_table: "t_order_1".into(),
     }));
     let owners = owned_by_t_order(&["idx_user"]);
     let units = plan_pg("DROP INDEX IF EXISTS idx_user CASCADE", Some(&owners))
@@ -157,6 +158,48 @@ fn rename_renames_each_actual_tables_index() {
             "ds_0: ALTER INDEX idx_user_t_order_1 RENAME TO idx_user_2_t_order_1",
             "ds_1: ALTER INDEX idx_user_t_order_0 RENAME TO idx_user_2_t_order_0",
             "ds_1: ALTER INDEX idx_user_t_order_1 RENAME TO idx_user_2_t_order_1",
+        ]
+    );
+}
+
+#[test]
+fn a_broadcast_tables_index_keeps_its_name_on_every_data_source() {
+    let Err(KernelError::IndexOwnersNeeded { lookups }) =
+        plan_pg("DROP INDEX address_by_city", None)
+    else {
+        panic!("the owner must be asked for");
+    };
+    for ds in ["ds_0", "ds_1"] {
+        assert!(lookups[0].candidates.contains(&IndexCandidate {
+            table: "t_address".into(),
+            data_source: ds.into(),
+            actual_index: "address_by_city".into(),
+            on_table: "t_address".into(),
+        }));
+    }
+    let owners: HashMap<String, Option<String>> =
+        [("address_by_city".to_owned(), Some("t_address".to_owned()))].into();
+    let units = plan_pg("DROP INDEX address_by_city", Some(&owners))
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        lines(units),
+        vec![
+            "ds_0: DROP INDEX address_by_city",
+            "ds_1: DROP INDEX address_by_city"
+        ]
+    );
+    let units = plan_pg(
+        "ALTER INDEX address_by_city RENAME TO by_city",
+        Some(&owners),
+    )
+    .unwrap()
+    .unwrap();
+    assert_eq!(
+        lines(units),
+        vec![
+            "ds_0: ALTER INDEX address_by_city RENAME TO by_city",
+            "ds_1: ALTER INDEX address_by_city RENAME TO by_city"
         ]
     );
 }

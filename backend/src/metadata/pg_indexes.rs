@@ -9,14 +9,15 @@ use super::{MAX_ROWS_PER_QUERY, TABLES_PER_QUERY};
 use crate::error::Result;
 use crate::pg::{quote_literal, PgConnection};
 
-/// The names among `names` (as stored: already folded) that are indexes
-/// in `schema`, or, without one, in the schemas the connection's
+/// The names among `names` (as stored: already folded) that are indexes,
+/// each with the table it is on (a broadcast table's index is told from
+/// another table's index of that name by it), in `schema`, or, without one, in the schemas the connection's
 /// search_path makes visible (where an unqualified DROP INDEX looks).
 pub async fn existing_pg_indexes(
     conn: &mut PgConnection,
     names: &[String],
     schema: Option<&str>,
-) -> Result<HashSet<String>> {
+) -> Result<HashSet<(String, String)>> {
     let mut found = HashSet::new();
     let place = match schema {
         Some(s) => format!("n.nspname = {}", quote_literal(s)),
@@ -25,8 +26,10 @@ pub async fn existing_pg_indexes(
     for batch in names.chunks(TABLES_PER_QUERY) {
         let listed: Vec<String> = batch.iter().map(|n| quote_literal(n)).collect();
         let sql = format!(
-            "SELECT c.relname FROM pg_catalog.pg_class c \
+            "SELECT c.relname, t.relname FROM pg_catalog.pg_class c \
              JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace \
+             JOIN pg_catalog.pg_index x ON x.indexrelid = c.oid \
+             JOIN pg_catalog.pg_class t ON t.oid = x.indrelid \
              WHERE c.relkind IN ('i', 'I') AND {place} AND c.relname IN ({})",
             listed.join(", ")
         );
@@ -35,8 +38,12 @@ pub async fn existing_pg_indexes(
             if found.len() > MAX_ROWS_PER_QUERY {
                 return Err(too_many());
             }
-            if let Some(Some(name)) = row.columns().next() {
-                found.insert(String::from_utf8_lossy(&name).into_owned());
+            let mut cells = row.columns();
+            if let (Some(Some(index)), Some(Some(table))) = (cells.next(), cells.next()) {
+                found.insert((
+                    String::from_utf8_lossy(&index).into_owned(),
+                    String::from_utf8_lossy(&table).into_owned(),
+                ));
             }
         }
     }

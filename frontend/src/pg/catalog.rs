@@ -133,6 +133,34 @@ impl CatalogNames {
         });
     }
 
+    /// The parameters the shard gets for `statement`: a logical name bound
+    /// where the statement compares it with a relation-name column (or
+    /// reads it as a regclass) becomes the representative actual table,
+    /// the one the answer maps back (`catalog_lookup`). `None` when no
+    /// parameter changes. A text or varchar parameter's binary format is
+    /// its UTF-8 text too, so either format is read the same way.
+    pub fn map_params(
+        &self,
+        statement: &Statement,
+        params: &[Option<Bytes>],
+    ) -> Option<Vec<Option<Bytes>>> {
+        let mut mapped: Option<Vec<Option<Bytes>>> = None;
+        for n in super::catalog_lookup::relation_name_params(statement) {
+            let Some(Some(value)) = n.checked_sub(1).and_then(|i| params.get(i)) else {
+                continue;
+            };
+            let Some(actual) = std::str::from_utf8(value)
+                .ok()
+                .and_then(|v| super::catalog_lookup::map_name(v, &self.to_actual))
+            else {
+                continue;
+            };
+            let out = mapped.get_or_insert_with(|| params.to_vec());
+            out[n - 1] = Some(Bytes::from(actual.into_bytes()));
+        }
+        mapped
+    }
+
     /// How the columns of an answer described by `description` map.
     pub fn roles(&self, description: &RowDescription) -> Vec<ColumnRole> {
         if self.actual.is_empty() {

@@ -5,6 +5,7 @@
 
 use std::sync::Arc;
 
+use bytes::Bytes;
 use futures::SinkExt;
 use shardwire_backend::executor::{dispatch, Request, UnitEvents};
 use shardwire_backend::pg::QueryEvent;
@@ -100,6 +101,12 @@ impl Session {
         } else {
             None
         };
+        // Logical names bound as parameters, mapped as the literals are.
+        let catalog_params: Option<Arc<[Option<Bytes>]>> = catalog
+            .as_ref()
+            .zip(portal)
+            .and_then(|(names, p)| names.map_params(ast, &p.params))
+            .map(Arc::from);
         let rewritten;
         let ast = match &catalog {
             Some(names) => {
@@ -156,7 +163,7 @@ impl Session {
                     Some(p) => Request::Extended {
                         sql: u.sql,
                         param_types: Arc::clone(&param_types),
-                        params: Arc::clone(&p.params),
+                        params: Arc::clone(catalog_params.as_ref().unwrap_or(&p.params)),
                         param_formats: Arc::clone(&p.param_formats),
                         // The merge reads text; it writes the client's
                         // formats itself.

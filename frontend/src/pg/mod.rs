@@ -32,6 +32,7 @@
 
 mod answers;
 mod catalog;
+mod catalog_lookup;
 mod catalog_order;
 mod catalog_rows;
 mod copy_in;
