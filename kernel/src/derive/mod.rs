@@ -12,7 +12,12 @@
 //!   `post`.
 //! - ORDER BY / GROUP BY expressions missing from the select list are
 //!   appended as derived columns so the merge can read them; the merge drops
-//!   them (`output_columns` is the original item count).
+//!   them (`output_columns` is the original item count). Not under SELECT
+//!   DISTINCT (unless `*` holds every column): the key would take part in
+//!   the shards' deduplication, so that is refused.
+//! - A bare ORDER BY name is an output column first: an alias, or in
+//!   PostgreSQL the implicit name of an unaliased item (`amount::text` is
+//!   `amount`); one naming two different items is refused as ambiguous.
 //! - GROUP BY without ORDER BY gains `ORDER BY <group keys>` so every
 //!   shard's groups arrive sorted and the merge streams them.
 //! - With a wildcard (`SELECT *`, `t.*`) the select list's width is unknown

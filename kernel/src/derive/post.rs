@@ -274,6 +274,20 @@ pub(super) fn derive_post(
                     "the server refuses it too",
                 ))
             }
+            // The shards would deduplicate with the key as an extra column,
+            // so a row's key would be one of its duplicates' picked by the
+            // merge; PostgreSQL and MySQL 8 reject the query, MariaDB keeps
+            // whichever row its scan met first.
+            None if distinct => {
+                return Err(refuse.err(
+                    format!(
+                        "ORDER BY {} not in the select list of a SELECT DISTINCT",
+                        item.expr
+                    ),
+                    "which duplicate's value the server sorts by is not determined; \
+                     select the key",
+                ))
+            }
             None => {
                 let (_, nested) = scan(std::iter::once(&item.expr));
                 let whole = aggregate_kind(&item.expr)

@@ -181,6 +181,26 @@ pub(super) fn derive_select(
                     "the server refuses it too",
                 ))
             }
+            // The shards would deduplicate with the key as an extra column,
+            // so a row's key would be one of its duplicates' picked by the
+            // merge; PostgreSQL and MySQL 8 reject the query, MariaDB keeps
+            // whichever row its scan met first. Under a bare `*` the key
+            // is a function of the deduplicated columns, so harmless.
+            None if distinct
+                && !select
+                    .projection
+                    .iter()
+                    .any(|i| matches!(i, SelectItem::Wildcard(_))) =>
+            {
+                return Err(refuse.err(
+                    format!(
+                        "ORDER BY {} not in the select list of a SELECT DISTINCT",
+                        item.expr
+                    ),
+                    "which duplicate's value the server sorts by is not determined; \
+                     select the key",
+                ))
+            }
             None => {
                 let column = layout.appended(select.projection.len());
                 if let Some((kind, f)) = aggregate_kind(&item.expr) {

@@ -389,3 +389,21 @@ fn ambiguous_order_by_names_are_refused() {
         "SELECT a AS b, b AS a FROM t ORDER BY a",
     );
 }
+
+#[test]
+fn distinct_refuses_order_keys_outside_the_select_list() {
+    for dialect in [Dialect::PostgreSql, Dialect::MySql] {
+        let e = refused(dialect, "SELECT DISTINCT a FROM t ORDER BY b");
+        assert!(e.contains("SELECT DISTINCT"), "{e}");
+        let e = refused(
+            dialect,
+            "SELECT DISTINCT a, COUNT(DISTINCT c) FROM t GROUP BY a ORDER BY SUM(b)",
+        );
+        assert!(e.contains("SELECT DISTINCT"), "{e}");
+        // A key that is a select item, by name or expression, is fine.
+        plan(
+            dialect,
+            "SELECT DISTINCT a + 1 AS x FROM t ORDER BY a + 1, x",
+        );
+    }
+}

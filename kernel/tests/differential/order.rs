@@ -90,10 +90,17 @@ pub(super) fn handwritten(dialect: Dialect) -> Vec<(&'static str, String, bool, 
 
 /// (SQL, construct the refusal must name).
 pub(super) fn refused_by_name(dialect: Dialect) -> Vec<(&'static str, &'static str)> {
+    // PostgreSQL and MySQL 8 reject it; MariaDB sorts by the key of
+    // whichever duplicate its scan kept.
+    let distinct = (
+        "SELECT DISTINCT status FROM t_order ORDER BY amount",
+        "not in the select list of a SELECT DISTINCT",
+    );
     match dialect {
         // PostgreSQL fails these as ambiguous: two output columns of that
         // name with different expressions.
         Dialect::PostgreSql => vec![
+            distinct,
             (
                 "SELECT amount::text AS amount, amount FROM t_order ORDER BY amount",
                 "ambiguous",
@@ -103,6 +110,6 @@ pub(super) fn refused_by_name(dialect: Dialect) -> Vec<(&'static str, &'static s
                 "ambiguous",
             ),
         ],
-        Dialect::MySql => Vec::new(),
+        Dialect::MySql => vec![distinct],
     }
 }
