@@ -12,7 +12,12 @@
 //!   `post`.
 //! - ORDER BY / GROUP BY expressions missing from the select list are
 //!   appended as derived columns so the merge can read them; the merge drops
-//!   them (`output_columns` is the original item count).
+//!   them (`output_columns` is the original item count). Not under SELECT
+//!   DISTINCT (unless `*` holds every column): the key would take part in
+//!   the shards' deduplication, so that is refused.
+//! - A bare ORDER BY name is an output column first: an alias, or in
+//!   PostgreSQL the implicit name of an unaliased item (`amount::text` is
+//!   `amount`); one naming two different items is refused as ambiguous.
 //! - GROUP BY without ORDER BY gains `ORDER BY <group keys>` so every
 //!   shard's groups arrive sorted and the merge streams them.
 //! - With a wildcard (`SELECT *`, `t.*`) the select list's width is unknown
@@ -370,16 +375,18 @@ fn check_from(from: &[TableWithJoins], refuse: &Refuse<'_>) -> Result<(), Kernel
     Ok(())
 }
 
-/// The select item `expr` names: an ordinal (`ORDER BY 2`), an alias, the
-/// same expression, or the same column with or without its qualifier.
-/// ORDER BY prefers an output alias over an input column of the same name,
-/// GROUP BY the input column (both in MySQL and PostgreSQL), hence
-/// `alias_first`.
+/// The select item `expr` names: an ordinal (`ORDER BY 2`), an output
+/// column name, the same expression, or the same column with or without its
+/// qualifier. ORDER BY (`order_by` is its dialect) reads a bare name as an
+/// output column first, GROUP BY (`None`) as an input column first (both in
+/// MySQL and PostgreSQL). Output names are aliases, and in PostgreSQL also
+/// the names it gives unaliased items (`amount::text` is `amount`), so
+/// `SELECT amount::text ... ORDER BY amount` sorts the text, not the number.
 fn resolve(
     expr: &Expr,
     projection: &[SelectItem],
     original: usize,
-    alias_first: bool,
+    order_by: Option<Dialect>,
 ) -> Option<usize> {
     if let Expr::Value(v) = expr {
         if let Value::Number(n, _) = &v.value {
@@ -390,20 +397,92 @@ fn resolve(
                 .map(|i| i - 1);
         }
     }
-    let by_alias = || {
-        match expr {
+    let by_alias = |dialect: Option<Dialect>| match expr {
         Expr::Identifier(id) => projection.iter().position(|item| {
-            matches!(item, SelectItem::ExprWithAlias { alias, .. } if alias.value.eq_ignore_ascii_case(&id.value))
+            output_name(item, dialect).is_some_and(|n| n.eq_ignore_ascii_case(&id.value))
         }),
         _ => None,
-    }
     };
-    if alias_first {
-        if let Some(i) = by_alias() {
+    if let Some(dialect) = order_by {
+        if let Some(i) = by_alias(Some(dialect)) {
             return Some(i);
         }
     }
-    by_expression(expr, projection).or_else(|| if alias_first { None } else { by_alias() })
+    by_expression(expr, projection).or_else(|| match order_by {
+        None => by_alias(None),
+        Some(_) => None,
+    })
+}
+
+/// The name ORDER BY can call a select item by: its alias, or with
+/// `dialect` PostgreSQL the name it gives an unaliased item. MySQL names
+/// one by its text, which a bare name matches only for a column, and
+/// [`by_expression`] finds those.
+fn output_name(item: &SelectItem, dialect: Option<Dialect>) -> Option<&str> {
+    match item {
+        SelectItem::ExprWithAlias { alias, .. } => Some(&alias.value),
+        SelectItem::UnnamedExpr(e) if dialect == Some(Dialect::PostgreSql) => pg_column_name(e),
+        _ => None,
+    }
+}
+
+/// PostgreSQL's name for an unaliased select item (its `FigureColname`), where
+/// a bare name could match it: a column's name, a function's, or, through a
+/// cast, collation or parentheses, the inner one's. A cast of anything else
+/// is named by its type, which is not reproduced: `None`, as for the
+/// `?column?` of other expressions.
+fn pg_column_name(expr: &Expr) -> Option<&str> {
+    match expr {
+        Expr::Identifier(id) => Some(&id.value),
+        Expr::CompoundIdentifier(ids) => ids.last().map(|id| id.value.as_str()),
+        Expr::Function(f) => match f.name.0.last() {
+            Some(ObjectNamePart::Identifier(id)) => Some(&id.value),
+            _ => None,
+        },
+        Expr::Cast { expr, .. } | Expr::Collate { expr, .. } | Expr::Nested(expr) => {
+            pg_column_name(expr)
+        }
+        _ => None,
+    }
+}
+
+/// Refuses a bare ORDER BY name that names two different select items:
+/// PostgreSQL fails it as ambiguous, MySQL too (or picks by rules the merge
+/// does not reproduce), where the plan would silently pick the first.
+fn check_unambiguous(
+    expr: &Expr,
+    projection: &[SelectItem],
+    dialect: Dialect,
+    refuse: &Refuse<'_>,
+) -> Result<(), KernelError> {
+    let Expr::Identifier(id) = expr else {
+        return Ok(());
+    };
+    // An aliased item goes by its alias only (`SELECT a AS b, b AS a ...
+    // ORDER BY a` is not ambiguous); an unaliased column by its name.
+    let named = |item: &SelectItem| match item {
+        SelectItem::UnnamedExpr(Expr::Identifier(c)) => c.value.eq_ignore_ascii_case(&id.value),
+        SelectItem::UnnamedExpr(Expr::CompoundIdentifier(c)) => c
+            .last()
+            .is_some_and(|c| c.value.eq_ignore_ascii_case(&id.value)),
+        _ => output_name(item, Some(dialect)).is_some_and(|n| n.eq_ignore_ascii_case(&id.value)),
+    };
+    let mut exprs = projection
+        .iter()
+        .filter(|item| named(item))
+        .filter_map(item_expr)
+        .map(|e| e.to_string());
+    let Some(first) = exprs.next() else {
+        return Ok(());
+    };
+    if exprs.any(|e| !e.eq_ignore_ascii_case(&first)) {
+        return Err(refuse.err(
+            format!("ORDER BY {id} naming several select items (ambiguous) across shards"),
+            "the server rejects or resolves it by rules the merge does not reproduce; \
+             alias the items apart",
+        ));
+    }
+    Ok(())
 }
 
 fn by_expression(expr: &Expr, projection: &[SelectItem]) -> Option<usize> {

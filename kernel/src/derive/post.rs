@@ -95,7 +95,7 @@ pub(super) fn derive_post(
     let mut keys = Vec::new();
     let mut group_items = Vec::new();
     for (n, expr) in group_exprs.iter().enumerate() {
-        let item = match resolve(expr, &select.projection, original, false) {
+        let item = match resolve(expr, &select.projection, original, None) {
             Some(i) => i,
             None => {
                 select.projection.push(SelectItem::ExprWithAlias {
@@ -265,12 +265,27 @@ pub(super) fn derive_post(
                 return Err(refuse.err("ORDER BY ... USING across shards", "not supported"))
             }
         };
-        let column = match resolve(&item.expr, c.projection, original, true) {
+        check_unambiguous(&item.expr, &c.projection[..original], dialect, refuse)?;
+        let column = match resolve(&item.expr, c.projection, original, Some(dialect)) {
             Some(i) => i,
             None if super::select::is_position(&item.expr) => {
                 return Err(refuse.err(
                     format!("ORDER BY position {} not in the select list", item.expr),
                     "the server refuses it too",
+                ))
+            }
+            // The shards would deduplicate with the key as an extra column,
+            // so a row's key would be one of its duplicates' picked by the
+            // merge; PostgreSQL and MySQL 8 reject the query, MariaDB keeps
+            // whichever row its scan met first.
+            None if distinct => {
+                return Err(refuse.err(
+                    format!(
+                        "ORDER BY {} not in the select list of a SELECT DISTINCT",
+                        item.expr
+                    ),
+                    "which duplicate's value the server sorts by is not determined; \
+                     select the key",
                 ))
             }
             None => {
@@ -335,7 +350,9 @@ pub(super) fn derive_post(
     if order_exprs.is_empty() && !group_exprs.is_empty() {
         let mut shard_order = Vec::new();
         for (e, &item) in group_exprs.iter().zip(&group_items) {
-            let expr = if resolve(e, &select.projection, original, true) == Some(item) {
+            let expr = if resolve(e, &select.projection, original, Some(dialect)) == Some(item)
+                && check_unambiguous(e, &select.projection[..original], dialect, refuse).is_ok()
+            {
                 e.clone()
             } else {
                 Expr::value(Value::Number((item + 1).to_string(), false))

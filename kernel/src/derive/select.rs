@@ -145,7 +145,7 @@ pub(super) fn derive_select(
     let mut group_items = Vec::new();
     for (n, expr) in group_exprs.iter().enumerate() {
         layout.check_ordinal(expr, "GROUP BY", refuse)?;
-        let (item, column) = match resolve(expr, &select.projection, original, false) {
+        let (item, column) = match resolve(expr, &select.projection, original, None) {
             Some(i) => (i, layout.position(i).ok_or_else(|| between("GROUP BY"))?),
             None => {
                 select.projection.push(SelectItem::ExprWithAlias {
@@ -170,7 +170,8 @@ pub(super) fn derive_select(
             }
         };
         layout.check_ordinal(&item.expr, "ORDER BY", refuse)?;
-        let index = match resolve(&item.expr, &select.projection, original, true) {
+        check_unambiguous(&item.expr, &select.projection[..original], dialect, refuse)?;
+        let index = match resolve(&item.expr, &select.projection, original, Some(dialect)) {
             Some(i) => layout.position(i).ok_or_else(|| between("ORDER BY"))?,
             // Past the select list a position names no item; appended as a
             // derived column it would become valid on the shards.
@@ -178,6 +179,26 @@ pub(super) fn derive_select(
                 return Err(refuse.err(
                     format!("ORDER BY position {} not in the select list", item.expr),
                     "the server refuses it too",
+                ))
+            }
+            // The shards would deduplicate with the key as an extra column,
+            // so a row's key would be one of its duplicates' picked by the
+            // merge; PostgreSQL and MySQL 8 reject the query, MariaDB keeps
+            // whichever row its scan met first. Under a bare `*` the key
+            // is a function of the deduplicated columns, so harmless.
+            None if distinct
+                && !select
+                    .projection
+                    .iter()
+                    .any(|i| matches!(i, SelectItem::Wildcard(_))) =>
+            {
+                return Err(refuse.err(
+                    format!(
+                        "ORDER BY {} not in the select list of a SELECT DISTINCT",
+                        item.expr
+                    ),
+                    "which duplicate's value the server sorts by is not determined; \
+                     select the key",
                 ))
             }
             None => {
@@ -220,7 +241,10 @@ pub(super) fn derive_select(
             // pick another item than GROUP BY did, the item's ordinal says
             // which one is meant. An ordinal counts a wildcard's columns, so
             // it names only items before the first wildcard.
-            let expr = if resolve(e, &select.projection, original, true) == Some(item) {
+            // An ambiguous name would fail on the shards.
+            let expr = if resolve(e, &select.projection, original, Some(dialect)) == Some(item)
+                && check_unambiguous(e, &select.projection[..original], dialect, refuse).is_ok()
+            {
                 e.clone()
             } else if layout.wild.is_none_or(|(first, _)| item < first) {
                 Expr::value(Value::Number((item + 1).to_string(), false))

@@ -322,3 +322,88 @@ fn having_distinct_and_expressions_are_planned_for_the_proxy() {
     // Every group may be needed past a shard LIMIT.
     assert!(p.needs_all_shard_rows());
 }
+
+#[test]
+fn order_by_reads_postgresql_implicit_column_names() {
+    // PostgreSQL names `amount::text` `amount`: ORDER BY sorts the text.
+    let (sql, p) = plan(
+        Dialect::PostgreSql,
+        "SELECT amount::text, upper(status) FROM t ORDER BY amount, upper",
+    );
+    assert_eq!(
+        sql,
+        "SELECT amount::TEXT, upper(status) FROM t ORDER BY amount, upper"
+    );
+    assert_eq!(p.order_by, vec![key(0, false, false), key(1, false, false)]);
+    // MySQL names it by its text: `amount` is the input column.
+    let (sql, p) = plan(
+        Dialect::MySql,
+        "SELECT CAST(amount AS CHAR) FROM t ORDER BY amount",
+    );
+    assert_eq!(
+        sql,
+        "SELECT CAST(amount AS CHAR), amount AS order_by_derived_0 FROM t ORDER BY amount"
+    );
+    assert_eq!(p.order_by, vec![key(1, false, true)]);
+    // An expression reads input columns, even under a shadowing alias.
+    let (_, p) = plan(
+        Dialect::PostgreSql,
+        "SELECT amount::text AS amount FROM t ORDER BY amount + 0",
+    );
+    assert_eq!(p.order_by, vec![key(1, false, false)]);
+}
+
+#[test]
+fn implied_group_order_names_the_grouped_column_by_position() {
+    // The shards' `ORDER BY amount` would sort the text output column.
+    let (sql, p) = plan(
+        Dialect::PostgreSql,
+        "SELECT amount::text, COUNT(*) FROM t GROUP BY amount",
+    );
+    assert_eq!(
+        sql,
+        "SELECT amount::TEXT, COUNT(*), amount AS group_by_derived_0 FROM t GROUP BY amount \
+         ORDER BY 3"
+    );
+    assert_eq!(p.group_by, vec![2]);
+}
+
+#[test]
+fn ambiguous_order_by_names_are_refused() {
+    for sql in [
+        "SELECT amount::text AS amount, amount FROM t ORDER BY amount",
+        "SELECT amount::text, amount FROM t ORDER BY amount",
+        "SELECT a AS x, b AS x FROM t ORDER BY x",
+    ] {
+        let e = refused(Dialect::PostgreSql, sql);
+        assert!(e.contains("ambiguous"), "{sql}: {e}");
+    }
+    assert!(
+        refused(Dialect::MySql, "SELECT a AS x, b AS x FROM t ORDER BY x").contains("ambiguous")
+    );
+    // The same expression twice, or an alias over another item's column,
+    // is not ambiguous.
+    plan(Dialect::PostgreSql, "SELECT a, a FROM t ORDER BY a");
+    plan(
+        Dialect::PostgreSql,
+        "SELECT a AS b, b AS a FROM t ORDER BY a",
+    );
+}
+
+#[test]
+fn distinct_refuses_order_keys_outside_the_select_list() {
+    for dialect in [Dialect::PostgreSql, Dialect::MySql] {
+        let e = refused(dialect, "SELECT DISTINCT a FROM t ORDER BY b");
+        assert!(e.contains("SELECT DISTINCT"), "{e}");
+        let e = refused(
+            dialect,
+            "SELECT DISTINCT a, COUNT(DISTINCT c) FROM t GROUP BY a ORDER BY SUM(b)",
+        );
+        assert!(e.contains("SELECT DISTINCT"), "{e}");
+        // A key that is a select item, by name or expression, is fine.
+        plan(
+            dialect,
+            "SELECT DISTINCT a + 1 AS x FROM t ORDER BY a + 1, x",
+        );
+    }
+}

@@ -51,6 +51,7 @@ use shardwire_kernel::{plan_with, Dialect, ParseCache, Plan, PlanOptions};
 use shardwire_rules::snapshot::LogicalDatabase;
 
 mod agg;
+mod order;
 
 /// The shard databases, in data source order.
 pub const SHARD_DATABASES: [&str; 4] = ["s0", "s1", "s2", "s3"];
@@ -1208,7 +1209,10 @@ pub async fn run_suite<E: Exec>(exec: &mut E, dialect: Dialect, rule_yaml: &str)
         " WHERE status = 'nope'",
     ];
     let mut handwritten = 0usize;
-    for (template, sql, ordered, avg) in agg::handwritten(dialect) {
+    for (template, sql, ordered, avg) in agg::handwritten(dialect)
+        .into_iter()
+        .chain(order::handwritten(dialect))
+    {
         for w in predicates {
             let query = Query {
                 template,
@@ -1220,7 +1224,10 @@ pub async fn run_suite<E: Exec>(exec: &mut E, dialect: Dialect, rule_yaml: &str)
             handwritten += 1;
         }
     }
-    for (sql, construct) in agg::refused_by_name(dialect) {
+    for (sql, construct) in agg::refused_by_name(dialect)
+        .into_iter()
+        .chain(order::refused_by_name(dialect))
+    {
         match plan(&db, dialect, sql) {
             Err(e) if e.contains("unsupported:") && e.contains(construct) => {}
             other => failures.push(format!(
