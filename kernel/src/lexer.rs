@@ -279,10 +279,63 @@ pub fn open_executable_comments(sql: &str, server: MySqlServer) -> std::borrow::
     let b = sql.as_bytes();
     let mut out = String::with_capacity(sql.len());
     let mut copied = 0;
+    scan_mysql(
+        sql,
+        |_, _| {},
+        |i, end| {
+            let (marker, mariadb_only) = if b.get(i + 2) == Some(&b'!') {
+                (i + 3, false)
+            } else if b.get(i + 2) == Some(&b'M') && b.get(i + 3) == Some(&b'!') {
+                (i + 4, true)
+            } else {
+                return;
+            };
+            let Some(body) = b.get(marker..end) else {
+                return;
+            };
+            let digits = body
+                .iter()
+                .take(6)
+                .take_while(|c| c.is_ascii_digit())
+                .count();
+            let version: u32 = sql[marker..marker + digits].parse().unwrap_or(0);
+            let runs =
+                (!mariadb_only || server.mariadb) && (digits == 0 || version <= server.version);
+            if runs && end < b.len() {
+                out.push_str(&sql[copied..i]);
+                out.push(' ');
+                out.push_str(&sql[marker + digits..end]);
+                out.push(' ');
+                copied = end + 2;
+            }
+        },
+    );
+    if copied == 0 {
+        return std::borrow::Cow::Borrowed(sql);
+    }
+    out.push_str(&sql[copied.min(sql.len())..]);
+    std::borrow::Cow::Owned(out)
+}
+
+/// MySQL's lexing of what is not code: '...' and "..." with backslash
+/// escapes and doubled quotes, `...` names, `-- ` and `#` comments to the
+/// line's end, and `/* */` comments. Each byte of code goes to `code` with
+/// its offset (an opening quote counts as code, what it encloses does
+/// not); each `/* */` comment goes to `comment` as its start and where its
+/// `*/` starts (the text's end when it never closes). The one scanner of
+/// the session's look at MySQL text before the parser: statement
+/// splitting, placeholders and executable comments.
+pub fn scan_mysql(
+    sql: &str,
+    mut code: impl FnMut(usize, u8),
+    mut comment: impl FnMut(usize, usize),
+) {
+    let b = sql.as_bytes();
     let mut i = 0;
     while i < b.len() {
         match b[i] {
             q @ (b'\'' | b'"' | b'`') => {
+                code(i, q);
                 i += 1;
                 while i < b.len() {
                     if b[i] == b'\\' && q != b'`' {
@@ -311,39 +364,15 @@ pub fn open_executable_comments(sql: &str, server: MySqlServer) -> std::borrow::
                     .windows(2)
                     .position(|w| w == b"*/")
                     .map_or(b.len(), |p| i + 2 + p);
-                let (marker, mariadb_only) = if b.get(i + 2) == Some(&b'!') {
-                    (i + 3, false)
-                } else if b.get(i + 2) == Some(&b'M') && b.get(i + 3) == Some(&b'!') {
-                    (i + 4, true)
-                } else {
-                    i = (end + 2).min(b.len());
-                    continue;
-                };
-                let digits = b[marker..end]
-                    .iter()
-                    .take(6)
-                    .take_while(|c| c.is_ascii_digit())
-                    .count();
-                let version: u32 = sql[marker..marker + digits].parse().unwrap_or(0);
-                let runs =
-                    (!mariadb_only || server.mariadb) && (digits == 0 || version <= server.version);
-                if runs && end < b.len() {
-                    out.push_str(&sql[copied..i]);
-                    out.push(' ');
-                    out.push_str(&sql[marker + digits..end]);
-                    out.push(' ');
-                    copied = end + 2;
-                }
+                comment(i, end);
                 i = (end + 2).min(b.len());
             }
-            _ => i += 1,
+            c => {
+                code(i, c);
+                i += 1;
+            }
         }
     }
-    if copied == 0 {
-        return std::borrow::Cow::Borrowed(sql);
-    }
-    out.push_str(&sql[copied.min(sql.len())..]);
-    std::borrow::Cow::Owned(out)
 }
 
 fn line_end(b: &[u8], from: usize) -> usize {

@@ -14,7 +14,7 @@ use sqlparser::dialect::{MySqlDialect, PostgreSqlDialect};
 use sqlparser::parser::{Parser, ParserError};
 
 use crate::error::KernelError;
-pub use crate::lexer::{open_executable_comments, MySqlServer};
+pub use crate::lexer::{open_executable_comments, scan_mysql, MySqlServer};
 use crate::prepared::Prepared;
 
 /// The SQL dialect a frontend speaks. openGauss speaks PostgreSQL's.

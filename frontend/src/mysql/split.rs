@@ -1,61 +1,15 @@
 //! A small MySQL lexer for what the session must see in SQL text before
 //! the parser does: where one statement of a multi-statement string ends,
 //! and where the `$n` placeholders of a rewritten prepared statement are.
-//! It knows MySQL's quoting: '...' and "..." with backslash escapes and
-//! doubled quotes, `...` identifiers, `-- `, `#` and `/* */` comments.
+//! It lexes as the kernel's `scan_mysql` does (MySQL's quoting and
+//! comments), which executable comments are opened with too.
+
+use shardwire_kernel::parse::scan_mysql;
 
 /// Reports each byte of code outside strings, quoted identifiers and
 /// comments to `visit`, with its offset; an opening quote is reported too.
-fn scan(sql: &str, mut visit: impl FnMut(usize, u8)) {
-    let b = sql.as_bytes();
-    let mut i = 0;
-    while i < b.len() {
-        match b[i] {
-            q @ (b'\'' | b'"' | b'`') => {
-                // The opening quote counts as code; what it encloses does not.
-                visit(i, q);
-                i += 1;
-                while i < b.len() {
-                    if b[i] == b'\\' && q != b'`' {
-                        i += 2;
-                        continue;
-                    }
-                    if b[i] == q {
-                        if b.get(i + 1) == Some(&q) {
-                            i += 2;
-                            continue;
-                        }
-                        break;
-                    }
-                    i += 1;
-                }
-                i += 1;
-            }
-            b'#' => {
-                while i < b.len() && b[i] != b'\n' {
-                    i += 1;
-                }
-            }
-            b'-' if b.get(i + 1) == Some(&b'-')
-                && b.get(i + 2).is_none_or(|c| c.is_ascii_whitespace()) =>
-            {
-                while i < b.len() && b[i] != b'\n' {
-                    i += 1;
-                }
-            }
-            b'/' if b.get(i + 1) == Some(&b'*') => {
-                i += 2;
-                while i < b.len() && !(b[i] == b'*' && b.get(i + 1) == Some(&b'/')) {
-                    i += 1;
-                }
-                i += 2;
-            }
-            c => {
-                visit(i, c);
-                i += 1;
-            }
-        }
-    }
+fn scan(sql: &str, visit: impl FnMut(usize, u8)) {
+    scan_mysql(sql, visit, |_, _| {});
 }
 
 /// Splits a multi-statement string at its top-level semicolons; empty
