@@ -337,41 +337,49 @@ impl Session {
                 .to_owned(),
             _ => self.settings.get(&key)?.to_owned(),
         };
-        let result = async {
-            if shape != Shape::Silent {
-                // The column is named as the server names it: the
-                // setting's own spelling, whatever the client wrote.
-                let column = match key.as_str() {
-                    "transaction isolation level" => "transaction_isolation",
-                    other => other,
-                };
-                let field = FieldDescription {
-                    name: column.to_owned(),
-                    type_oid: oid::TEXT,
-                    type_size: -1,
-                    type_modifier: -1,
-                    ..FieldDescription::default()
-                };
-                self.conn
-                    .feed(BackendMessage::RowDescription(RowDescription {
-                        fields: vec![field],
-                    }))
-                    .await
-                    .map_err(session_to_statement)?;
-            }
-            let row = DataRow::from_values([Some(value.as_bytes())])
-                .map_err(|e| StatementError::refused("XX000", e.to_string()))?;
+        // The column is named as the server names it: the setting's own
+        // spelling, whatever the client wrote.
+        let column = match key.as_str() {
+            "transaction isolation level" => "transaction_isolation",
+            other => other,
+        };
+        Some(self.one_text_row(column, &value, shape, "SHOW").await)
+    }
+
+    /// A one-row answer of one text column, tagged `tag`: what SHOW and
+    /// the session's own `SELECT set_config(...)` answer.
+    pub(super) async fn one_text_row(
+        &mut self,
+        column: &str,
+        value: &str,
+        shape: Shape,
+        tag: &str,
+    ) -> Result<(), StatementError> {
+        if shape != Shape::Silent {
+            let field = FieldDescription {
+                name: column.to_owned(),
+                type_oid: oid::TEXT,
+                type_size: -1,
+                type_modifier: -1,
+                ..FieldDescription::default()
+            };
             self.conn
-                .feed(BackendMessage::DataRow(row))
+                .feed(BackendMessage::RowDescription(RowDescription {
+                    fields: vec![field],
+                }))
                 .await
                 .map_err(session_to_statement)?;
-            self.conn
-                .feed(BackendMessage::CommandComplete("SHOW".into()))
-                .await
-                .map_err(session_to_statement)
         }
-        .await;
-        Some(result)
+        let row = DataRow::from_values([Some(value.as_bytes())])
+            .map_err(|e| StatementError::refused("XX000", e.to_string()))?;
+        self.conn
+            .feed(BackendMessage::DataRow(row))
+            .await
+            .map_err(session_to_statement)?;
+        self.conn
+            .feed(BackendMessage::CommandComplete(tag.to_owned()))
+            .await
+            .map_err(session_to_statement)
     }
 }
 

@@ -11,9 +11,7 @@
 
 use std::ops::ControlFlow;
 
-use futures::SinkExt;
 use shardwire_backend::pg::quote_literal;
-use shardwire_protocol::pg::{BackendMessage, DataRow, FieldDescription, RowDescription};
 use sqlparser::ast::{
     visit_expressions, Expr, FunctionArg, FunctionArgExpr, FunctionArguments, GroupByExpr,
     SelectItem, SetExpr, Statement, Value as SqlValue,
@@ -21,8 +19,7 @@ use sqlparser::ast::{
 
 use super::execute::Shape;
 use super::local::setting_key;
-use super::session::{session_to_statement, Session};
-use super::values::oid;
+use super::session::Session;
 use crate::error::StatementError;
 
 /// `set_config(name, value, is_local)` with literal arguments.
@@ -204,7 +201,8 @@ impl Session {
                 }
             }
         };
-        self.one_text_row(&call.column, &reported, shape).await
+        self.one_text_row(&call.column, &reported, shape, "SELECT 1")
+            .await
     }
 
     /// is_local = true: inside a transaction, on every shard it holds and
@@ -241,39 +239,6 @@ impl Session {
             .await;
         self.release(first, conn);
         single_value(result?)
-    }
-
-    async fn one_text_row(
-        &mut self,
-        column: &str,
-        value: &str,
-        shape: Shape,
-    ) -> Result<(), StatementError> {
-        if shape != Shape::Silent {
-            let field = FieldDescription {
-                name: column.to_owned(),
-                type_oid: oid::TEXT,
-                type_size: -1,
-                type_modifier: -1,
-                ..FieldDescription::default()
-            };
-            self.conn
-                .feed(BackendMessage::RowDescription(RowDescription {
-                    fields: vec![field],
-                }))
-                .await
-                .map_err(session_to_statement)?;
-        }
-        let row = DataRow::from_values([Some(value.as_bytes())])
-            .map_err(|e| StatementError::refused("XX000", e.to_string()))?;
-        self.conn
-            .feed(BackendMessage::DataRow(row))
-            .await
-            .map_err(session_to_statement)?;
-        self.conn
-            .feed(BackendMessage::CommandComplete("SELECT 1".into()))
-            .await
-            .map_err(session_to_statement)
     }
 }
 
