@@ -1,3 +1,5 @@
+// The shared MySQL test support unwraps: a panic is a failed test.
+#![allow(clippy::unwrap_used)]
 //! The replay tier of the conformance corpus (issue 12): every capture of
 //! conformance/corpus/manifest.toml replayed against
 //! - `own`: a fresh server of the kind it was recorded on (proves the
@@ -6,7 +8,7 @@
 //! - `passthrough`: Shardwire's passthrough database `direct` over one such
 //!   server,
 //! - `sharded`: Shardwire's logical database `shardwire` with the
-//!   scenarios' tables over two shards ([`PG_RULES`], [`MYSQL_RULES`]). It
+//!   scenarios' tables over two shards ([`PG_RULES`], [`mysql_rules`]). It
 //!   is named after the database the captures were recorded in, as a team
 //!   moving to Shardwire names it after the one its application already
 //!   uses: tools name it in their SQL (mariadb-dump's `USE shardwire`,
@@ -17,6 +19,8 @@
 //! declared first difference, so that a fix forces the manifest to change.
 //! The table capture x configuration -> result goes to stderr
 //! (`--nocapture`) and into the failure message.
+
+mod support_mysql;
 
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
@@ -89,42 +93,13 @@ const PG_RULES: &str = "\
 ";
 
 /// The sharded database for MySQL captures: tests/drivers/mysql's `t_order` and
-/// `t_region` as tests/support_mysql shards them, conf_* broadcast.
-const MYSQL_RULES: &str = "\
-- !SHARDING
-  tables:
-    t_order:
-      actualDataNodes: ds_${0..1}.t_order_${0..1}
-      databaseStrategy:
-        standard:
-          shardingColumn: user_id
-          shardingAlgorithmName: by_user
-      tableStrategy:
-        standard:
-          shardingColumn: order_id
-          shardingAlgorithmName: by_order
-      keyGenerateStrategy:
-        column: order_id
-        keyGeneratorName: snowflake
-  shardingAlgorithms:
-    by_user:
-      type: INLINE
-      props:
-        algorithm-expression: ds_${user_id % 2}
-    by_order:
-      type: MOD
-      props:
-        sharding-count: 2
-  keyGenerators:
-    snowflake:
-      type: SNOWFLAKE
-- !BROADCAST
-  tables:
-    - t_region
-    - conf_items
-    - conf_ps
-    - conf_py
-";
+/// `t_region` as tests/support_mysql shards them, conf_* broadcast too.
+fn mysql_rules() -> String {
+    format!(
+        "{}    - conf_items\n    - conf_ps\n    - conf_py\n",
+        support_mysql::T_ORDER_RULES
+    )
+}
 
 /// Every table a scenario may leave behind when its replay stops early.
 const PG_TABLES: &str = "orders, orders_0, orders_1, regions, conf_items, conf_meta, conf_py, \
@@ -208,7 +183,7 @@ impl Stack {
                     .map(Server::Pg)
                     .collect::<Vec<_>>(),
                 "postgresql",
-                PG_RULES,
+                PG_RULES.to_owned(),
             ),
             Protocol::MySql => (
                 Server::My(MariaDbInstance::start().expect("MariaDB starts")),
@@ -218,7 +193,7 @@ impl Stack {
                     .map(Server::My)
                     .collect::<Vec<_>>(),
                 "mysql",
-                MYSQL_RULES,
+                mysql_rules(),
             ),
         };
         let conf = tempfile::tempdir().expect("a conf dir");
