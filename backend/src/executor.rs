@@ -7,8 +7,10 @@
 //! connections overlap. A job with several units runs them one after the
 //! other on its connection, ShardingSphere's "connection strictly" mode:
 //! a sorted merge reads the first row of every unit before the second row
-//! of any, so those units' events must be buffered without bound, or the
-//! job would wait on a unit the merge is not reading yet. A job with one
+//! of any, so the job must run ahead of the merge, or it would wait on a
+//! unit the merge is not reading yet. Those units' events wait in
+//! [`spill_queue`](crate::spill_queue)s that share one memory budget per
+//! statement and spill rows to a temporary file beyond it. A job with one
 //! unit streams through a bounded channel instead, so a large result
 //! never sits in proxy memory ("memory strictly").
 //!
@@ -31,13 +33,14 @@ use tokio::task::JoinHandle;
 use crate::error::{BackendError, Result};
 use crate::pg::{CancelToken, Formats, Query, QueryEvent};
 use crate::pool::PooledConnection;
+use crate::spill_queue::{spill_queue, Budget, Spill, SpillReceiver, SpillSender};
 
 /// A connection the executor can run units on.
 pub trait UnitConnection: Send + 'static {
     /// What one unit runs.
     type Request: Send + Sync + 'static;
     /// One answer of a running unit.
-    type Event: Send + 'static;
+    type Event: Spill + Send + 'static;
     /// What interrupts the connection's running statement from elsewhere.
     type CancelToken: Send + 'static;
 
@@ -153,7 +156,7 @@ pub struct UnitEvents<E = QueryEvent> {
 #[derive(Debug)]
 enum Receiver<E> {
     Bounded(mpsc::Receiver<Result<E>>),
-    Unbounded(mpsc::UnboundedReceiver<Result<E>>),
+    Spilling(SpillReceiver<E>),
 }
 
 /// Where a running unit puts its answers.
@@ -165,25 +168,25 @@ pub struct EventSink<E> {
 #[derive(Debug)]
 enum Sender<E> {
     Bounded(mpsc::Sender<Result<E>>),
-    Unbounded(mpsc::UnboundedSender<Result<E>>),
+    Spilling(SpillSender<E>),
 }
 
-impl<E: Send> EventSink<E> {
+impl<E: Spill + Send> EventSink<E> {
     /// False once the reader is gone: nobody wants the rest.
     pub async fn send(&self, item: Result<E>) -> bool {
         match &self.tx {
             Sender::Bounded(tx) => tx.send(item).await.is_ok(),
-            Sender::Unbounded(tx) => tx.send(item).is_ok(),
+            Sender::Spilling(tx) => tx.send(item),
         }
     }
 }
 
-impl<E: Send + 'static> UnitEvents<E> {
+impl<E: Spill + Send + 'static> UnitEvents<E> {
     /// The next event; `None` when the unit is complete.
     pub async fn next(&mut self) -> Option<Result<E>> {
         match &mut self.rx {
             Receiver::Bounded(rx) => rx.recv().await,
-            Receiver::Unbounded(rx) => rx.recv().await,
+            Receiver::Spilling(rx) => rx.recv().await,
         }
     }
 
@@ -224,8 +227,24 @@ impl<C: UnitConnection> Dispatch<C> {
 }
 
 /// Starts every job on its own task. `unit_count` is the statement's number
-/// of units; every index below it must appear in exactly one job.
+/// of units; every index below it must appear in exactly one job. Units
+/// that wait their turn on a shared connection hold at most
+/// [`DEFAULT_MEMORY_BUDGET`](crate::spill_queue::DEFAULT_MEMORY_BUDGET)
+/// bytes in memory between them.
 pub fn dispatch<C: UnitConnection>(jobs: Vec<Job<C>>, unit_count: usize) -> Result<Dispatch<C>> {
+    dispatch_within(
+        jobs,
+        unit_count,
+        Budget::new(crate::spill_queue::DEFAULT_MEMORY_BUDGET),
+    )
+}
+
+/// [`dispatch`] with the memory of waiting units counted against `budget`.
+pub fn dispatch_within<C: UnitConnection>(
+    jobs: Vec<Job<C>>,
+    unit_count: usize,
+    budget: Arc<Budget>,
+) -> Result<Dispatch<C>> {
     let mut receivers: Vec<Option<UnitEvents<C::Event>>> = (0..unit_count).map(|_| None).collect();
     let mut cancel_tokens = Vec::new();
     let mut tasks = Vec::with_capacity(jobs.len());
@@ -240,8 +259,8 @@ pub fn dispatch<C: UnitConnection>(jobs: Vec<Job<C>>, unit_count: usize) -> Resu
                 let (tx, rx) = mpsc::channel(STREAM_AHEAD);
                 (Sender::Bounded(tx), Receiver::Bounded(rx))
             } else {
-                let (tx, rx) = mpsc::unbounded_channel();
-                (Sender::Unbounded(tx), Receiver::Unbounded(rx))
+                let (tx, rx) = spill_queue(Arc::clone(&budget));
+                (Sender::Spilling(tx), Receiver::Spilling(rx))
             };
             if slot.replace(UnitEvents { rx }).is_some() {
                 return Err(BackendError::Internal("two jobs run the same unit"));

@@ -28,6 +28,9 @@
 //! - [`pool`]: [`pool::PgPool`], one deadpool pool per data source, with
 //!   the recycle rules (broken, abandoned mid-result, in a transaction,
 //!   too old, idle too long: discard).
+//! - [`spill_queue`]: the answers of units waiting their turn on a shared
+//!   connection, in memory up to a per-statement budget and in a temporary
+//!   file beyond it; [`spill_events`] writes each protocol's rows there.
 //! - [`socket`]: [`socket::Socket`], a connection's stream or the mark
 //!   that it is lent to a passthrough session (sessions keep their pool
 //!   slot while spliced, and are reset and returned afterwards).
@@ -41,5 +44,7 @@ pub mod mysql;
 pub mod pg;
 pub mod pool;
 pub mod socket;
+pub mod spill_events;
+pub mod spill_queue;
 
 pub use error::{BackendError, Result, ServerError};

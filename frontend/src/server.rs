@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use shardwire_backend::cluster::{MySqlCluster, PgCluster};
+use shardwire_backend::spill_queue::Budget;
 use shardwire_kernel::ParseCache;
 use shardwire_protocol::auth::scram::ScramVerifier;
 use shardwire_rules::snapshot::{
@@ -72,6 +73,12 @@ impl std::fmt::Debug for Frontend {
 }
 
 impl Frontend {
+    /// The memory one statement's units may hold while they wait their
+    /// turn on a shared connection (`proxy-unit-buffer-bytes`).
+    pub fn unit_budget(&self) -> Arc<Budget> {
+        Budget::new(usize::try_from(self.snapshot.global.unit_buffer_bytes).unwrap_or(usize::MAX))
+    }
+
     /// Builds the shared state. Touches no backend: pools connect on demand.
     /// Relative certificate paths are taken from `config_dir`.
     pub fn new(snapshot: Arc<RuleSnapshot>, config_dir: &Path) -> Result<Arc<Frontend>, String> {

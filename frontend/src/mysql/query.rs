@@ -8,7 +8,7 @@ use std::sync::Arc;
 
 use futures::future::join_all;
 use futures::StreamExt;
-use shardwire_backend::executor::{dispatch, UnitEvents};
+use shardwire_backend::executor::{dispatch_within, UnitEvents};
 use shardwire_backend::mysql::{MySqlEvent, MySqlQuery, MySqlRequest, MySqlRow};
 use shardwire_backend::BackendError;
 use shardwire_kernel::merge::{
@@ -173,7 +173,7 @@ impl Session {
             return self.run_write(units, generated_key, one_copy, more).await;
         };
         let (jobs, sources) = self.jobs(units).await?;
-        let mut running = dispatch(jobs, count)?;
+        let mut running = dispatch_within(jobs, count, self.fe.unit_budget())?;
         let streams = std::mem::take(&mut running.units);
         let result = self.merge_and_send(streams, &plan, format, more).await;
         let conns = running.finish().await?;

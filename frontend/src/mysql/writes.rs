@@ -12,7 +12,7 @@
 //! one data source first and wait for the other's lock, a deadlock no
 //! shard can see.
 
-use shardwire_backend::executor::{dispatch, Job, UnitConnection, UnitEvents};
+use shardwire_backend::executor::{dispatch_within, Job, UnitConnection, UnitEvents};
 use shardwire_backend::mysql::{MySqlEvent, MySqlRequest, PooledMySqlConnection};
 use shardwire_protocol::mysql::OkPacket;
 
@@ -124,7 +124,7 @@ impl Session {
                 }
                 continue;
             }
-            let mut running = dispatch(jobs, count)?;
+            let mut running = dispatch_within(jobs, count, self.fe.unit_budget())?;
             let streams = std::mem::take(&mut running.units);
             let result = self.add_up(streams, &mut sum, one_copy, more).await;
             let conns: Vec<PooledMySqlConnection> = running.finish().await?;

@@ -10,7 +10,7 @@ use std::sync::Arc;
 
 use bytes::Bytes;
 use futures::SinkExt;
-use shardwire_backend::executor::{dispatch, Request, UnitEvents};
+use shardwire_backend::executor::{dispatch_within, Request, UnitEvents};
 use shardwire_backend::pg::QueryEvent;
 use shardwire_kernel::merge::MergePlan;
 use shardwire_kernel::{plan_statement, Dialect};
@@ -71,7 +71,7 @@ impl Session {
     ) -> Result<(), StatementError> {
         let count = units.len();
         let (jobs, sources) = self.jobs(units).await?;
-        let mut running = dispatch(jobs, count)?;
+        let mut running = dispatch_within(jobs, count, self.fe.unit_budget())?;
         self.cancel.set_running(running.cancel_tokens.clone());
         let streams = std::mem::take(&mut running.units);
         let result = self.send_copy_lines(streams, plan).await;

@@ -20,7 +20,7 @@
 use std::collections::VecDeque;
 
 use futures::SinkExt;
-use shardwire_backend::executor::{dispatch, Dispatch, Request, UnitEvents};
+use shardwire_backend::executor::{dispatch, dispatch_within, Dispatch, Request, UnitEvents};
 use shardwire_backend::pg::{CancelToken, QueryEvent};
 use shardwire_kernel::merge::MergePlan;
 use shardwire_protocol::pg::{BackendMessage, DataRow};
@@ -232,7 +232,7 @@ impl Session {
     ) -> Result<(), StatementError> {
         let count = units.len();
         let (jobs, sources) = self.jobs(units).await?;
-        let mut running = dispatch(jobs, count)?;
+        let mut running = dispatch_within(jobs, count, self.fe.unit_budget())?;
         let cancel = running.cancel_tokens.clone();
         let streams = std::mem::take(&mut running.units);
         self.cancel.set_running(cancel.clone());

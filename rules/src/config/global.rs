@@ -228,6 +228,12 @@ pub struct GlobalProps {
     /// (used when the kernel allows it).
     #[serde(default)]
     pub proxy_fastpath_enabled: Option<bool>,
+    /// Shardwire: bytes of shard answers one statement holds in memory
+    /// while its units wait their turn on a shared connection (a
+    /// transaction, max-connections-size-per-query); beyond it rows spill
+    /// to a temporary file. Default: 64 MiB.
+    #[serde(default)]
+    pub proxy_unit_buffer_bytes: Option<u64>,
     /// Shardwire: largest frame a client may send, bytes. Default: 16 MiB.
     #[serde(default)]
     pub proxy_frontend_max_packet_size: Option<u64>,

@@ -11,6 +11,8 @@ use crate::error::{ConfigError, ConfigErrorKind};
 use crate::snapshot::global::ListenerProtocol;
 use crate::snapshot::{GlobalSettings, Listener, LogicalDatabase, User};
 
+/// 64 MiB: see `proxy-unit-buffer-bytes`.
+const DEFAULT_UNIT_BUFFER: u64 = 64 * 1024 * 1024;
 const DEFAULT_MAX_PACKET: u64 = 16 * 1024 * 1024;
 
 pub(super) fn build(
@@ -55,6 +57,7 @@ pub(super) fn build(
             .proxy_frontend_max_packet_size
             .unwrap_or(DEFAULT_MAX_PACKET),
         fastpath_enabled: p.proxy_fastpath_enabled.unwrap_or(true),
+        unit_buffer_bytes: p.proxy_unit_buffer_bytes.unwrap_or(DEFAULT_UNIT_BUFFER),
         mysql_server_version: p
             .proxy_mysql_default_version
             .as_ref()

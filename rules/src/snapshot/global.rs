@@ -59,6 +59,9 @@ pub struct GlobalSettings {
     /// 0 means no limit.
     pub frontend_max_connections: u32,
     pub max_packet_size: u64,
+    /// Bytes of unread shard answers one statement may hold in memory
+    /// before they spill (`proxy-unit-buffer-bytes`).
+    pub unit_buffer_bytes: u64,
     pub fastpath_enabled: bool,
     pub mysql_server_version: String,
     pub mysql_local_infile_enabled: bool,
