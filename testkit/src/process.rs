@@ -122,6 +122,11 @@ pub(crate) struct Server {
 }
 
 impl Server {
+    /// The child's process id while it runs.
+    pub(crate) fn pid(&self) -> Option<u32> {
+        self.child.as_ref().map(Child::id)
+    }
+
     pub(crate) fn spawn(
         name: &'static str,
         mut cmd: Command,

@@ -132,6 +132,16 @@ impl ShardwireProcess {
         log_tail(&self.log_path, 0)
     }
 
+    /// The most memory the proxy has held so far (VmHWM, bytes), read
+    /// from /proc; `None` when it is not running or /proc says nothing.
+    pub fn peak_rss(&self) -> Option<u64> {
+        let pid = self.server.as_ref()?.pid()?;
+        let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+        let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+        let kib: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
+        Some(kib * 1024)
+    }
+
     /// Whether the proxy is still running (it may have crashed mid-test).
     pub fn is_running(&mut self) -> bool {
         self.server.as_mut().is_some_and(Server::is_running)
