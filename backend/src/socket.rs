@@ -1,5 +1,5 @@
-//! [`Socket`]: a backend connection's TCP stream, or the mark that it is
-//! lent to a passthrough session.
+//! [`Socket`]: a backend connection's TCP stream (in the clear or under
+//! TLS), or the mark that it is lent to a passthrough session.
 //!
 //! A pooled session lends its socket to the splice and gets it back when
 //! the client leaves, so the pool keeps the session object (its slot, its
@@ -13,10 +13,13 @@ use std::task::{Context, Poll};
 
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::TcpStream;
+use tokio_rustls::client::TlsStream;
 
 #[derive(Debug)]
 pub enum Socket {
     Tcp(TcpStream),
+    /// Boxed: a TLS session's state is large, and most sockets are plain.
+    Tls(Box<TlsStream<TcpStream>>),
     Lent,
 }
 
@@ -41,6 +44,7 @@ impl AsyncRead for Socket {
     ) -> Poll<io::Result<()>> {
         match self.get_mut() {
             Socket::Tcp(s) => Pin::new(s).poll_read(cx, buf),
+            Socket::Tls(s) => Pin::new(s.as_mut()).poll_read(cx, buf),
             Socket::Lent => Poll::Ready(Err(lent())),
         }
     }
@@ -54,6 +58,7 @@ impl AsyncWrite for Socket {
     ) -> Poll<io::Result<usize>> {
         match self.get_mut() {
             Socket::Tcp(s) => Pin::new(s).poll_write(cx, buf),
+            Socket::Tls(s) => Pin::new(s.as_mut()).poll_write(cx, buf),
             Socket::Lent => Poll::Ready(Err(lent())),
         }
     }
@@ -61,6 +66,7 @@ impl AsyncWrite for Socket {
     fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
         match self.get_mut() {
             Socket::Tcp(s) => Pin::new(s).poll_flush(cx),
+            Socket::Tls(s) => Pin::new(s.as_mut()).poll_flush(cx),
             Socket::Lent => Poll::Ready(Err(lent())),
         }
     }
@@ -68,6 +74,7 @@ impl AsyncWrite for Socket {
     fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
         match self.get_mut() {
             Socket::Tcp(s) => Pin::new(s).poll_shutdown(cx),
+            Socket::Tls(s) => Pin::new(s.as_mut()).poll_shutdown(cx),
             Socket::Lent => Poll::Ready(Ok(())),
         }
     }

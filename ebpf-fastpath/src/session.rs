@@ -114,3 +114,20 @@ pub struct SpliceOutcome<B = TcpStream> {
     /// and the backend never saw them.
     pub farewell_held: bool,
 }
+
+impl<B> SpliceOutcome<B> {
+    /// The same outcome with the backend socket wrapped (e.g. a plain
+    /// socket as one kind of a caller's socket enum).
+    pub fn map_backend<C>(self, f: impl FnOnce(B) -> C) -> SpliceOutcome<C> {
+        SpliceOutcome {
+            path: self.path,
+            user_space_reason: self.user_space_reason,
+            ended_by: self.ended_by,
+            end: self.end,
+            client_to_backend: self.client_to_backend,
+            backend_to_client: self.backend_to_client,
+            backend: self.backend.map(f),
+            farewell_held: self.farewell_held,
+        }
+    }
+}

@@ -46,6 +46,7 @@ mod escape;
 mod identity;
 pub mod mariadb;
 pub mod pg;
+mod pg_tls;
 mod port;
 mod process;
 mod shards;

@@ -25,6 +25,14 @@ local all all trust
 host  all all 127.0.0.1/32 scram-sha-256
 ";
 
+/// With [`PgOptions::tls`]: TCP logins only under TLS.
+const PG_HBA_TLS: &str = "\
+# Written by shardwire-testkit.
+local     all all trust
+hostssl   all all 127.0.0.1/32 scram-sha-256
+hostnossl all all 127.0.0.1/32 reject
+";
+
 /// How to start a [`PgInstance`].
 #[derive(Debug, Clone)]
 pub struct PgOptions {
@@ -44,6 +52,10 @@ pub struct PgOptions {
     /// How long a start may take before it fails. Default 30 s, generous
     /// because parallel test binaries share the CPUs.
     pub start_timeout: Duration,
+    /// Accept TCP logins only under TLS, with a certificate for
+    /// `localhost` signed by a CA of the instance's own
+    /// ([`PgInstance::tls_root_cert`]). Default false.
+    pub tls: bool,
 }
 
 impl Default for PgOptions {
@@ -56,6 +68,7 @@ impl Default for PgOptions {
             shared_buffers: "16MB".to_owned(),
             settings: Vec::new(),
             start_timeout: Duration::from_secs(30),
+            tls: false,
         }
     }
 }
@@ -76,6 +89,8 @@ pub struct PgInstance {
     server: Option<Server>,
     data_dir: PathBuf,
     log_path: PathBuf,
+    /// The certificates, with [`PgOptions::tls`].
+    tls: Option<crate::pg_tls::TlsFiles>,
     // Last, so the server is stopped before the directory goes.
     workdir: WorkDir,
 }
@@ -112,10 +127,12 @@ impl PgInstance {
             server: None,
             data_dir: workdir.path().join("data"),
             log_path: workdir.path().join("postgres.log"),
+            tls: None,
             workdir,
         };
         let setup = instance
-            .initdb()
+            .make_tls_files()
+            .and_then(|()| instance.initdb())
             .and_then(|()| instance.start_on_free_port())
             .and_then(|()| instance.create_user_and_database());
         match setup {
@@ -249,6 +266,18 @@ impl PgInstance {
         cmd
     }
 
+    fn make_tls_files(&mut self) -> Result<(), HarnessError> {
+        if self.opts.tls {
+            self.tls = Some(crate::pg_tls::make(self.workdir.path(), self.run_as)?);
+        }
+        Ok(())
+    }
+
+    /// The CA that signed the server's certificate, with [`PgOptions::tls`].
+    pub fn tls_root_cert(&self) -> Option<&Path> {
+        self.tls.as_ref().map(|t| t.ca.as_path())
+    }
+
     fn initdb(&self) -> Result<(), HarnessError> {
         let mut cmd = self.server_command(&self.bins.initdb);
         cmd.arg("-D")
@@ -282,7 +311,12 @@ impl PgInstance {
         })?;
         // Overwriting keeps initdb's owner and 0600 mode on the file.
         let hba = self.data_dir.join("pg_hba.conf");
-        std::fs::write(&hba, PG_HBA)
+        let hba_text = if self.tls.is_some() {
+            PG_HBA_TLS
+        } else {
+            PG_HBA
+        };
+        std::fs::write(&hba, hba_text)
             .map_err(|e| HarnessError::io(format!("writing {}", hba.display()), e))
     }
 
@@ -328,6 +362,11 @@ impl PgInstance {
             ("full_page_writes".into(), "off".into()),
             ("logging_collector".into(), "off".into()),
         ];
+        if let Some(tls) = &self.tls {
+            settings.push(("ssl".into(), "on".into()));
+            settings.push(("ssl_cert_file".into(), tls.cert.display().to_string()));
+            settings.push(("ssl_key_file".into(), tls.key.display().to_string()));
+        }
         settings.extend(self.opts.settings.iter().cloned());
         for (name, value) in &settings {
             cmd.arg("-c").arg(format!("{name}={value}"));

@@ -234,7 +234,8 @@ impl MySqlConnection {
         let parts = self.framed.into_parts();
         match parts.io {
             Socket::Tcp(io) => Ok((io, parts.read_buf.freeze())),
-            Socket::Lent => Err(BackendError::Broken),
+            // The MySQL client never opens TLS, so only a lent socket.
+            Socket::Lent | Socket::Tls(_) => Err(BackendError::Broken),
         }
     }
 

@@ -48,7 +48,8 @@ impl MySqlConnection {
         let parts = std::mem::replace(&mut self.framed, lent).into_parts();
         match parts.io {
             Socket::Tcp(io) => Ok((io, parts.read_buf.freeze())),
-            Socket::Lent => Err(BackendError::Broken),
+            // The MySQL client never opens TLS, so only a lent socket.
+            Socket::Lent | Socket::Tls(_) => Err(BackendError::Broken),
         }
     }
 

@@ -115,6 +115,7 @@ impl PgConnection {
     }
 
     async fn connect_unbounded(source: &DataSource) -> Result<PgConnection> {
+        let tls = super::tls::TlsSettings::of(source)?;
         let stream = TcpStream::connect((source.host.as_str(), source.port))
             .await
             .map_err(|e| BackendError::Connect {
@@ -124,9 +125,10 @@ impl PgConnection {
             })?;
         // Requests are written whole, once each: Nagle would only delay them.
         stream.set_nodelay(true)?;
+        let socket = super::tls::negotiate(stream, source, &tls).await?;
         let now = Instant::now();
         let mut conn = PgConnection {
-            framed: Framed::new(Socket::Tcp(stream), PgClientCodec::new()),
+            framed: Framed::new(socket, PgClientCodec::new()),
             status: TransactionStatus::Idle,
             broken: false,
             // The startup exchange ends with one ReadyForQuery.
@@ -409,15 +411,12 @@ impl PgConnection {
     /// so the caller can relay the session raw (passthrough sessions, the
     /// eBPF splice). Only an idle session with nothing in flight can be
     /// handed over: anything else would leave the two ends out of step.
-    pub fn into_socket(self) -> Result<(TcpStream, Bytes)> {
-        if self.broken || self.pending > 0 {
+    pub fn into_socket(self) -> Result<(Socket, Bytes)> {
+        if self.broken || self.pending > 0 || self.framed.get_ref().is_lent() {
             return Err(BackendError::Broken);
         }
         let parts = self.framed.into_parts();
-        match parts.io {
-            Socket::Tcp(io) => Ok((io, parts.read_buf.freeze())),
-            Socket::Lent => Err(BackendError::Broken),
-        }
+        Ok((parts.io, parts.read_buf.freeze()))
     }
 
     /// Lends the socket, and any bytes already read from it, to a
@@ -425,23 +424,20 @@ impl PgConnection {
     /// it back with [`PgConnection::restore_socket`]. Until then the
     /// session is unusable and the pool discards it. Same preconditions as
     /// [`PgConnection::into_socket`].
-    pub fn lend_socket(&mut self) -> Result<(TcpStream, Bytes)> {
+    pub fn lend_socket(&mut self) -> Result<(Socket, Bytes)> {
         if self.broken || self.pending > 0 || self.framed.get_ref().is_lent() {
             return Err(BackendError::Broken);
         }
         let lent = Framed::new(Socket::Lent, PgClientCodec::new());
         let parts = std::mem::replace(&mut self.framed, lent).into_parts();
-        match parts.io {
-            Socket::Tcp(io) => Ok((io, parts.read_buf.freeze())),
-            Socket::Lent => Err(BackendError::Broken),
-        }
+        Ok((parts.io, parts.read_buf.freeze()))
     }
 
     /// Takes back a lent socket. The session's state is unknown: the
     /// passthrough client may have done anything with it, so it stays
     /// broken until [`PgConnection::reset_session`] proves it clean.
-    pub fn restore_socket(&mut self, socket: TcpStream) {
-        self.framed = Framed::new(Socket::Tcp(socket), PgClientCodec::new());
+    pub fn restore_socket(&mut self, socket: Socket) {
+        self.framed = Framed::new(socket, PgClientCodec::new());
         self.broken = true;
         self.pending = 0;
         // The client may have deallocated them, and DISCARD ALL will.
@@ -676,15 +672,6 @@ fn check_source(source: &DataSource) -> Result<()> {
             "protocol {:?} is not served by the PostgreSQL client",
             source.protocol
         )));
-    }
-    // TLS to backends is not implemented: refuse instead of silently
-    // connecting in the clear when the URL demands encryption.
-    if let Some(mode) = source.params.get("sslmode") {
-        if matches!(mode.as_str(), "require" | "verify-ca" | "verify-full") {
-            return Err(refuse(format!(
-                "sslmode={mode} asks for TLS, which the backend client does not support yet"
-            )));
-        }
     }
     Ok(())
 }

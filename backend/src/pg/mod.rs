@@ -8,6 +8,7 @@ mod login;
 mod query;
 mod replay;
 mod reset;
+pub mod tls;
 
 pub use cancel::CancelToken;
 pub use connection::{Notification, PgConnection, Statement};

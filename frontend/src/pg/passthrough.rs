@@ -22,9 +22,9 @@ use bytes::Bytes;
 use futures::SinkExt;
 use shardwire_backend::pg::{quote_ident, quote_literal};
 use shardwire_backend::pool::PooledConnection;
+use shardwire_backend::socket::Socket;
 use shardwire_fastpath::{Side, SplicePair};
 use shardwire_protocol::pg::{BackendMessage, ErrorFields, TransactionStatus};
-use tokio::net::TcpStream;
 
 use super::startup::ClientConn;
 use crate::error::SessionError;
@@ -87,12 +87,18 @@ pub async fn relay(
     let client_pending: Bytes = parts.read_buf.freeze();
     // Bytes either side sent before the hand-off were read by the codecs;
     // the splice delivers them first.
-    let mut outcome = match parts.io {
-        ClientStream::Plain(client) => {
+    // The kernel splice needs two plain sockets; a TLS end on either side
+    // is relayed in user space.
+    let mut outcome = match (parts.io, server) {
+        (ClientStream::Plain(client), Socket::Tcp(server)) => {
             let pair = spliced(client, server, client_pending, server_pending);
-            fe.fastpath.splice(pair).await
+            fe.fastpath.splice(pair).await.map_backend(Socket::Tcp)
         }
-        ClientStream::Tls(client) => {
+        (ClientStream::Plain(client), server) => {
+            let pair = spliced(client, server, client_pending, server_pending);
+            fe.fastpath.splice_streams(pair).await
+        }
+        (ClientStream::Tls(client), server) => {
             let pair = spliced(*client, server, client_pending, server_pending);
             fe.fastpath.splice_streams(pair).await
         }
@@ -106,12 +112,12 @@ pub async fn relay(
 
 /// The pair to splice: the backend comes back when the client leaves, and
 /// the client's Terminate is withheld so it can.
-fn spliced<C>(
+fn spliced<C, S>(
     client: C,
-    server: TcpStream,
+    server: S,
     client_pending: Bytes,
     server_pending: Bytes,
-) -> SplicePair<C> {
+) -> SplicePair<C, S> {
     SplicePair::new(client, server)
         .client_pending(client_pending)
         .backend_pending(server_pending)
@@ -125,7 +131,7 @@ fn spliced<C>(
 /// client that left.
 async fn hand_back(
     mut backend: PooledConnection,
-    socket: Option<TcpStream>,
+    socket: Option<Socket>,
     farewell_held: bool,
     ended_by: Side,
 ) -> Returned {
