@@ -165,7 +165,19 @@ struct Inner {
     maps: [HashMap<Arc<str>, Entry>; 2],
     /// The CLOCK ring: every cached key exactly once.
     ring: VecDeque<(Dialect, Arc<str>)>,
+    /// Bytes of SQL text cached.
+    text_bytes: usize,
 }
+
+/// Bytes of SQL text the cache holds at most. A statement's tree is some
+/// tens of times its text (a literal `1` is an expression node), so a
+/// count of entries alone lets a few thousand ORM batch INSERTs of a
+/// megabyte each take gigabytes: the text bounds the tree.
+pub const TEXT_BUDGET: usize = 8 * 1024 * 1024;
+
+/// Longer statements are parsed and not kept: such texts (multi-row
+/// INSERTs with literals) are almost never sent twice.
+pub const MAX_CACHED_TEXT: usize = 256 * 1024;
 
 /// A bounded, thread-safe cache of parsed statements keyed by dialect and
 /// SQL text, evicting with CLOCK (an LRU approximation with O(1) hits).
@@ -245,7 +257,11 @@ impl ParseCache {
                 if rejected.len() >= self.capacity {
                     rejected.clear();
                 }
-                rejected.insert(key.into());
+                if key.len() <= MAX_CACHED_TEXT / 64 {
+                    // Short shapes only: what repeats is short, and the
+                    // set is bounded by entries, not bytes.
+                    rejected.insert(key.into());
+                }
                 None
             }
         }
@@ -265,12 +281,15 @@ impl ParseCache {
         // Parse outside the lock so one slow parse does not stall every session.
         let key: Arc<str> = Arc::from(sql);
         let prepared = Arc::new(Prepared::new(Arc::clone(&key), parse_one(dialect, sql)?));
+        if sql.len() > MAX_CACHED_TEXT {
+            return Ok(prepared);
+        }
         let mut inner = self.lock();
         if let Some(entry) = inner.maps[dialect.index()].get(sql) {
             // Another session parsed it meanwhile: share its copy.
             return Ok(Arc::clone(&entry.prepared));
         }
-        while inner.ring.len() >= self.capacity {
+        while inner.ring.len() >= self.capacity || inner.text_bytes + sql.len() > TEXT_BUDGET {
             let Some((d, key)) = inner.ring.pop_front() else {
                 break;
             };
@@ -284,6 +303,7 @@ impl ParseCache {
             if keep {
                 inner.ring.push_back((d, key));
             } else {
+                inner.text_bytes -= key.len();
                 inner.maps[d.index()].remove(&key);
             }
         }
@@ -294,6 +314,7 @@ impl ParseCache {
                 referenced: false,
             },
         );
+        inner.text_bytes += key.len();
         inner.ring.push_back((dialect, key));
         Ok(prepared)
     }
@@ -313,6 +334,33 @@ mod tests {
         let c = cache.parse(Dialect::PostgreSql, "SELECT 1").unwrap();
         assert!(!Arc::ptr_eq(&a, &c));
         assert_eq!(cache.len(), 2);
+    }
+
+    #[test]
+    fn the_cached_text_stays_within_its_byte_budget() {
+        let cache = ParseCache::new(100_000);
+        // 100 KiB statements: 80 fill the budget, the rest evict.
+        let filler = "1, ".repeat(34 * 1024);
+        for i in 0..200 {
+            let sql = format!("SELECT {filler}{i}");
+            assert!(sql.len() <= MAX_CACHED_TEXT);
+            cache.parse(Dialect::PostgreSql, &sql).unwrap();
+            assert!(cache.lock().text_bytes <= TEXT_BUDGET);
+        }
+        let inner = cache.lock();
+        let held: usize = inner.ring.iter().map(|(_, k)| k.len()).sum();
+        assert_eq!(held, inner.text_bytes);
+        assert!(inner.ring.len() < 100, "{} entries", inner.ring.len());
+    }
+
+    #[test]
+    fn a_statement_longer_than_the_cap_is_parsed_and_not_kept() {
+        let cache = ParseCache::new(16);
+        let sql = format!("SELECT {}", "1, ".repeat(MAX_CACHED_TEXT / 3 + 1) + "2");
+        let a = cache.parse(Dialect::MySql, &sql).unwrap();
+        let b = cache.parse(Dialect::MySql, &sql).unwrap();
+        assert!(!Arc::ptr_eq(&a, &b));
+        assert!(cache.is_empty());
     }
 
     #[test]
