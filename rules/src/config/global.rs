@@ -161,7 +161,9 @@ pub struct GlobalProps {
     /// Backend connections one statement may use per data source. Default: 1.
     #[serde(default)]
     pub max_connections_size_per_query: Option<u32>,
-    /// Client connections the proxy accepts; 0 = no limit. Default: 0.
+    /// Client connections the proxy accepts; 0 = no limit. Default: 10,000
+    /// (ShardingSphere: 0), so a connection flood meets a clear error
+    /// before it meets the file-descriptor limit.
     #[serde(default)]
     pub proxy_frontend_max_connections: Option<u32>,
     /// Port of the default listener. Default: 3307.

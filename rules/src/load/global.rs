@@ -52,7 +52,7 @@ pub(super) fn build(
         listeners,
         sql_show: p.sql_show.unwrap_or(false),
         max_connections_size_per_query: p.max_connections_size_per_query.unwrap_or(1).max(1),
-        frontend_max_connections: p.proxy_frontend_max_connections.unwrap_or(0),
+        frontend_max_connections: p.proxy_frontend_max_connections.unwrap_or(10_000),
         max_packet_size: p
             .proxy_frontend_max_packet_size
             .unwrap_or(DEFAULT_MAX_PACKET),
