@@ -24,11 +24,9 @@ async fn a_client_past_the_limit_is_refused_and_a_freed_slot_is_reused() {
     for _ in 0..LIMIT {
         sessions.push(options.connect().await.unwrap());
     }
-    let e = options
-        .connect()
-        .await
-        .err()
-        .expect("a fourth session was let in");
+    let Err(e) = options.connect().await else {
+        panic!("a fourth session was let in");
+    };
     let db = e
         .as_database_error()
         .map(|e| e.code().map(|c| c.into_owned()));
