@@ -46,8 +46,8 @@ pub const STORED_MD5: i32 = 1;
 pub const STORED_SHA256: i32 = 2;
 
 /// Startup protocol versions openGauss adds to PostgreSQL's 3.0.
-pub const PROTOCOL_VERSION_3_50: i32 = 0x0003_0032;
-pub const PROTOCOL_VERSION_3_51: i32 = 0x0003_0033;
+pub const PROTOCOL_VERSION_3_50: u32 = 0x0003_0032;
+pub const PROTOCOL_VERSION_3_51: u32 = 0x0003_0033;
 
 /// Iterations the key is derived with when none is configured (openGauss's
 /// own auth_iteration_count default).
@@ -203,7 +203,7 @@ pub enum Sha256Tail {
 
 impl Sha256Tail {
     /// The tail a session of startup version `version` uses.
-    pub fn for_version(version: i32) -> Self {
+    pub fn for_version(version: u32) -> Self {
         if version < PROTOCOL_VERSION_3_50 {
             Sha256Tail::ServerSignature
         } else if version == PROTOCOL_VERSION_3_50 {
@@ -353,7 +353,7 @@ pub enum Sha256Request {
 impl Sha256Request {
     /// Parses the body after the int32 code 10. `version` is the startup
     /// version this client sent: it alone says which tail follows.
-    pub fn decode(data: &[u8], version: i32) -> Result<Self> {
+    pub fn decode(data: &[u8], version: u32) -> Result<Self> {
         let take = |at: usize, n: usize, what: &str| -> Result<&[u8]> {
             data.get(at..at + n).ok_or_else(|| {
                 malformed(format!(
