@@ -364,17 +364,18 @@ async fn run_source(
     types: &Arc<[u32]>,
     formats: &Arc<[i16]>,
 ) -> Result<u64, StatementError> {
-    let mut total = 0u64;
-    for node in nodes {
-        // Interim, until the backend's execute_batch lands: every batch is
-        // refused by name before anything runs.
-        let _ = (&conn, &node.sql, types, formats, &node.rows, &mut total);
-        return Err(StatementError::refused(
-            "0A000",
-            "Batch Bind is not served yet: the backend's batch execution is not merged",
-        ));
-    }
-    Ok(total)
+    // Interim, until the backend's execute_batch lands: every batch is
+    // refused by name before anything runs.
+    let _ = (conn, types, formats);
+    let rows: usize = nodes.iter().map(|n| n.rows.len()).sum();
+    let first = nodes.first().map(|n| n.sql.as_str()).unwrap_or_default();
+    Err(StatementError::refused(
+        "0A000",
+        format!(
+            "Batch Bind is not served yet ({rows} rows, first node's SQL: {first}): the \
+             backend's batch execution is not merged"
+        ),
+    ))
 }
 
 #[cfg(test)]
