@@ -129,15 +129,7 @@ impl PgConnection {
             Err(LoginError::Failed(e)) => Err(e),
             Ok(conn) => Ok(conn),
         }
-        .map_err(|e| match e {
-            // Name the data source: a proxy has many, and the client sees
-            // only this message.
-            BackendError::Auth { reason, source: s } => BackendError::Auth {
-                reason: format!("data source {:?}: {reason}", source.name),
-                source: s,
-            },
-            other => other,
-        })
+        .map_err(|e| name_source(e, &source.name))
     }
 
     async fn connect_at(source: &DataSource, version: u32) -> Result<PgConnection, LoginError> {
@@ -700,6 +692,29 @@ fn portal_messages(
             max_rows: 0,
         },
     ]
+}
+
+/// Names the data source in a login failure: a proxy has many, and the
+/// client sees only the message. The server's own error, which the frontend
+/// passes on, gets the name too.
+fn name_source(e: BackendError, name: &str) -> BackendError {
+    let BackendError::Auth { reason, source } = e else {
+        return e;
+    };
+    let named = |m: &str| format!("data source {name:?}: {m}");
+    let source = source.map(|mut s| {
+        s.message = named(&s.message);
+        for (field, value) in &mut s.fields.fields {
+            if *field == shardwire_protocol::pg::field::MESSAGE {
+                *value = named(value);
+            }
+        }
+        s
+    });
+    BackendError::Auth {
+        reason: named(&reason),
+        source,
+    }
 }
 
 /// Refuses data sources this client cannot serve before opening a socket.
