@@ -54,6 +54,8 @@ pub struct Frontend {
     /// SCRAM verifiers of the authority's users, by name, computed once:
     /// PBKDF2 per login would cost milliseconds of CPU each.
     pub scram: HashMap<String, ScramVerifier>,
+    /// openGauss SHA256 keys of the same users, likewise computed once.
+    pub opengauss_keys: crate::opengauss::auth::KeyStore,
     pub max_message_len: usize,
     /// Splices passthrough sessions: in the kernel where it can, else in
     /// user space. Detected once per process.
@@ -150,6 +152,7 @@ impl Frontend {
                 .map_err(|e| format!("user {}: {e}", user.name))?;
             scram.insert(user.name.clone(), verifier);
         }
+        let opengauss_keys = crate::opengauss::auth::KeyStore::build(&snapshot)?;
         let max_connections = match snapshot.global.frontend_max_connections {
             0 => Semaphore::MAX_PERMITS,
             n => n as usize,
@@ -165,6 +168,7 @@ impl Frontend {
             cancels: Arc::default(),
             parse_cache: ParseCache::new(PARSE_CACHE_SIZE),
             scram,
+            opengauss_keys,
             max_message_len,
             fastpath: Arc::new(shardwire_fastpath::FastPath::detect(
                 !snapshot_fastpath_enabled,
@@ -233,7 +237,7 @@ impl Frontend {
         // of the larger of the two.
         match protocol {
             ListenerProtocol::PostgreSql | ListenerProtocol::OpenGauss => {
-                Box::pin(crate::pg::run(self, stream, peer, admitted)).await
+                Box::pin(crate::pg::run(self, stream, peer, admitted, protocol)).await
             }
             ListenerProtocol::MySql => {
                 Box::pin(crate::mysql::run(self, stream, peer, admitted)).await
