@@ -79,10 +79,12 @@ impl Frontend {
     pub fn new(snapshot: Arc<RuleSnapshot>, config_dir: &Path) -> Result<Arc<Frontend>, String> {
         let mut databases = HashMap::new();
         for (name, rules) in &snapshot.databases {
-            let all_pg = rules
-                .data_sources
-                .values()
-                .all(|ds| matches!(ds.protocol, DatabaseProtocol::PostgreSql));
+            let all_pg = rules.data_sources.values().all(|ds| {
+                matches!(
+                    ds.protocol,
+                    DatabaseProtocol::PostgreSql | DatabaseProtocol::OpenGauss
+                )
+            });
             let pg = if all_pg {
                 Some(PgCluster::new(rules).map_err(|e| format!("database {name}: {e}"))?)
             } else {

@@ -1,6 +1,7 @@
 //! The native PostgreSQL client: one [`PgConnection`] per server session,
 //! speaking the v3 protocol through `shardwire_protocol`'s client codec.
 
+mod batch;
 mod cancel;
 mod connection;
 mod copy_in;
@@ -9,6 +10,7 @@ mod query;
 mod replay;
 mod reset;
 
+pub use batch::{BatchOutcome, BATCH_CHUNK_BYTES};
 pub use cancel::CancelToken;
 pub use connection::{Notification, PgConnection, Statement};
 pub use query::{Formats, Query, QueryEvent, ResultSet};

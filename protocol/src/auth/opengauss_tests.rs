@@ -197,7 +197,7 @@ fn py_opengauss_client_agrees() {
         .unwrap();
     assert!(
         out.status.success(),
-        "py-opengauss failed (is it installed? tests/drivers/python/requirements.txt): {}",
+        "py-opengauss failed (is it installed? tests/drivers/python/requirements-opengauss.txt): {}",
         String::from_utf8_lossy(&out.stderr)
     );
     let theirs = String::from_utf8(out.stdout).unwrap();
