@@ -3,7 +3,8 @@
 //! with SHA256 (og1's client side of protocol::auth::opengauss).
 //!
 //! 1,000 rows in one Batch Bind land on the data nodes the rules name
-//! (checked on each shard's actual tables); UPDATE and DELETE batches; rows
+//! (checked on each shard's actual tables); UPDATE and DELETE batches, and
+//! one inside a transaction that is rolled back; rows
 //! reaching several nodes are refused by name; malformed batches (count
 //! mismatch, truncated value, wrong parameter count, unknown statement)
 //! each get an ErrorResponse, and the session goes on. Also: a PostgreSQL
@@ -159,12 +160,28 @@ impl Client {
         answers
             .iter()
             .filter(|(t, _)| *t == b'D')
-            .map(|(_, body)| {
-                let len = i32::from_be_bytes([body[2], body[3], body[4], body[5]]) as usize;
-                String::from_utf8(body[6..6 + len].to_vec()).unwrap()
-            })
+            .map(|(_, body)| data_row(body))
             .collect()
     }
+}
+
+/// A DataRow's text cells joined with commas (NULL as "NULL").
+fn data_row(body: &[u8]) -> String {
+    let n = u16::from_be_bytes([body[0], body[1]]);
+    let mut at = 2;
+    let mut cells = Vec::new();
+    for _ in 0..n {
+        let len = i32::from_be_bytes([body[at], body[at + 1], body[at + 2], body[at + 3]]);
+        at += 4;
+        match usize::try_from(len) {
+            Ok(len) => {
+                cells.push(String::from_utf8_lossy(&body[at..at + len]).into_owned());
+                at += len;
+            }
+            Err(_) => cells.push("NULL".into()),
+        }
+    }
+    cells.join(",")
 }
 
 /// A 'U' frame with `tail` appended inside it (its length grows too).
@@ -273,7 +290,7 @@ fn a_thousand_rows_in_one_batch_land_on_their_shards() {
     assert_eq!(shard_counts(&deployment), want);
     assert_eq!(
         c.query("SELECT count(*), sum(order_id) FROM t_order"),
-        ["1000", "500500"]
+        ["1000,500500"]
     );
 
     // UPDATE by full key: one node per row; its Execute as a message of
@@ -315,6 +332,20 @@ fn a_thousand_rows_in_one_batch_land_on_their_shards() {
     let answers = c.batch(&batch("del", 2, rows), b"DSdel\0E\0\0\0\0\0");
     assert_eq!(tags(&answers), "2tnCZ", "{}", error_text(&answers));
     assert_eq!(command_tag(&answers), "DELETE 5");
+    assert_eq!(c.query("SELECT count(*) FROM t_order"), ["995"]);
+
+    // Inside a transaction the batch runs on the transaction's connections:
+    // seen inside, gone after ROLLBACK.
+    c.query("BEGIN");
+    let rows = vec![
+        vec![text(2001), text(1), text("tx")],
+        vec![text(2002), text(2), text("tx")],
+    ];
+    let answers = c.batch(&batch("ins", 3, rows), b"E\0\0\0\0\0");
+    assert_eq!(tags(&answers), "2CZ", "{}", error_text(&answers));
+    assert_eq!(answers.last().unwrap().1, b"T", "still in the transaction");
+    assert_eq!(c.query("SELECT count(*) FROM t_order"), ["997"]);
+    c.query("ROLLBACK");
     assert_eq!(c.query("SELECT count(*) FROM t_order"), ["995"]);
 }
 

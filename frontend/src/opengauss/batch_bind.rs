@@ -395,18 +395,15 @@ async fn run_source(
     types: &Arc<[u32]>,
     formats: &Arc<[i16]>,
 ) -> Result<u64, StatementError> {
-    // Interim, until the backend's execute_batch lands: every batch is
-    // refused by name before anything runs.
-    let _ = (conn, types, formats);
-    let rows: usize = nodes.iter().map(|n| n.rows.len()).sum();
-    let first = nodes.first().map(|n| n.sql.as_str()).unwrap_or_default();
-    Err(StatementError::refused(
-        "0A000",
-        format!(
-            "Batch Bind is not served yet ({rows} rows, first node's SQL: {first}): the \
-             backend's batch execution is not merged"
-        ),
-    ))
+    let mut total = 0u64;
+    for node in nodes {
+        let outcome = conn
+            .execute_batch(&node.sql, types, formats, &node.rows)
+            .await
+            .map_err(StatementError::Backend)?;
+        total += outcome.rows;
+    }
+    Ok(total)
 }
 
 #[cfg(test)]
