@@ -409,6 +409,9 @@ fn bad_batches_get_an_error_and_the_session_goes_on() {
         );
         assert_eq!(c.query("SELECT count(*) FROM t_order"), ["0"], "{what}");
     }
+    // The simple protocol sees openGauss's version() too.
+    let version = c.query("SELECT version()");
+    assert!(version[0].starts_with("(openGauss "), "{version:?}");
     // And a good batch still runs after them.
     let answers = c.batch(&batch("ins", 3, (1..=3).map(good_row).collect()), b"");
     assert_eq!(tags(&answers), "2CZ", "{}", error_text(&answers));
