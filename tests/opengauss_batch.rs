@@ -398,7 +398,11 @@ fn bad_batches_get_an_error_and_the_session_goes_on() {
     for (what, bytes, code, fragment) in cases {
         c.send_raw(&bytes);
         // Everything up to Sync is skipped after the error, as for any
-        // extended-protocol error.
+        // extended-protocol error: this Execute gets no answer.
+        c.send(&FrontendMessage::Execute {
+            portal: String::new(),
+            max_rows: 0,
+        });
         c.send(&FrontendMessage::Sync);
         let answers = c.until_ready();
         assert_eq!(tags(&answers), "EZ", "{what}: {}", error_text(&answers));

@@ -346,6 +346,12 @@ impl Session {
                 }
             }
             if first_error.is_none() {
+                // A CancelRequest reaches every data source in the batch.
+                let tokens = conns
+                    .iter()
+                    .filter_map(|(_, c, _)| c.cancel_token())
+                    .collect();
+                self.cancel.set_running(tokens);
                 let runs = conns
                     .iter_mut()
                     .map(|(_, conn, list)| run_source(conn, list, types, formats));
@@ -357,6 +363,7 @@ impl Session {
                         }
                     }
                 }
+                self.cancel.set_running(Vec::new());
             }
             for (ds, conn, _) in conns {
                 self.release(ds, conn);
@@ -370,7 +377,10 @@ impl Session {
                         break;
                     }
                 };
+                self.cancel
+                    .set_running(conn.cancel_token().into_iter().collect());
                 let result = run_source(&mut conn, &list, types, formats).await;
+                self.cancel.set_running(Vec::new());
                 self.release(ds, conn);
                 match result {
                     Ok(n) => total += n,

@@ -64,7 +64,7 @@ pub struct Session {
     pub(super) user: String,
     /// SET values, startup and server parameters, for SHOW.
     pub(crate) settings: Settings,
-    pub(super) cancel: CancelHandle,
+    pub(crate) cancel: CancelHandle,
     pub(crate) txn: Txn,
     statements: HashMap<String, Arc<Prepared>>,
     /// SQL-level PREPARE: name -> statement with `$n` placeholders.
