@@ -4,7 +4,8 @@
 //!
 //! 1,000 rows in one Batch Bind land on the data nodes the rules name
 //! (checked on each shard's actual tables); UPDATE and DELETE batches, and
-//! one inside a transaction that is rolled back; rows
+//! one inside a transaction that is rolled back, one that fails on one
+//! node and so changes none; rows
 //! reaching several nodes are refused by name; malformed batches (count
 //! mismatch, truncated value, wrong parameter count, unknown statement)
 //! each get an ErrorResponse, and the session goes on. Also: a PostgreSQL
@@ -347,6 +348,29 @@ fn a_thousand_rows_in_one_batch_land_on_their_shards() {
     assert_eq!(c.query("SELECT count(*) FROM t_order"), ["997"]);
     c.query("ROLLBACK");
     assert_eq!(c.query("SELECT count(*) FROM t_order"), ["995"]);
+
+    // All or nothing across nodes: order 3001 (ds_0) would go in, order 10
+    // (user 5, ds_1) is a duplicate; the whole batch is rolled back.
+    let rows = vec![
+        vec![text(3001), text(2), text("new")],
+        vec![text(10), text(5), text("dup")],
+    ];
+    let answers = c.batch(&batch("ins", 3, rows), b"E\0\0\0\0\0");
+    assert_eq!(tags(&answers), "EZ");
+    assert!(
+        error_text(&answers).contains("C=23505"),
+        "{}",
+        error_text(&answers)
+    );
+    assert_eq!(
+        answers.last().unwrap().1,
+        b"I",
+        "the implicit transaction ended"
+    );
+    assert_eq!(
+        c.query("SELECT count(*) FROM t_order WHERE order_id IN (3001, 10)"),
+        ["1"]
+    );
 }
 
 #[test]
