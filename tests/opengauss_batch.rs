@@ -8,7 +8,8 @@
 //! node and so changes none; rows
 //! reaching several nodes are refused by name; malformed batches (count
 //! mismatch, truncated value, wrong parameter count, unknown statement)
-//! each get an ErrorResponse, and the session goes on. Also: a PostgreSQL
+//! each get an ErrorResponse, and the session goes on. Also: an MD5 user
+//! gets MD5 (code 5) on the openGauss listener, a PostgreSQL
 //! listener still negotiates 3.51 down, and a 3.0 client on the openGauss
 //! listener is offered SASL, not SHA256.
 
@@ -37,6 +38,10 @@ type Msg = (u8, Vec<u8>);
 
 impl Client {
     fn connect(port: u16, version: u32) -> Client {
+        Client::connect_as(port, version, support::USER)
+    }
+
+    fn connect_as(port: u16, version: u32, user: &str) -> Client {
         let stream = TcpStream::connect(("127.0.0.1", port)).unwrap();
         stream
             .set_read_timeout(Some(Duration::from_secs(30)))
@@ -45,7 +50,7 @@ impl Client {
         c.send(&FrontendMessage::Startup {
             protocol_version: version,
             params: vec![
-                ("user".into(), support::USER.into()),
+                ("user".into(), user.into()),
                 ("database".into(), "sharding_db".into()),
             ],
         });
@@ -239,6 +244,12 @@ fn start() -> (support::Deployment, u16) {
             .replace(
                 "listeners:\n",
                 &format!("listeners:\n  - protocol: opengauss\n    address: 127.0.0.1:{og_port}\n"),
+            )
+            .replace(
+                "  privilege:\n",
+                "    - user: legacy@%\n      password: legacy-secret\n      \
+                 authenticationMethodName: md5\n  authenticators:\n    md5:\n      \
+                 type: MD5\n  privilege:\n",
             )
     });
     deployment.psql_ok(
@@ -452,6 +463,11 @@ fn login_and_versions_by_listener() {
     let (_, refused) = Client::login(port, "wrong-secret");
     let e = error_text(&refused);
     assert!(e.contains("C=28P01"), "{e}");
+
+    // A user configured with MD5 gets PostgreSQL's MD5 request (code 5).
+    let mut legacy = Client::connect_as(port, PROTOCOL_VERSION_3_51, "legacy");
+    let (tag, body) = legacy.recv();
+    assert_eq!((tag, &body[..4]), (b'R', &5i32.to_be_bytes()[..]));
 
     // A PostgreSQL listener negotiates 3.51 down, as PostgreSQL does.
     let mut pg = Client::connect(deployment.port, PROTOCOL_VERSION_3_51);

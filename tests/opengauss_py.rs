@@ -4,7 +4,8 @@
 //! tests/drivers/python/opengauss_scenario.py. The same script on a
 //! passthrough database (one plain PostgreSQL, served through the same
 //! listener) must print the same answers, and the sharded run's rows must
-//! sit on the shards the rules name. A wrong password gets 28P01.
+//! sit on the shards the rules name. A wrong password gets 28P01; a user
+//! configured with MD5 logs in with MD5.
 //!
 //! py-opengauss is installed by scripts/install-drivers.sh; a missing driver
 //! fails the test, it is never skipped.
@@ -20,15 +21,28 @@ use std::process::Command;
 use shardwire_testkit::free_port;
 
 const DRIVERS_DIR: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/drivers");
+const MD5_USER: &str = "legacy";
+const MD5_PASSWORD: &str = "legacy-secret";
 
 /// A deployment of tests/support whose proxy also listens as openGauss.
 fn start() -> (support::Deployment, u16) {
     let og_port = free_port().unwrap();
     let deployment = support::start_edited(|global| {
-        global.replace(
-            "listeners:\n",
-            &format!("listeners:\n  - protocol: opengauss\n    address: 127.0.0.1:{og_port}\n"),
-        )
+        global
+            .replace(
+                "listeners:\n",
+                &format!("listeners:\n  - protocol: opengauss\n    address: 127.0.0.1:{og_port}\n"),
+            )
+            // A user whose authenticator is MD5: openGauss clients answer
+            // PostgreSQL's MD5 request too.
+            .replace(
+                "  privilege:\n",
+                &format!(
+                    "    - user: {MD5_USER}@%\n      password: {MD5_PASSWORD}\n      \
+                     authenticationMethodName: md5\n  authenticators:\n    md5:\n      \
+                     type: MD5\n  privilege:\n"
+                ),
+            )
     });
     (deployment, og_port)
 }
@@ -42,14 +56,25 @@ fn python() -> PathBuf {
     python
 }
 
-/// Runs the script with `env`; its output, and whether it exited 0.
+/// Runs the script as the test user with `env`; its output, and whether it
+/// exited 0.
 fn script(port: u16, database: &str, password: &str, env: &[(&str, &str)]) -> (bool, String) {
+    script_as(support::USER, port, database, password, env)
+}
+
+fn script_as(
+    user: &str,
+    port: u16,
+    database: &str,
+    password: &str,
+    env: &[(&str, &str)],
+) -> (bool, String) {
     let out = Command::new(python())
         .arg("python/opengauss_scenario.py")
         .current_dir(DRIVERS_DIR)
         .env("SW_HOST", "127.0.0.1")
         .env("SW_PORT", port.to_string())
-        .env("SW_USER", support::USER)
+        .env("SW_USER", user)
         .env("SW_PASSWORD", password)
         .env("SW_DATABASE", database)
         .envs(env.iter().copied())
@@ -103,6 +128,20 @@ fn py_opengauss_scenario_matches_one_postgresql() {
         })
         .collect();
     assert_eq!(counts, ["3,1", "1,3"], "rows per shard and table");
+}
+
+#[test]
+fn md5_user_logs_in_over_the_opengauss_listener() {
+    let (deployment, og_port) = start();
+    let env = [("SW_MODE", "login")];
+    let (ok, good) = script_as(MD5_USER, og_port, "sharding_db", MD5_PASSWORD, &env);
+    assert!(
+        ok && good.trim() == "login ok: 1",
+        "{good}\nproxy log:\n{}",
+        deployment.proxy.log_tail()
+    );
+    let (ok, bad) = script_as(MD5_USER, og_port, "sharding_db", "nope", &env);
+    assert!(ok && bad.trim() == "login failed 28P01", "{bad}");
 }
 
 #[test]
