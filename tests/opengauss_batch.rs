@@ -3,15 +3,14 @@
 //! with SHA256 (og1's client side of protocol::auth::opengauss).
 //!
 //! 1,000 rows in one Batch Bind land on the data nodes the rules name
-//! (checked on each shard's actual tables); UPDATE and DELETE batches, and
-//! one inside a transaction that is rolled back, one that fails on one
-//! node and so changes none; rows
-//! reaching several nodes are refused by name; malformed batches (count
-//! mismatch, truncated value, wrong parameter count, unknown statement)
-//! each get an ErrorResponse, and the session goes on. Also: an MD5 user
-//! gets MD5 (code 5) on the openGauss listener, a PostgreSQL
-//! listener still negotiates 3.51 down, and a 3.0 client on the openGauss
-//! listener is offered SASL, not SHA256.
+//! (checked on each shard's actual tables); UPDATE and DELETE batches; a
+//! batch inside a transaction that is rolled back, and one that fails on
+//! one node and so changes none; rows reaching several nodes are refused by
+//! name; malformed batches (count mismatch, truncated value, wrong parameter
+//! count, unknown statement) each get an ErrorResponse, and the session
+//! goes on. Also: an MD5 user gets MD5 (code 5) on the openGauss listener,
+//! a PostgreSQL listener still negotiates 3.51 down, and a 3.0 client on
+//! the openGauss listener is offered SASL, not SHA256.
 
 // Test code: a panic is a failed test.
 #![allow(clippy::unwrap_used)]
