@@ -9,7 +9,8 @@
 #         scenarios (conformance/scripts), all from
 #         tests/drivers/python/requirements.txt
 #         PyMySQL, mysql-connector-python, aiomysql into the same venv, and
-#         mysqlclient built from source against libmariadb-dev
+#         mysqlclient built from source against libmariadb-dev; py-opengauss
+#         (source only, pure Python) from requirements-opengauss.txt
 #   npm:  pg (node-postgres), postgres (postgres.js) into tests/drivers/node/node_modules,
 #         mysql2 into tests/drivers/mysql/node/node_modules
 # tokio-postgres is a Cargo dev-dependency and needs nothing here.
@@ -105,6 +106,22 @@ else
     "$venv/bin/pip" install --quiet --disable-pip-version-check \
         -r "$mysql_source_requirements"
     mysql_manifest >"$venv/.installed-mysql-from"
+fi
+
+# openGauss's Python driver, a source-only package (pure Python), in the
+# same venv, stamped on its own manifest.
+opengauss_requirements=$drivers/python/requirements-opengauss.txt
+stamp_ok_file() { [ -f "$1" ] && cmp -s "$1" "$2"; }
+opengauss_ok() {
+    stamp_ok_file "$venv/.installed-opengauss-from" "$opengauss_requirements" &&
+        "$venv/bin/python" -c 'import py_opengauss' >/dev/null 2>&1
+}
+if opengauss_ok; then
+    echo "install-drivers: py-opengauss up to date"
+else
+    echo "install-drivers: installing py-opengauss into $venv"
+    "$venv/bin/pip" install --quiet --disable-pip-version-check -r "$opengauss_requirements"
+    cp "$opengauss_requirements" "$venv/.installed-opengauss-from"
 fi
 
 if node_ok; then

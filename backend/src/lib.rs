@@ -10,10 +10,13 @@
 //! - [`error`]: [`BackendError`], the one error type of the crate, and
 //!   [`ServerError`], a typed PostgreSQL ErrorResponse.
 //! - [`pg`]: the PostgreSQL client. [`pg::PgConnection`] connects and logs
-//!   in (SCRAM-SHA-256, MD5, cleartext), tracks the transaction status of
-//!   every ReadyForQuery, runs simple and extended queries and cancels them
-//!   ([`pg::CancelToken`]); [`pg::Query`] streams the answers one message
-//!   at a time, rows kept raw.
+//!   in (SCRAM-SHA-256, MD5, cleartext; openGauss SHA256 and MD5_SHA256 at
+//!   startup version 3.51 for openGauss data sources), tracks the
+//!   transaction status of every ReadyForQuery, runs simple and extended
+//!   queries and cancels them ([`pg::CancelToken`]); [`pg::Query`] streams
+//!   the answers one message at a time, rows kept raw;
+//!   [`pg::PgConnection::execute_batch`] runs one statement per row of a
+//!   batch (Batch Bind on openGauss, pipelined Bind/Execute on PostgreSQL).
 //! - [`cluster`]: [`cluster::PgCluster`], the pools of one logical database.
 //! - [`executor`]: runs a statement's route units in parallel, one task per
 //!   connection, and streams each unit's answers to the caller.

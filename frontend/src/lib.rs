@@ -7,6 +7,8 @@
 //!   cache, cancel keys, TLS), the listeners and the connection limit.
 //! - [`pg`]: PostgreSQL sessions: login, simple and extended query,
 //!   transactions across shards, passthrough relay.
+//! - [`opengauss`]: what an openGauss listener adds to a PostgreSQL
+//!   session: protocol 3.50 / 3.51, SHA256 login, Batch Bind.
 //! - [`mysql`]: MySQL sessions: login (native and caching_sha2 auth, TLS),
 //!   COM_QUERY with multi-statements, prepared statements, transactions
 //!   across shards, the statements drivers send on connect.
@@ -30,6 +32,7 @@ mod index_owners;
 mod logical_names;
 pub mod metadata;
 pub mod mysql;
+pub mod opengauss;
 mod pagination;
 mod passthrough;
 pub mod pg;

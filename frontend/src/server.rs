@@ -55,6 +55,8 @@ pub struct Frontend {
     /// SCRAM verifiers of the authority's users, by name, computed once:
     /// PBKDF2 per login would cost milliseconds of CPU each.
     pub scram: HashMap<String, ScramVerifier>,
+    /// openGauss SHA256 keys of the same users, likewise computed once.
+    pub opengauss_keys: crate::opengauss::auth::KeyStore,
     pub max_message_len: usize,
     /// Splices passthrough sessions: in the kernel where it can, else in
     /// user space. Detected once per process.
@@ -84,10 +86,12 @@ impl Frontend {
     pub fn new(snapshot: Arc<RuleSnapshot>, config_dir: &Path) -> Result<Arc<Frontend>, String> {
         let mut databases = HashMap::new();
         for (name, rules) in &snapshot.databases {
-            let all_pg = rules
-                .data_sources
-                .values()
-                .all(|ds| matches!(ds.protocol, DatabaseProtocol::PostgreSql));
+            let all_pg = rules.data_sources.values().all(|ds| {
+                matches!(
+                    ds.protocol,
+                    DatabaseProtocol::PostgreSql | DatabaseProtocol::OpenGauss
+                )
+            });
             let pg = if all_pg {
                 Some(PgCluster::new(rules).map_err(|e| format!("database {name}: {e}"))?)
             } else {
@@ -155,6 +159,7 @@ impl Frontend {
                 .map_err(|e| format!("user {}: {e}", user.name))?;
             scram.insert(user.name.clone(), verifier);
         }
+        let opengauss_keys = crate::opengauss::auth::KeyStore::build(&snapshot)?;
         let max_connections = match snapshot.global.frontend_max_connections {
             0 => Semaphore::MAX_PERMITS,
             n => n as usize,
@@ -170,6 +175,7 @@ impl Frontend {
             cancels: Arc::default(),
             parse_cache: ParseCache::new(PARSE_CACHE_SIZE),
             scram,
+            opengauss_keys,
             max_message_len,
             fastpath: Arc::new(shardwire_fastpath::FastPath::detect(
                 !snapshot_fastpath_enabled,
@@ -238,7 +244,7 @@ impl Frontend {
         // of the larger of the two.
         match protocol {
             ListenerProtocol::PostgreSql | ListenerProtocol::OpenGauss => {
-                Box::pin(crate::pg::run(self, stream, peer, admitted)).await
+                Box::pin(crate::pg::run(self, stream, peer, admitted, protocol)).await
             }
             ListenerProtocol::MySql => {
                 Box::pin(crate::mysql::run(self, stream, peer, admitted)).await

@@ -12,7 +12,9 @@
 //!   [`pg::PgClientCodec`] frame them. Nothing above the codec looks at type
 //!   bytes; dialects extend the decoder through
 //!   [`pg::PgServerCodec::allow_extension`] and
-//!   [`pg::PgClientCodec::with_raw_auth_codes`].
+//!   [`pg::PgClientCodec::with_raw_auth_codes`]. openGauss's one new
+//!   message, Batch Bind ('U'), is [`pg::BatchBind`]; its startup versions
+//!   3.50 / 3.51 are [`pg::PROTOCOL_VERSION_3_50`] / [`pg::PROTOCOL_VERSION_3_51`].
 //! - [`mysql`]: the MySQL 4.1+ protocol (MySQL and MariaDB).
 //!   [`mysql::MySqlCodec`] frames packets (sequence ids, 16 MiB
 //!   continuation, a size limit checked on the header); typed messages
@@ -21,7 +23,8 @@
 //! - [`auth`]: SCRAM-SHA-256 for both sides ([`auth::scram`]), PostgreSQL MD5
 //!   ([`auth::md5`]) and cleartext checks; MySQL's mysql_native_password
 //!   ([`auth::mysql_native`]) and caching_sha2_password
-//!   ([`auth::caching_sha2`]), both sides.
+//!   ([`auth::caching_sha2`]), both sides; openGauss's SHA256 and
+//!   MD5_SHA256 ([`auth::opengauss`]), both sides.
 //!
 //! # Phases of a PostgreSQL connection
 //! 1. **Startup / encryption negotiation.** The client's first packet has no

@@ -464,3 +464,22 @@ fn yaml_syntax_error_has_a_line() {
     assert_eq!(e.kind, ConfigErrorKind::Syntax, "{e}");
     assert!(e.line.is_some(), "{e}");
 }
+
+#[test]
+fn opengauss_sha256_iterations_default_and_range() {
+    let db = "databaseName: a\ndataSources:\n  ds:\n    url: postgres://h/d\n";
+    let dir = write_dir("props:\n  sql-show: true\n", db);
+    let snapshot = load_dir(dir.path()).unwrap();
+    assert_eq!(snapshot.global.opengauss_sha256_iterations, 10_000);
+    let dir = write_dir("props:\n  opengauss-sha256-iterations: 4096\n", db);
+    let snapshot = load_dir(dir.path()).unwrap();
+    assert_eq!(snapshot.global.opengauss_sha256_iterations, 4096);
+    for bad in ["0", "10000001"] {
+        let dir = write_dir(
+            &format!("props:\n  opengauss-sha256-iterations: {bad}\n"),
+            db,
+        );
+        let e = load_dir(dir.path()).unwrap_err();
+        assert!(e.to_string().contains("opengauss-sha256-iterations"), "{e}");
+    }
+}

@@ -9,13 +9,14 @@ use bytes::Bytes;
 use futures::{FutureExt, SinkExt, StreamExt};
 use shardwire_protocol::pg::{
     BackendMessage, Bind, FrontendMessage, Parse, PgClientCodec, RowDescription, TargetKind,
-    TransactionStatus,
+    TransactionStatus, PROTOCOL_VERSION_3_0,
 };
 use shardwire_rules::snapshot::{DataSource, DatabaseProtocol};
 use tokio::net::TcpStream;
 use tokio_util::codec::Framed;
 
 use super::cancel::CancelToken;
+use super::login::{LoggedIn, LoginError};
 use super::query::{Formats, Query, ResultSet};
 use crate::error::{BackendError, Result, ServerError};
 use crate::socket::Socket;
@@ -91,11 +92,14 @@ pub struct PgConnection {
     /// Client settings replayed on this session (see `replay.rs`), sorted
     /// by name; None when unknown.
     pub(crate) replayed: Option<Vec<super::replay::Replayed>>,
+    /// The server speaks openGauss (see `login.rs`): it takes Batch Bind.
+    pub(crate) opengauss: bool,
 }
 
 impl PgConnection {
     /// Opens a session to `source`: TCP, startup, authentication (whatever
-    /// of SCRAM-SHA-256, MD5 or cleartext the server asks for), then waits
+    /// of SCRAM-SHA-256, MD5 or cleartext the server asks for; for openGauss
+    /// data sources also SHA256 and MD5_SHA256), then waits
     /// for the first ReadyForQuery. The data source's connection timeout
     /// bounds the whole handshake, not only the TCP connect, so a server
     /// that accepts and then stalls cannot hold a pool slot forever; zero
@@ -116,6 +120,24 @@ impl PgConnection {
 
     async fn connect_unbounded(source: &DataSource) -> Result<PgConnection> {
         let tls = super::tls::TlsSettings::of(source)?;
+        let first = super::login::first_version(source);
+        match Self::connect_at(source, first, &tls).await {
+            Err(LoginError::VersionRefused(_)) => Self::connect_at(source, PROTOCOL_VERSION_3_0, &tls)
+                .await
+                .map_err(|e| match e {
+                    LoginError::VersionRefused(e) | LoginError::Failed(e) => e,
+                }),
+            Err(LoginError::Failed(e)) => Err(e),
+            Ok(conn) => Ok(conn),
+        }
+        .map_err(|e| name_source(e, &source.name))
+    }
+
+    async fn connect_at(
+        source: &DataSource,
+        version: u32,
+        tls: &super::tls::TlsSettings,
+    ) -> Result<PgConnection, LoginError> {
         let stream = TcpStream::connect((source.host.as_str(), source.port))
             .await
             .map_err(|e| BackendError::Connect {
@@ -125,10 +147,13 @@ impl PgConnection {
             })?;
         // Requests are written whole, once each: Nagle would only delay them.
         stream.set_nodelay(true)?;
-        let socket = super::tls::negotiate(stream, source, &tls).await?;
+        let socket = super::tls::negotiate(stream, source, tls).await?;
         let now = Instant::now();
         let mut conn = PgConnection {
-            framed: Framed::new(socket, PgClientCodec::new()),
+            framed: Framed::new(
+                socket,
+                PgClientCodec::new().with_raw_auth_codes(super::login::raw_auth_codes(source)),
+            ),
             status: TransactionStatus::Idle,
             broken: false,
             // The startup exchange ends with one ReadyForQuery.
@@ -142,8 +167,10 @@ impl PgConnection {
             cached_in_flight: None,
             next_statement: 0,
             replayed: Some(Vec::new()),
+            opengauss: false,
         };
-        let key = super::login::login(&mut conn, source).await?;
+        let LoggedIn { key, session } = super::login::login(&mut conn, source, version).await?;
+        conn.opengauss = session.opengauss;
         conn.cancel = key.map(|(pid, secret)| CancelToken {
             host: source.host.clone(),
             port: source.port,
@@ -157,6 +184,12 @@ impl PgConnection {
     /// Transaction status from the last ReadyForQuery.
     pub fn transaction_status(&self) -> TransactionStatus {
         self.status
+    }
+
+    /// Whether the server speaks openGauss (an openGauss data source that
+    /// was not negotiated down to PostgreSQL's 3.0): batches go as Batch Bind.
+    pub fn is_opengauss(&self) -> bool {
+        self.opengauss
     }
 
     /// True once the connection can no longer be used.
@@ -661,13 +694,39 @@ fn portal_messages(
     ]
 }
 
+/// Names the data source in a login failure: a proxy has many, and the
+/// client sees only the message. The server's own error, which the frontend
+/// passes on, gets the name too.
+fn name_source(e: BackendError, name: &str) -> BackendError {
+    let BackendError::Auth { reason, source } = e else {
+        return e;
+    };
+    let named = |m: &str| format!("data source {name:?}: {m}");
+    let source = source.map(|mut s| {
+        s.message = named(&s.message);
+        for (field, value) in &mut s.fields.fields {
+            if *field == shardwire_protocol::pg::field::MESSAGE {
+                *value = named(value);
+            }
+        }
+        s
+    });
+    BackendError::Auth {
+        reason: named(&reason),
+        source,
+    }
+}
+
 /// Refuses data sources this client cannot serve before opening a socket.
 fn check_source(source: &DataSource) -> Result<()> {
     let refuse = |reason: String| BackendError::Config {
         name: source.name.clone(),
         reason,
     };
-    if source.protocol != DatabaseProtocol::PostgreSql {
+    if !matches!(
+        source.protocol,
+        DatabaseProtocol::PostgreSql | DatabaseProtocol::OpenGauss
+    ) {
         return Err(refuse(format!(
             "protocol {:?} is not served by the PostgreSQL client",
             source.protocol

@@ -1,6 +1,7 @@
 //! The native PostgreSQL client: one [`PgConnection`] per server session,
 //! speaking the v3 protocol through `shardwire_protocol`'s client codec.
 
+mod batch;
 mod cancel;
 mod connection;
 mod copy_in;
@@ -10,6 +11,7 @@ mod replay;
 mod reset;
 pub mod tls;
 
+pub use batch::{BatchOutcome, BATCH_CHUNK_BYTES};
 pub use cancel::CancelToken;
 pub use connection::{Notification, PgConnection, Statement};
 pub use query::{Formats, Query, QueryEvent, ResultSet};

@@ -45,7 +45,7 @@ mod merged;
 mod passthrough;
 mod portal_run;
 mod savepoint;
-mod session;
+pub(crate) mod session;
 mod set_config;
 mod settings;
 mod split;
@@ -59,6 +59,7 @@ use std::sync::Arc;
 
 use futures::SinkExt;
 use shardwire_protocol::pg::{BackendMessage, ErrorFields, PgServerCodec, TransactionStatus};
+use shardwire_rules::snapshot::ListenerProtocol;
 use tokio::net::TcpStream;
 use tokio_util::codec::Framed;
 
@@ -69,7 +70,13 @@ use crate::tls::ClientStream;
 pub use split::split_statements;
 
 /// Serves one client connection to its end.
-pub async fn run(fe: Arc<Frontend>, stream: TcpStream, peer: SocketAddr, admitted: bool) {
+pub async fn run(
+    fe: Arc<Frontend>,
+    stream: TcpStream,
+    peer: SocketAddr,
+    admitted: bool,
+    listener: ListenerProtocol,
+) {
     if !admitted {
         let mut conn = Framed::new(ClientStream::Plain(stream), PgServerCodec::new());
         let _ = conn
@@ -84,7 +91,7 @@ pub async fn run(fe: Arc<Frontend>, stream: TcpStream, peer: SocketAddr, admitte
     // Everything before the message loop (login, the greeting, a whole
     // passthrough relay) runs boxed and is gone once it is done: the task
     // of a routed session keeps only the session and its read.
-    let result = match Box::pin(start(&fe, stream, peer)).await {
+    let result = match Box::pin(start(&fe, stream, peer, listener)).await {
         Ok(Some(session)) => session.run().await,
         Ok(None) => Ok(()),
         Err(e) => Err(e),
@@ -103,8 +110,9 @@ async fn start(
     fe: &Arc<Frontend>,
     stream: TcpStream,
     peer: SocketAddr,
+    listener: ListenerProtocol,
 ) -> Result<Option<session::Session>, SessionError> {
-    let Some(login) = startup::login(fe, stream, peer).await? else {
+    let Some(login) = startup::login(fe, stream, peer, listener).await? else {
         return Ok(None);
     };
     let startup::Login {
@@ -112,6 +120,7 @@ async fn start(
         user,
         database,
         params,
+        opengauss,
     } = login;
     if database.rules.is_passthrough() {
         return passthrough::relay(fe, conn, &database, &user, params)
@@ -142,14 +151,11 @@ async fn start(
     .await?;
     conn.send(BackendMessage::ReadyForQuery(TransactionStatus::Idle))
         .await?;
-    Ok(Some(session::Session::new(
-        Arc::clone(fe),
-        database,
-        conn,
-        user,
-        settings,
-        cancel,
-    )))
+    let mut session = session::Session::new(Arc::clone(fe), database, conn, user, settings, cancel);
+    if let Some(og) = opengauss {
+        session.become_opengauss(og);
+    }
+    Ok(Some(session))
 }
 
 /// The first data source's server parameters (server_version, TimeZone,

@@ -58,14 +58,14 @@ pub struct Portal {
 
 #[derive(Debug)]
 pub struct Session {
-    pub(super) fe: Arc<Frontend>,
-    pub(super) db: Arc<Database>,
-    pub(super) conn: ClientConn,
+    pub(crate) fe: Arc<Frontend>,
+    pub(crate) db: Arc<Database>,
+    pub(crate) conn: ClientConn,
     pub(super) user: String,
     /// SET values, startup and server parameters, for SHOW.
-    pub(super) settings: Settings,
-    pub(super) cancel: CancelHandle,
-    pub(super) txn: Txn,
+    pub(crate) settings: Settings,
+    pub(crate) cancel: CancelHandle,
+    pub(crate) txn: Txn,
     statements: HashMap<String, Arc<Prepared>>,
     /// SQL-level PREPARE: name -> statement with `$n` placeholders.
     pub(super) sql_prepared: HashMap<String, Arc<Statement>>,
@@ -81,6 +81,8 @@ pub struct Session {
     /// Settings changed since the last ReadyForQuery, reported with
     /// ParameterStatus just before the next one (at most one per setting).
     pub(super) reports: Vec<(String, String)>,
+    /// Set on an openGauss session: its deltas ([`crate::opengauss`]) apply.
+    pub(crate) opengauss: Option<crate::opengauss::OgSession>,
 }
 
 impl Session {
@@ -107,7 +109,19 @@ impl Session {
             skip_to_sync: false,
             pending_describe: None,
             reports: Vec::new(),
+            opengauss: None,
         }
+    }
+
+    /// Serves this session as openGauss: Batch Bind is read from now on.
+    pub(super) fn become_opengauss(&mut self, og: crate::opengauss::OgSession) {
+        self.opengauss = Some(og);
+        self.conn.codec_mut().allow_extension(b'U');
+    }
+
+    /// The statement a Parse made under `name`.
+    pub(crate) fn prepared(&self, name: &str) -> Option<Arc<Prepared>> {
+        self.statements.get(name).cloned()
     }
 
     pub(super) fn cluster(&self) -> Result<&PgCluster, StatementError> {
@@ -157,7 +171,9 @@ impl Session {
 
     /// Answers one message; `Break` when the client said goodbye.
     async fn message(&mut self, msg: FrontendMessage) -> Result<ControlFlow<()>, SessionError> {
+        let batch_execute = self.take_batch_execute();
         match msg {
+            FrontendMessage::Execute { portal, .. } if batch_execute && portal.is_empty() => {}
             FrontendMessage::Query(sql) => {
                 self.flush_pending_describe().await?;
                 self.simple_query(&sql).await?;
@@ -244,6 +260,12 @@ impl Session {
                 self.conn.flush().await?;
             }
             FrontendMessage::Terminate => return Ok(ControlFlow::Break(())),
+            FrontendMessage::Extension { tag: b'U', body } if self.opengauss.is_some() => {
+                self.flush_pending_describe().await?;
+                if let Err(e) = self.batch_bind(body).await {
+                    self.extended_error(e).await?;
+                }
+            }
             // Copy messages outside COPY are ignored, as the server does.
             FrontendMessage::CopyData(_)
             | FrontendMessage::CopyDone
@@ -312,7 +334,7 @@ impl Session {
         Ok(())
     }
 
-    async fn extended_error(&mut self, e: StatementError) -> Result<(), SessionError> {
+    pub(crate) async fn extended_error(&mut self, e: StatementError) -> Result<(), SessionError> {
         self.send_error(&e).await?;
         self.skip_to_sync = true;
         Ok(())
@@ -343,6 +365,8 @@ impl Session {
             self.begin_implicit();
         }
         for statement in statements {
+            let og_text = self.opengauss_text(statement);
+            let statement = og_text.as_deref().unwrap_or(statement);
             if let Some(result) = self.execute_hand_read(statement).await {
                 if let Err(e) = result {
                     self.send_error(&e).await?;
@@ -416,9 +440,12 @@ impl Session {
     fn parse(&mut self, parse: Parse) -> Result<(), StatementError> {
         let Parse {
             name,
-            query,
+            mut query,
             param_types,
         } = parse;
+        if let Some(text) = self.opengauss_text(&query) {
+            query = text;
+        }
         if !name.is_empty() && self.statements.contains_key(&name) {
             return Err(StatementError::refused(
                 "42P05",
@@ -637,7 +664,7 @@ impl Session {
 
     /// The statement's parameter types and row shape, asked of a backend
     /// once per prepared statement.
-    pub(super) async fn described(
+    pub(crate) async fn described(
         &mut self,
         statement: &Arc<Prepared>,
     ) -> Result<Described, StatementError> {
@@ -661,6 +688,6 @@ fn writes_no_rows(ast: &Statement) -> bool {
 }
 
 /// Writing to the client failed while answering a statement.
-pub(super) fn session_to_statement(e: ProtocolError) -> StatementError {
+pub(crate) fn session_to_statement(e: ProtocolError) -> StatementError {
     StatementError::refused("08006", format!("writing to the client failed: {e}"))
 }

@@ -12,6 +12,7 @@ use shardwire_protocol::auth::scram::{ScramServer, ScramVerifier, SCRAM_SHA_256}
 use shardwire_protocol::pg::{
     Authentication, BackendMessage, ErrorFields, FrontendMessage, PgServerCodec,
 };
+use shardwire_rules::snapshot::ListenerProtocol;
 use tokio::net::TcpStream;
 use tokio_util::codec::Framed;
 
@@ -33,6 +34,9 @@ pub struct Login {
     pub database: Arc<Database>,
     /// The startup packet's parameters other than user and database.
     pub params: Vec<(String, String)>,
+    /// Set when the client logged in as openGauss (a 3.5x client on an
+    /// openGauss listener).
+    pub opengauss: Option<crate::opengauss::OgSession>,
 }
 
 /// Negotiates and authenticates. `Ok(None)` when the connection carried a
@@ -41,8 +45,9 @@ pub async fn login(
     fe: &Arc<Frontend>,
     stream: TcpStream,
     peer: SocketAddr,
+    listener: ListenerProtocol,
 ) -> Result<Option<Login>, SessionError> {
-    match tokio::time::timeout(LOGIN_TIMEOUT, login_unbounded(fe, stream, peer)).await {
+    match tokio::time::timeout(LOGIN_TIMEOUT, login_unbounded(fe, stream, peer, listener)).await {
         Ok(result) => result,
         Err(_) => Err(SessionError::Refused(format!(
             "{peer} did not log in within {LOGIN_TIMEOUT:?}"
@@ -58,6 +63,7 @@ async fn login_unbounded(
     fe: &Arc<Frontend>,
     stream: TcpStream,
     peer: SocketAddr,
+    listener: ListenerProtocol,
 ) -> Result<Option<Login>, SessionError> {
     let mut conn = Framed::new(ClientStream::Plain(stream), codec(fe));
     let (version, params) = loop {
@@ -140,7 +146,9 @@ async fn login_unbounded(
     let database_name = database
         .filter(|d| !d.is_empty())
         .unwrap_or_else(|| user.clone());
-    if version & 0xffff != 0 || !unrecognized.is_empty() {
+    let opengauss = crate::opengauss::startup::accept(listener, version);
+    // Never to an openGauss client: py-opengauss aborts on it.
+    if opengauss.is_none() && (version & 0xffff != 0 || !unrecognized.is_empty()) {
         conn.feed(BackendMessage::NegotiateProtocolVersion {
             newest_minor: 0,
             unrecognized,
@@ -162,7 +170,9 @@ async fn login_unbounded(
             .map_err(|e| SessionError::Refused(format!("SCRAM setup: {e}")))?,
     };
     let md5 = account.is_some_and(|a| a.authenticator.as_deref() == Some("MD5"));
-    let proved = if md5 {
+    let proved = if let Some(og) = opengauss {
+        crate::opengauss::auth::exchange(fe, &mut conn, account, &user, og).await?
+    } else if md5 {
         let password = account.map(|a| a.password.as_str()).unwrap_or_default();
         md5_exchange(&mut conn, &user, password).await?
     } else {
@@ -210,6 +220,7 @@ async fn login_unbounded(
         user,
         database: Arc::clone(db),
         params: rest,
+        opengauss: opengauss.map(crate::opengauss::OgSession::new),
     }))
 }
 
@@ -232,7 +243,7 @@ pub(super) fn check_param(name: &str, value: &str) -> Option<String> {
 
 /// MD5 (`authority.authenticators` with `type: MD5`), for clients that
 /// predate SCRAM; true when the client proved it knows the password.
-async fn md5_exchange(
+pub(crate) async fn md5_exchange(
     conn: &mut ClientConn,
     user: &str,
     password: &str,
@@ -295,7 +306,7 @@ async fn scram_exchange(
 
 /// The next client message; a malformed one is answered with a FATAL
 /// error the client can show, then ends the login.
-async fn recv(conn: &mut ClientConn) -> Result<Option<FrontendMessage>, SessionError> {
+pub(crate) async fn recv(conn: &mut ClientConn) -> Result<Option<FrontendMessage>, SessionError> {
     match conn.next().await {
         None => Ok(None),
         Some(Ok(msg)) => Ok(Some(msg)),

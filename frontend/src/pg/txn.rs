@@ -87,7 +87,7 @@ impl Session {
     /// A connection to `ds` for the next statement: the transaction's own,
     /// joining it to the transaction first if needed, or a pooled one;
     /// either way with the session's settings.
-    pub(super) async fn acquire(&mut self, ds: &str) -> Result<PooledConnection, StatementError> {
+    pub(crate) async fn acquire(&mut self, ds: &str) -> Result<PooledConnection, StatementError> {
         self.park_runs_on(ds).await?;
         if self.txn.state == TxnState::Open {
             if let Some(pos) = self.txn.held.iter().position(|(name, _)| name == ds) {
@@ -149,7 +149,7 @@ impl Session {
 
     /// Gives a connection back after a statement: to the transaction, or
     /// to its pool.
-    pub(super) fn release(&mut self, ds: String, conn: PooledConnection) {
+    pub(crate) fn release(&mut self, ds: String, conn: PooledConnection) {
         if self.txn.in_block() {
             self.txn.held.push((ds, conn));
         }
@@ -187,7 +187,7 @@ impl Session {
     }
 
     /// Opens an implicit transaction if none is open.
-    pub(super) fn begin_implicit(&mut self) {
+    pub(crate) fn begin_implicit(&mut self) {
         if self.txn.state == TxnState::Idle {
             self.txn.state = TxnState::Open;
             self.txn.implicit = true;

@@ -1,5 +1,5 @@
 //! Authentication crypto for PostgreSQL: SCRAM-SHA-256 (both sides), MD5
-//! and cleartext; and for MySQL: mysql_native_password and
+//! and cleartext; for openGauss: SHA256 and MD5_SHA256 (both sides); and for MySQL: mysql_native_password and
 //! caching_sha2_password (both sides, RSA full auth included). Pure functions and small state machines: no I/O, so the
 //! frontend (verifying clients) and the backend (logging in to servers)
 //! drive them from their own session loops.
@@ -7,6 +7,7 @@
 pub mod caching_sha2;
 pub mod md5;
 pub mod mysql_native;
+pub mod opengauss;
 pub mod scram;
 
 /// Compares secrets in time independent of where they first differ, so a

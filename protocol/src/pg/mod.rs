@@ -2,6 +2,7 @@
 
 mod authentication;
 mod backend;
+mod batch_bind;
 mod codec;
 mod copy;
 mod extended;
@@ -11,11 +12,14 @@ mod rows;
 mod startup;
 mod wire;
 
+/// openGauss's startup versions, for dialect code that speaks PostgreSQL shapes.
+pub use crate::auth::opengauss::{PROTOCOL_VERSION_3_50, PROTOCOL_VERSION_3_51};
 pub use authentication::{
     Authentication, AUTH_CLEARTEXT, AUTH_MD5, AUTH_OK, AUTH_SASL, AUTH_SASL_CONTINUE,
     AUTH_SASL_FINAL,
 };
 pub use backend::{BackendMessage, TransactionStatus};
+pub use batch_bind::{encode_batch_bind, BatchBind, MAX_ROWS_WITHOUT_PARAMS};
 pub use codec::{PgClientCodec, PgServerCodec, ServerPhase, DEFAULT_MAX_MESSAGE_LEN};
 pub use copy::CopyResponse;
 pub use extended::{Bind, Parse, TargetKind};

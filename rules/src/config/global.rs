@@ -242,4 +242,9 @@ pub struct GlobalProps {
     /// Shardwire: allow MySQL LOAD DATA LOCAL INFILE. Default: false.
     #[serde(default)]
     pub proxy_mysql_local_infile_enabled: Option<bool>,
+    /// Shardwire: PBKDF2 rounds of the keys openGauss listeners check
+    /// SHA256 logins against (sent to 3.51 clients as the iteration count),
+    /// 1 to 10,000,000. Default: 10000, openGauss's own.
+    #[serde(default)]
+    pub opengauss_sha256_iterations: Option<u32>,
 }

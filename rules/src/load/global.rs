@@ -46,6 +46,14 @@ pub(super) fn build(
             format!("unknown transaction type `{transaction_type}`: expected LOCAL or XA"),
         ));
     }
+    let opengauss_sha256_iterations = p.opengauss_sha256_iterations.unwrap_or(10_000);
+    if !(1..=10_000_000).contains(&opengauss_sha256_iterations) {
+        return Err(ctx.err(
+            ConfigErrorKind::Syntax,
+            "props.opengauss-sha256-iterations",
+            format!("{opengauss_sha256_iterations} is out of range: expected 1 to 10000000"),
+        ));
+    }
     Ok(GlobalSettings {
         mode: mode.to_owned(),
         users,
@@ -64,6 +72,7 @@ pub(super) fn build(
             .map(|v| v.0.clone())
             .unwrap_or_else(|| "5.7.22".into()),
         mysql_local_infile_enabled: p.proxy_mysql_local_infile_enabled.unwrap_or(false),
+        opengauss_sha256_iterations,
         transaction_type,
         props: cfg.props.clone(),
     })

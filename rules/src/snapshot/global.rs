@@ -65,6 +65,8 @@ pub struct GlobalSettings {
     pub fastpath_enabled: bool,
     pub mysql_server_version: String,
     pub mysql_local_infile_enabled: bool,
+    /// PBKDF2 rounds of openGauss SHA256 login keys.
+    pub opengauss_sha256_iterations: u32,
     pub transaction_type: String,
     #[serde(skip)]
     pub props: GlobalProps,
