@@ -119,6 +119,7 @@ impl PgConnection {
             return Ok(TagSum::default().outcome());
         }
         self.begin_request().await?;
+        let request_start = self.framed.write_buffer_mut().len();
         self.encode_request(&[FrontendMessage::Parse(Parse {
             name: String::new(),
             query: sql.to_owned(),
@@ -130,13 +131,31 @@ impl PgConnection {
         let mut error = None;
         let mut next = 0;
         loop {
-            let (end, completions) = self.encode_chunk(rows, next, param_formats, per_row)?;
+            let (end, completions) = match self.encode_chunk(rows, next, param_formats, per_row) {
+                Ok(chunk) => chunk,
+                Err(e) => {
+                    if next == 0 {
+                        // Nothing was sent: drop the half-encoded request
+                        // and the session stays usable.
+                        self.framed.write_buffer_mut().truncate(request_start);
+                    } else {
+                        // The server holds part of a batch that no Sync
+                        // ends: only closing the session ends it.
+                        self.broken = true;
+                    }
+                    return Err(e);
+                }
+            };
             next = end;
             if next == rows.len() {
                 break;
             }
             self.encode_request(&[FrontendMessage::Flush])?;
             self.flush().await?;
+            // Until the Sync is out, the server holds an unfinished batch:
+            // if this future is dropped, the session must not be reused
+            // (the next request's Sync would commit part of this batch).
+            self.broken = true;
             let answers = self
                 .read_answers(completions, &mut expect_parse, &mut sum, &mut returned_rows)
                 .await?;
@@ -146,6 +165,8 @@ impl PgConnection {
             }
         }
         self.encode_request(&[FrontendMessage::Sync])?;
+        // Clears the mark above once the Sync is written; from then on the
+        // ReadyForQuery owed is counted in `pending` like any request's.
         self.flush().await?;
         // Everything still owed, through ReadyForQuery.
         loop {
