@@ -8,7 +8,7 @@
 # in benches/lib/common.sh.
 set -euo pipefail
 dir=$(cd "$(dirname "$0")" && pwd)
-suites=(pg-passthrough pg-sharded scatter connections mysql-sharded copy)
+suites=(pg-passthrough pg-sharded scatter connections mysql-sharded copy opengauss-batch)
 usage() { echo "usage: $0 {$(IFS='|'; echo "${suites[*]}")|all|micro}" >&2; exit 2; }
 [ $# -ge 1 ] || usage
 case "$1" in

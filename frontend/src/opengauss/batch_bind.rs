@@ -67,20 +67,31 @@ struct NodeRows {
     rows: Vec<Arc<[Option<Bytes>]>>,
 }
 
+/// What a 'U' frame carries after its rows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Tail {
+    /// Nothing: the Execute comes as a message of its own.
+    Nothing,
+    /// The Execute, as openGauss JDBC sends it.
+    Execute,
+    /// A Describe, then the Execute.
+    DescribeExecute(TargetKind),
+}
+
 /// Decodes a 'U' body. openGauss JDBC ends the body with the Execute it
 /// means (and, before it, maybe a Describe): 'D' + kind + name, then 'E' +
 /// portal + int32 row limit, inside the same frame, where the openGauss
 /// server reads them. The protocol decoder takes the rows alone, so a body
 /// it refuses is tried again without such a tail; the tail's Describe kind
 /// comes back with the batch.
-fn decode(body: Bytes) -> Result<(BatchBind, Option<TargetKind>), StatementError> {
+fn decode(body: Bytes) -> Result<(BatchBind, Tail), StatementError> {
     let first = match BatchBind::decode(body.clone()) {
-        Ok(batch) => return Ok((batch, None)),
+        Ok(batch) => return Ok((batch, Tail::Nothing)),
         Err(e) => e,
     };
-    for (rows_end, describe) in tails(&body) {
+    for (rows_end, tail) in tails(&body) {
         if let Ok(batch) = BatchBind::decode(body.slice(..rows_end)) {
-            return Ok((batch, describe));
+            return Ok((batch, tail));
         }
     }
     Err(StatementError::refused(
@@ -93,7 +104,7 @@ fn decode(body: Bytes) -> Result<(BatchBind, Option<TargetKind>), StatementError
 /// unnamed portal without a row limit ('E', "", 0), with a Describe of the
 /// statement or of the unnamed portal before it or none; longest tail
 /// first. Empty when the body does not end with such an Execute.
-fn tails(body: &[u8]) -> Vec<(usize, Option<TargetKind>)> {
+fn tails(body: &[u8]) -> Vec<(usize, Tail)> {
     const EXECUTE: [u8; 6] = [b'E', 0, 0, 0, 0, 0];
     let Some(rows_end) = body.len().checked_sub(EXECUTE.len()) else {
         return Vec::new();
@@ -118,13 +129,13 @@ fn tails(body: &[u8]) -> Vec<(usize, Option<TargetKind>)> {
     if head.ends_with(&describe_statement) {
         found.push((
             rows_end - describe_statement.len(),
-            Some(TargetKind::Statement),
+            Tail::DescribeExecute(TargetKind::Statement),
         ));
     }
     if head.ends_with(&[b'D', b'P', 0]) {
-        found.push((rows_end - 3, Some(TargetKind::Portal)));
+        found.push((rows_end - 3, Tail::DescribeExecute(TargetKind::Portal)));
     }
-    found.push((rows_end, None));
+    found.push((rows_end, Tail::Execute));
     found
 }
 
@@ -132,7 +143,11 @@ impl Session {
     /// Answers one Batch Bind; an error is answered as any extended
     /// protocol error (then everything up to Sync is skipped).
     pub(crate) async fn batch_bind(&mut self, body: Bytes) -> Result<(), StatementError> {
-        let (batch, describe) = decode(body)?;
+        let (batch, tail) = decode(body)?;
+        let describe = match tail {
+            Tail::DescribeExecute(kind) => Some(kind),
+            Tail::Nothing | Tail::Execute => None,
+        };
         if !batch.portal.is_empty() {
             return Err(StatementError::refused(
                 "0A000",
@@ -215,7 +230,23 @@ impl Session {
         self.conn
             .feed(BackendMessage::CommandComplete(verb.tag(total)))
             .await
-            .map_err(session_to_statement)
+            .map_err(session_to_statement)?;
+        if let (Some(og), Tail::Nothing) = (self.opengauss.as_mut(), tail) {
+            // Answered whole already: the Execute sent after it is the
+            // batch's own (see `take_batch_execute`).
+            og.batch_execute_pending = true;
+        }
+        Ok(())
+    }
+
+    /// Whether an Execute of the unnamed portal right now is the one of a
+    /// Batch Bind that came without it inside its frame: the batch already
+    /// ran and was answered, so that Execute has nothing left to say. Any
+    /// message ends the wait.
+    pub(crate) fn take_batch_execute(&mut self) -> bool {
+        self.opengauss
+            .as_mut()
+            .is_some_and(|og| std::mem::take(&mut og.batch_execute_pending))
     }
 
     /// Plans each row and groups the rows by the data node they reach.
@@ -364,18 +395,15 @@ async fn run_source(
     types: &Arc<[u32]>,
     formats: &Arc<[i16]>,
 ) -> Result<u64, StatementError> {
-    // Interim, until the backend's execute_batch lands: every batch is
-    // refused by name before anything runs.
-    let _ = (conn, types, formats);
-    let rows: usize = nodes.iter().map(|n| n.rows.len()).sum();
-    let first = nodes.first().map(|n| n.sql.as_str()).unwrap_or_default();
-    Err(StatementError::refused(
-        "0A000",
-        format!(
-            "Batch Bind is not served yet ({rows} rows, first node's SQL: {first}): the \
-             backend's batch execution is not merged"
-        ),
-    ))
+    let mut total = 0u64;
+    for node in nodes {
+        let outcome = conn
+            .execute_batch(&node.sql, types, formats, &node.rows)
+            .await
+            .map_err(StatementError::Backend)?;
+        total += outcome.rows;
+    }
+    Ok(total)
 }
 
 #[cfg(test)]
@@ -406,14 +434,16 @@ mod tests {
 
     #[test]
     fn a_body_may_end_with_the_execute_and_describe_jdbc_sends() {
-        let (b, d) = decode(body(b"")).unwrap();
-        assert_eq!((b.rows.len(), d), (2, None));
-        let (b, d) = decode(body(b"E\0\0\0\0\0")).unwrap();
-        assert_eq!((b.rows.len(), d), (2, None));
-        let (b, d) = decode(body(b"DSs1\0E\0\0\0\0\0")).unwrap();
-        assert_eq!((b.rows.len(), d), (2, Some(TargetKind::Statement)));
-        let (b, d) = decode(body(b"DP\0E\0\0\0\0\0")).unwrap();
-        assert_eq!((b.rows.len(), d), (2, Some(TargetKind::Portal)));
+        let (b, t) = decode(body(b"")).unwrap();
+        assert_eq!((b.rows.len(), t), (2, Tail::Nothing));
+        let (b, t) = decode(body(b"E\0\0\0\0\0")).unwrap();
+        assert_eq!((b.rows.len(), t), (2, Tail::Execute));
+        let (b, t) = decode(body(b"DSs1\0E\0\0\0\0\0")).unwrap();
+        let statement = Tail::DescribeExecute(TargetKind::Statement);
+        assert_eq!((b.rows.len(), t), (2, statement));
+        let (b, t) = decode(body(b"DP\0E\0\0\0\0\0")).unwrap();
+        let portal = Tail::DescribeExecute(TargetKind::Portal);
+        assert_eq!((b.rows.len(), t), (2, portal));
         // A row limit, another portal, or anything else stays malformed.
         for bad in [
             &b"E\0\0\0\0\x05"[..],

@@ -26,4 +26,16 @@ pub use startup::OgVersion;
 pub struct OgSession {
     /// The protocol version the client logged in with.
     pub version: OgVersion,
+    /// A Batch Bind without its Execute inside the frame was answered
+    /// whole; the Execute of the unnamed portal that follows it is its own.
+    pub batch_execute_pending: bool,
+}
+
+impl OgSession {
+    pub fn new(version: OgVersion) -> Self {
+        OgSession {
+            version,
+            batch_execute_pending: false,
+        }
+    }
 }

@@ -171,7 +171,9 @@ impl Session {
 
     /// Answers one message; `Break` when the client said goodbye.
     async fn message(&mut self, msg: FrontendMessage) -> Result<ControlFlow<()>, SessionError> {
+        let batch_execute = self.take_batch_execute();
         match msg {
+            FrontendMessage::Execute { portal, .. } if batch_execute && portal.is_empty() => {}
             FrontendMessage::Query(sql) => {
                 self.flush_pending_describe().await?;
                 self.simple_query(&sql).await?;

@@ -220,7 +220,7 @@ async fn login_unbounded(
         user,
         database: Arc::clone(db),
         params: rest,
-        opengauss: opengauss.map(|version| crate::opengauss::OgSession { version }),
+        opengauss: opengauss.map(crate::opengauss::OgSession::new),
     }))
 }
 
