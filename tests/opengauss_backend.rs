@@ -201,7 +201,6 @@ async fn shardwire_logs_in_to_an_opengauss_server() {
 }
 
 #[tokio::test(flavor = "current_thread")]
-#[ignore = "waits for og2's Batch Bind routing on the openGauss listener"]
 async fn batches_go_as_batch_bind_through_both() {
     let chain = start();
     let b = client(chain.b_pg_port, "front").await;
