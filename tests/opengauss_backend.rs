@@ -6,8 +6,10 @@
 //! B's backend logs in to A as an openGauss client (startup 3.51, SHA256)
 //! and sends it Batch Bind, and A answers as an openGauss server would.
 
+use std::io::{Read, Write};
+use std::net::{TcpListener, TcpStream};
 use std::path::Path;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -44,8 +46,60 @@ fn database(name: &str, source: &str, url: &str, user: &str, password: &str) -> 
     )
 }
 
+/// A TCP relay between B and A that records the type byte of every message
+/// B sends: the proof of what B's backend puts on the wire.
+fn relay(to: u16) -> (u16, Arc<Mutex<Vec<u8>>>) {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let tags = Arc::new(Mutex::new(Vec::new()));
+    let seen = tags.clone();
+    std::thread::spawn(move || {
+        for client in listener.incoming() {
+            let Ok(client) = client else { return };
+            let server = TcpStream::connect(("127.0.0.1", to)).unwrap();
+            let (mut c_read, mut s_write) =
+                (client.try_clone().unwrap(), server.try_clone().unwrap());
+            let (mut s_read, mut c_write) = (server, client);
+            std::thread::spawn(move || std::io::copy(&mut s_read, &mut c_write));
+            let seen = seen.clone();
+            std::thread::spawn(move || {
+                // The startup packet has no type byte; every later one does.
+                let mut buf = Vec::new();
+                let mut started = false;
+                let mut chunk = [0u8; 65536];
+                while let Ok(n) = c_read.read(&mut chunk) {
+                    if n == 0 || s_write.write_all(&chunk[..n]).is_err() {
+                        break;
+                    }
+                    buf.extend_from_slice(&chunk[..n]);
+                    loop {
+                        let head = if started { 5 } else { 4 };
+                        if buf.len() < head {
+                            break;
+                        }
+                        let at = head - 4;
+                        let len = i32::from_be_bytes(buf[at..at + 4].try_into().unwrap());
+                        let total = at + usize::try_from(len).unwrap();
+                        if buf.len() < total {
+                            break;
+                        }
+                        if started {
+                            seen.lock().unwrap().push(buf[0]);
+                        }
+                        started = true;
+                        buf.drain(..total);
+                    }
+                }
+            });
+        }
+    });
+    (port, tags)
+}
+
 struct Chain {
     pg: PgInstance,
+    /// Type bytes of what B's backend sent to A.
+    b_to_a: Arc<Mutex<Vec<u8>>>,
     _a: ShardwireProcess,
     _b: ShardwireProcess,
     _confs: (tempfile::TempDir, tempfile::TempDir),
@@ -82,7 +136,8 @@ fn start() -> Chain {
         global(&[("postgresql", b_pg_port), ("opengauss", b_og_port)]),
     )
     .unwrap();
-    let og_url = format!("jdbc:opengauss://127.0.0.1:{a_port}/og_db");
+    let (relay_port, b_to_a) = relay(a_port);
+    let og_url = format!("jdbc:opengauss://127.0.0.1:{relay_port}/og_db");
     std::fs::write(
         b.path().join("database-front.yaml"),
         database("front", "og_a", &og_url, USER, PASSWORD),
@@ -96,6 +151,7 @@ fn start() -> Chain {
     let b_proc = ShardwireProcess::start(bin(), b.path()).unwrap();
     Chain {
         pg,
+        b_to_a,
         _a: a_proc,
         _b: b_proc,
         _confs: (a, b),
@@ -239,6 +295,9 @@ async fn batches_go_as_batch_bind_through_both() {
         .unwrap();
     assert_eq!(out.rows, 500, "{out:?}");
     assert_eq!(direct_count(&chain.pg).await, 1501);
+    // B sent the rows on as Batch Bind, and A ran them.
+    let tags = String::from_utf8(chain.b_to_a.lock().unwrap().clone()).unwrap();
+    assert!(tags.contains("PUCS"), "B sent {tags}");
 
     // A duplicate key in the batch: A's error (SQLSTATE kept) comes back
     // through B, and nothing of the batch stays.
