@@ -95,7 +95,9 @@ impl BatchBind {
             }
             let mut values = Vec::with_capacity(per_row);
             for p in 0..per_row {
-                values.push(r.nullable_bytes(&format!("value of row {row} parameter {p}"))?);
+                // The position is formatted only on failure: this loop runs
+                // once per value of the batch.
+                values.push(r.nullable_bytes("value").map_err(|e| at_value(e, row, p))?);
             }
             rows.push(values);
         }
@@ -160,6 +162,17 @@ impl BatchBind {
             tag: Self::TAG,
             body: buf.freeze(),
         })
+    }
+}
+
+/// Says which value an error is about.
+fn at_value(e: ProtocolError, row: usize, p: usize) -> ProtocolError {
+    match e {
+        ProtocolError::Malformed { message, reason } => ProtocolError::Malformed {
+            message,
+            reason: reason.replacen("value", &format!("value of row {row} parameter {p}"), 1),
+        },
+        other => other,
     }
 }
 
