@@ -22,7 +22,7 @@ use shardwire_protocol::auth::opengauss::{
 };
 use shardwire_protocol::pg::{
     Authentication, BackendMessage, BatchBind, ErrorFields, FrontendMessage, PgServerCodec,
-    TransactionStatus, PROTOCOL_VERSION_3_0, PROTOCOL_VERSION_3_51,
+    TransactionStatus, EMBEDDED_EXECUTE, PROTOCOL_VERSION_3_0, PROTOCOL_VERSION_3_51,
 };
 use shardwire_rules::snapshot::{DataSource, DatabaseProtocol};
 use tokio::net::{TcpListener, TcpStream};
@@ -118,30 +118,40 @@ async fn serve(stream: TcpStream, script: Arc<Script>) {
         BackendMessage::ReadyForQuery(TransactionStatus::Idle),
     )
     .await;
-    let mut rows_in_bind = 0;
     while let Some(Ok(msg)) = c.next().await {
-        let (tag, answer) = match msg {
-            FrontendMessage::Parse(_) => ('P', Some(BackendMessage::ParseComplete)),
+        let (tag, answers) = match msg {
+            FrontendMessage::Parse(_) => ('P', vec![BackendMessage::ParseComplete]),
+            // As an openGauss server reads it: the rows, then the Execute
+            // inside the frame; a named statement only.
             FrontendMessage::Extension { tag: b'U', body } => {
-                let b = BatchBind::decode(body).unwrap();
-                rows_in_bind = b.rows.len();
+                assert!(
+                    body.ends_with(&EMBEDDED_EXECUTE),
+                    "no Execute in the 'U' frame"
+                );
+                let rows_end = body.len() - EMBEDDED_EXECUTE.len();
+                let b = BatchBind::decode(body.slice(..rows_end)).unwrap();
+                assert!(!b.statement.is_empty(), "'U' of the unnamed statement");
+                let tag = format!("INSERT 0 {}", b.rows.len());
                 script.seen.lock().unwrap().batches.push(b);
-                ('U', Some(BackendMessage::BindComplete))
+                let done = BackendMessage::CommandComplete(tag);
+                ('U', vec![BackendMessage::BindComplete, done])
             }
-            FrontendMessage::Execute { .. } => {
-                let tag = format!("INSERT 0 {rows_in_bind}");
-                ('E', Some(BackendMessage::CommandComplete(tag)))
-            }
-            FrontendMessage::Flush => ('H', None),
+            FrontendMessage::Bind(_) => ('B', vec![BackendMessage::BindComplete]),
+            FrontendMessage::Execute { .. } => (
+                'E',
+                vec![BackendMessage::CommandComplete("DELETE 1".into())],
+            ),
+            FrontendMessage::Close { .. } => ('C', vec![BackendMessage::CloseComplete]),
+            FrontendMessage::Flush => ('H', vec![]),
             FrontendMessage::Sync => (
                 'S',
-                Some(BackendMessage::ReadyForQuery(TransactionStatus::Idle)),
+                vec![BackendMessage::ReadyForQuery(TransactionStatus::Idle)],
             ),
             FrontendMessage::Terminate => return,
-            _ => ('?', None),
+            _ => ('?', vec![]),
         };
         script.seen.lock().unwrap().messages.push(tag);
-        if let Some(a) = answer {
+        for a in answers {
             send(&mut c, a).await;
         }
     }
@@ -198,8 +208,29 @@ async fn sha256_login_at_3_51_and_batches_as_batch_bind() {
     assert_eq!(all.len(), 3000);
     assert_eq!(all[2999][0].as_deref(), Some(b"2999".as_slice()));
     let m: String = seen.messages.iter().collect();
-    assert!(m.starts_with("PUE") && m.ends_with("UES"), "{m}");
+    assert!(m.starts_with("PUH") && m.ends_with("UCS"), "{m}");
     assert_eq!(m.matches('H').count(), seen.batches.len() - 1, "{m}");
+    assert_eq!(m.matches('U').count(), seen.batches.len(), "{m}");
+    let names: Vec<_> = seen.batches.iter().map(|b| b.statement.clone()).collect();
+    assert!(names.iter().all(|n| *n == names[0]), "{names:?}");
+}
+
+/// openGauss runs a DELETE inside a 'U' row by row with a tag per row, so
+/// DELETE batches are pipelined as Bind/Execute even on openGauss.
+#[tokio::test(flavor = "current_thread")]
+async fn delete_batches_are_pipelined() {
+    let (ds, script) = server(Method::Sha256, false).await;
+    let mut conn = PgConnection::connect(&ds).await.unwrap();
+    let ids: Vec<Arc<[Option<Bytes>]>> = (0..3)
+        .map(|i| Arc::from(vec![Some(Bytes::from(i.to_string()))]))
+        .collect();
+    let out = conn
+        .execute_batch("DELETE FROM t WHERE id = $1", &[23], &[], &ids)
+        .await
+        .unwrap();
+    assert_eq!(out.tag, "DELETE 3");
+    let m: String = script.seen.lock().unwrap().messages.iter().collect();
+    assert_eq!(m, "PBEBEBES");
 }
 
 #[tokio::test(flavor = "current_thread")]

@@ -147,6 +147,14 @@ async fn refuses_ragged_rows_and_statements_with_results() {
         err.to_string().contains("only statements without results"),
         "{err}"
     );
+    // An encoding error (more formats than the wire's int16) sends nothing.
+    let formats = vec![0i16; 40_000];
+    let err = conn
+        .execute_batch(INSERT, &[23, 25], &formats, &ragged[..1])
+        .await
+        .unwrap_err();
+    assert!(err.to_string().contains("exceed i16::MAX"), "{err}");
+    assert!(!conn.is_broken());
     let empty = conn
         .execute_batch(INSERT, &[23, 25], &[], &[])
         .await
@@ -181,4 +189,28 @@ async fn opengauss_source_on_a_postgresql_server_falls_back() {
         msg.contains("data source \"ds_test\"") && msg.contains("password authentication failed"),
         "{msg}"
     );
+}
+
+/// A batch abandoned half-way (its client vanished) must not leave a
+/// session whose next Sync would commit part of it.
+#[tokio::test(flavor = "current_thread")]
+async fn an_abandoned_batch_leaves_nothing_behind() {
+    let pg = PgInstance::start().unwrap();
+    let mut conn = setup(&pg).await;
+    let big = rows(20_000, 200);
+    let abandoned = tokio::time::timeout(
+        std::time::Duration::from_millis(2),
+        conn.execute_batch(INSERT, &[23, 25], &[], &big),
+    )
+    .await;
+    assert!(abandoned.is_err(), "the batch finished within 2 ms");
+    assert!(conn.is_broken() || conn.has_pending_results());
+    if !conn.is_broken() {
+        // Only the final answers were in flight: they are read away.
+        conn.health_check().await.unwrap();
+    }
+    drop(conn);
+    let mut other = PgConnection::connect(&data_source(&pg)).await.unwrap();
+    let n = count(&mut other).await;
+    assert!(n == s("0") || n == s("20000"), "{n:?}");
 }

@@ -4,7 +4,9 @@
 //!   Bind/Execute pairs and a Sync (pgbench -M prepared, pipelined);
 //! - `decode_simple_queries`: 100 simple Query messages in one buffer;
 //! - `decode_data_rows`: the client codec decoding 1000 DataRows of 4
-//!   columns and their CommandComplete / ReadyForQuery (a backend's answer).
+//!   columns and their CommandComplete / ReadyForQuery (a backend's answer);
+//! - `decode_batch_bind`: the same 100 rows of parameters as
+//!   `decode_pipelined_extended`, as one openGauss Batch Bind body.
 //!
 //! Parameter and column values come from a fixed-seed generator, so runs
 //! differ only by the machine's noise.
@@ -17,8 +19,8 @@ use std::hint::black_box;
 use bytes::{BufMut, BytesMut};
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use shardwire_protocol::pg::{
-    BackendMessage, Bind, DataRow, FrontendMessage, PgClientCodec, PgServerCodec, ServerPhase,
-    TransactionStatus,
+    encode_batch_bind, BackendMessage, BatchBind, Bind, DataRow, FrontendMessage, PgClientCodec,
+    PgServerCodec, ServerPhase, TransactionStatus,
 };
 use tokio_util::codec::{Decoder, Encoder};
 
@@ -109,6 +111,30 @@ fn data_rows(rng: &mut Seeded) -> BytesMut {
     buf
 }
 
+/// The body of one 'U' carrying 100 rows of one parameter, like
+/// `pipelined_extended`'s Binds.
+fn batch_bind(rng: &mut Seeded) -> bytes::Bytes {
+    let rows: Vec<Vec<Option<bytes::Bytes>>> = (0..100)
+        .map(|_| {
+            vec![Some(
+                (rng.next() % 1_000_000 + 1).to_string().into_bytes().into(),
+            )]
+        })
+        .collect();
+    let mut buf = BytesMut::new();
+    encode_batch_bind(
+        &mut buf,
+        "P_0",
+        "",
+        &[],
+        &[],
+        1,
+        rows.iter().map(Vec::as_slice),
+    )
+    .unwrap();
+    buf.split_off(5).freeze()
+}
+
 /// Decodes every frame of `batch` with a fresh decoder; returns the count so
 /// the work cannot be optimised away.
 fn drain<D: Decoder>(mut decoder: D, batch: &BytesMut) -> usize {
@@ -132,6 +158,8 @@ fn codec(c: &mut Criterion) {
     let extended = pipelined_extended(&mut rng);
     let simple = simple_queries(&mut rng);
     let rows = data_rows(&mut rng);
+    let batch = batch_bind(&mut rng);
+    assert_eq!(BatchBind::decode(batch.clone()).unwrap().rows.len(), 100);
     assert_eq!(drain(server_codec(), &extended), 201);
     assert_eq!(drain(server_codec(), &simple), 100);
     assert_eq!(drain(PgClientCodec::new(), &rows), 1002);
@@ -152,6 +180,10 @@ fn codec(c: &mut Criterion) {
     g.throughput(Throughput::Bytes(rows.len() as u64));
     g.bench_function("decode_data_rows", |b| {
         b.iter(|| drain(PgClientCodec::new(), black_box(&rows)))
+    });
+    g.throughput(Throughput::Bytes(batch.len() as u64));
+    g.bench_function("decode_batch_bind", |b| {
+        b.iter(|| BatchBind::decode(black_box(batch.clone())).unwrap())
     });
     g.finish();
 }

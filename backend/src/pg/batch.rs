@@ -1,13 +1,16 @@
 //! [`PgConnection::execute_batch`]: one statement run once per row of
 //! parameters, the backend half of openGauss Batch Bind.
 //!
-//! Against an openGauss server the rows go as Batch Bind ('U') messages,
-//! each followed by Execute, which the server answers with BindComplete and
-//! one CommandComplete for all the rows of that message (what openGauss and
-//! ShardingSphere's openGauss proxy send). Against PostgreSQL, which has no
-//! 'U', the same rows are pipelined as Bind + Execute pairs. Both start with
-//! one Parse of the unnamed statement and end with one Sync, so the whole
-//! batch is one implicit transaction, as a 'U' batch is on openGauss.
+//! Against an openGauss server an INSERT or UPDATE goes as Batch Bind ('U')
+//! messages with the Execute inside the frame, as openGauss JDBC sends them;
+//! the server answers each with BindComplete and one CommandComplete for
+//! all its rows. openGauss refuses the unnamed statement there, so the
+//! batch Parses a fresh named one and Closes it at the end. Other
+//! statements (DELETE, which openGauss runs row by row inside a 'U', with a
+//! tag per row) and every statement against PostgreSQL, which has no 'U',
+//! are pipelined as Bind + Execute pairs of the unnamed statement. Either
+//! way one Sync ends the batch, so it is one implicit transaction, as a 'U'
+//! batch is on openGauss.
 //!
 //! Bounded: requests are written in chunks of about [`BATCH_CHUNK_BYTES`];
 //! a chunk that is not the last ends with Flush, and its answers are read
@@ -20,7 +23,8 @@ use std::sync::Arc;
 
 use bytes::Bytes;
 use shardwire_protocol::pg::{
-    encode_batch_bind, BackendMessage, Bind, FrontendMessage, Parse, DEFAULT_MAX_MESSAGE_LEN,
+    encode_batch_bind_execute, BackendMessage, Bind, FrontendMessage, Parse, TargetKind,
+    DEFAULT_MAX_MESSAGE_LEN,
 };
 
 use super::connection::PgConnection;
@@ -119,8 +123,13 @@ impl PgConnection {
             return Ok(TagSum::default().outcome());
         }
         self.begin_request().await?;
+        // Batch Bind, or pipelined Bind/Execute of the unnamed statement.
+        let batch_statement = (self.opengauss && batchable_verb(sql))
+            .then(|| self.fresh_statement_name("shardwire_batch_"));
+        let statement = batch_statement.clone().unwrap_or_default();
+        let request_start = self.framed.write_buffer_mut().len();
         self.encode_request(&[FrontendMessage::Parse(Parse {
-            name: String::new(),
+            name: statement.clone(),
             query: sql.to_owned(),
             param_types: param_types.to_vec(),
         })])?;
@@ -130,13 +139,32 @@ impl PgConnection {
         let mut error = None;
         let mut next = 0;
         loop {
-            let (end, completions) = self.encode_chunk(rows, next, param_formats, per_row)?;
+            let (end, completions) =
+                match self.encode_chunk(rows, next, param_formats, per_row, &statement) {
+                    Ok(chunk) => chunk,
+                    Err(e) => {
+                        if next == 0 {
+                            // Nothing was sent: drop the half-encoded request
+                            // and the session stays usable.
+                            self.framed.write_buffer_mut().truncate(request_start);
+                        } else {
+                            // The server holds part of a batch that no Sync
+                            // ends: only closing the session ends it.
+                            self.broken = true;
+                        }
+                        return Err(e);
+                    }
+                };
             next = end;
             if next == rows.len() {
                 break;
             }
             self.encode_request(&[FrontendMessage::Flush])?;
             self.flush().await?;
+            // Until the Sync is out, the server holds an unfinished batch:
+            // if this future is dropped, the session must not be reused
+            // (the next request's Sync would commit part of this batch).
+            self.broken = true;
             let answers = self
                 .read_answers(completions, &mut expect_parse, &mut sum, &mut returned_rows)
                 .await?;
@@ -145,7 +173,17 @@ impl PgConnection {
                 break;
             }
         }
+        if let Some(name) = batch_statement {
+            // Skipped by the server after an error; the name is never
+            // reused, and the pool's reset (DISCARD ALL) drops it then.
+            self.encode_request(&[FrontendMessage::Close {
+                kind: TargetKind::Statement,
+                name,
+            }])?;
+        }
         self.encode_request(&[FrontendMessage::Sync])?;
+        // Clears the mark above once the Sync is written; from then on the
+        // ReadyForQuery owed is counted in `pending` like any request's.
         self.flush().await?;
         // Everything still owed, through ReadyForQuery.
         loop {
@@ -183,11 +221,13 @@ impl PgConnection {
         start: usize,
         param_formats: &[i16],
         per_row: u16,
+        statement: &str,
     ) -> Result<(usize, usize)> {
         let mark = self.framed.write_buffer_mut().len();
         let full =
             |conn: &mut Self| conn.framed.write_buffer_mut().len() - mark >= BATCH_CHUNK_BYTES;
-        if self.opengauss {
+        // A named statement is a Batch Bind one (see `execute_batch`).
+        if !statement.is_empty() {
             // One 'U' per chunk: size it by the values before encoding.
             let mut end = start;
             let mut bytes = 0;
@@ -200,12 +240,10 @@ impl PgConnection {
             }
             let buf = self.framed.write_buffer_mut();
             let at = buf.len();
-            let encoded = encode_batch_bind(
+            let encoded = encode_batch_bind_execute(
                 buf,
-                "",
-                "",
+                statement,
                 param_formats,
-                &[],
                 per_row,
                 rows[start..end].iter().map(|r| &r[..]),
             );
@@ -213,10 +251,6 @@ impl PgConnection {
                 buf.truncate(at);
                 return Err(e.into());
             }
-            self.encode_request(&[FrontendMessage::Execute {
-                portal: String::new(),
-                max_rows: 0,
-            }])?;
             return Ok((end, 1));
         }
         let mut end = start;
@@ -277,6 +311,7 @@ impl PgConnection {
         match msg {
             BackendMessage::ParseComplete
             | BackendMessage::BindComplete
+            | BackendMessage::CloseComplete
             | BackendMessage::NoticeResponse(_)
             | BackendMessage::EmptyQueryResponse
             | BackendMessage::PortalSuspended => Ok(()),
@@ -285,9 +320,32 @@ impl PgConnection {
     }
 }
 
+/// INSERT and UPDATE: what an openGauss server runs as one batch with one
+/// tag. Anything else (a WITH before them included) is pipelined instead,
+/// which is correct everywhere, only slower.
+fn batchable_verb(sql: &str) -> bool {
+    let word: String = sql
+        .trim_start()
+        .chars()
+        .take_while(char::is_ascii_alphabetic)
+        .collect();
+    word.eq_ignore_ascii_case("insert") || word.eq_ignore_ascii_case("update")
+}
+
 #[cfg(test)]
 mod tests {
-    use super::TagSum;
+    use super::{batchable_verb, TagSum};
+
+    #[test]
+    fn batchable_verbs() {
+        assert!(batchable_verb("INSERT INTO t VALUES ($1)"));
+        assert!(batchable_verb("  update t set v = $1"));
+        assert!(!batchable_verb("DELETE FROM t WHERE id = $1"));
+        assert!(!batchable_verb(
+            "WITH x AS (SELECT 1) INSERT INTO t SELECT * FROM x"
+        ));
+        assert!(!batchable_verb("INSERTX"));
+    }
 
     #[test]
     fn tags_sum() {

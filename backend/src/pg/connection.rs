@@ -483,6 +483,13 @@ impl PgConnection {
         self.framed.get_ref().is_lent()
     }
 
+    /// A statement name this session has never used: `{prefix}{n}`.
+    pub(crate) fn fresh_statement_name(&mut self, prefix: &str) -> String {
+        let name = format!("{prefix}{}", self.next_statement);
+        self.next_statement += 1;
+        name
+    }
+
     pub(crate) fn set_parameter(&mut self, name: String, value: String) {
         self.parameters.insert(name, value);
     }

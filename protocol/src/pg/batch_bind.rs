@@ -9,6 +9,14 @@
 //! wrong number of parameters shows only against the statement
 //! ([`BatchBind::check_params`]) or as a count mismatch at the end.
 //!
+//! An openGauss server reads the Execute of the batch inside the same frame,
+//! after the rows: 'E', the portal name (cstring), int32 max rows (0), with
+//! no length of its own, optionally preceded by a Describe ('D', kind, name);
+//! that is how openGauss JDBC sends it, and a frame without it is refused
+//! there. [`encode_batch_bind_execute`] writes that form; [`BatchBind`]
+//! itself holds the rows only. The server also refuses the unnamed
+//! statement in a 'U': batches run a named one.
+//!
 //! The server codec still hands 'U' up as [`FrontendMessage::Extension`]
 //! when [`super::PgServerCodec::allow_extension`] is set; this type decodes
 //! that body.
@@ -87,7 +95,9 @@ impl BatchBind {
             }
             let mut values = Vec::with_capacity(per_row);
             for p in 0..per_row {
-                values.push(r.nullable_bytes(&format!("value of row {row} parameter {p}"))?);
+                // The position is formatted only on failure: this loop runs
+                // once per value of the batch.
+                values.push(r.nullable_bytes("value").map_err(|e| at_value(e, row, p))?);
             }
             rows.push(values);
         }
@@ -155,6 +165,17 @@ impl BatchBind {
     }
 }
 
+/// Says which value an error is about.
+fn at_value(e: ProtocolError, row: usize, p: usize) -> ProtocolError {
+    match e {
+        ProtocolError::Malformed { message, reason } => ProtocolError::Malformed {
+            message,
+            reason: reason.replacen("value", &format!("value of row {row} parameter {p}"), 1),
+        },
+        other => other,
+    }
+}
+
 /// Counts whole rows left in `r`, if the rest is exactly that.
 fn extra_rows(r: &mut Reader, per_row: usize) -> Option<usize> {
     if per_row == 0 {
@@ -181,6 +202,61 @@ pub fn encode_batch_bind<'a>(
     params_per_row: u16,
     rows: impl ExactSizeIterator<Item = &'a [Option<Bytes>]>,
 ) -> Result<()> {
+    let head = Head {
+        statement,
+        portal,
+        param_formats,
+        result_formats,
+        params_per_row,
+    };
+    encode_frame(dst, head, rows, false)
+}
+
+/// [`encode_batch_bind`] for the unnamed portal with the Execute (no row
+/// limit) inside the frame, as an openGauss server reads it.
+pub fn encode_batch_bind_execute<'a>(
+    dst: &mut BytesMut,
+    statement: &str,
+    param_formats: &[i16],
+    params_per_row: u16,
+    rows: impl ExactSizeIterator<Item = &'a [Option<Bytes>]>,
+) -> Result<()> {
+    let head = Head {
+        statement,
+        portal: "",
+        param_formats,
+        result_formats: &[],
+        params_per_row,
+    };
+    encode_frame(dst, head, rows, true)
+}
+
+/// Everything of a 'U' frame before its rows.
+#[derive(Clone, Copy)]
+struct Head<'h> {
+    statement: &'h str,
+    portal: &'h str,
+    param_formats: &'h [i16],
+    result_formats: &'h [i16],
+    params_per_row: u16,
+}
+
+/// The embedded Execute of the unnamed portal without a row limit.
+pub const EMBEDDED_EXECUTE: [u8; 6] = [b'E', 0, 0, 0, 0, 0];
+
+fn encode_frame<'a>(
+    dst: &mut BytesMut,
+    head: Head<'_>,
+    rows: impl ExactSizeIterator<Item = &'a [Option<Bytes>]>,
+    execute: bool,
+) -> Result<()> {
+    let Head {
+        statement,
+        portal,
+        param_formats,
+        result_formats,
+        params_per_row,
+    } = head;
     let enc = |reason: String| ProtocolError::Encode {
         what: "Batch Bind",
         reason,
@@ -207,6 +283,9 @@ pub fn encode_batch_bind<'a>(
             for v in row {
                 put_nullable(d, v.as_deref(), "parameter value")?;
             }
+        }
+        if execute {
+            d.put_slice(&EMBEDDED_EXECUTE);
         }
         Ok(())
     })

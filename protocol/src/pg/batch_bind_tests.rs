@@ -150,3 +150,41 @@ fn every_truncation_is_an_error_not_a_panic() {
         );
     }
 }
+
+#[test]
+fn embedded_execute_follows_the_rows() {
+    let b = BatchBind {
+        statement: "s1".into(),
+        ..sample()
+    };
+    let mut plain = BytesMut::new();
+    encode_batch_bind(
+        &mut plain,
+        "s1",
+        "",
+        &b.param_formats,
+        &[],
+        2,
+        b.rows.iter().map(Vec::as_slice),
+    )
+    .unwrap();
+    let mut with = BytesMut::new();
+    encode_batch_bind_execute(
+        &mut with,
+        "s1",
+        &b.param_formats,
+        2,
+        b.rows.iter().map(Vec::as_slice),
+    )
+    .unwrap();
+    assert_eq!(with.len(), plain.len() + EMBEDDED_EXECUTE.len());
+    assert!(with.ends_with(&EMBEDDED_EXECUTE));
+    assert_eq!(&with[5..plain.len()], &plain[5..]);
+    // The rows decode once the Execute is taken off; with it, the decoder
+    // names the extra bytes.
+    let body = with.split_off(5).freeze();
+    let rows_end = body.len() - EMBEDDED_EXECUTE.len();
+    let decoded = BatchBind::decode(body.slice(..rows_end)).unwrap();
+    assert_eq!(decoded.rows, b.rows);
+    assert!(BatchBind::decode(body).is_err());
+}

@@ -19,7 +19,10 @@ pub use authentication::{
     AUTH_SASL_FINAL,
 };
 pub use backend::{BackendMessage, TransactionStatus};
-pub use batch_bind::{encode_batch_bind, BatchBind, MAX_ROWS_WITHOUT_PARAMS};
+pub use batch_bind::{
+    encode_batch_bind, encode_batch_bind_execute, BatchBind, EMBEDDED_EXECUTE,
+    MAX_ROWS_WITHOUT_PARAMS,
+};
 pub use codec::{PgClientCodec, PgServerCodec, ServerPhase, DEFAULT_MAX_MESSAGE_LEN};
 pub use copy::CopyResponse;
 pub use extended::{Bind, Parse, TargetKind};
