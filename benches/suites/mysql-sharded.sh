@@ -7,6 +7,9 @@
 # MariaDB instance, so both contenders get the same server and caches.
 # If this Shardwire cannot serve MySQL clients yet, the suite says so,
 # writes that in its report and stops: no numbers are made up.
+# SHARDWIRE_BIN_BEFORE=path adds a second Shardwire binary (e.g. one built
+# from main before a change) as contender shardwire-before, alternated
+# with the others, and writes results/mysql-sharded-before-after.md.
 source "$(dirname "$0")/../lib/common.sh"
 source "$BENCH_DIR/lib/servers.sh"
 SUITE=mysql-sharded
@@ -63,6 +66,15 @@ my_data_source() { # name db
 } >"$WORK/sw/database-sbtest.yaml"
 start_shardwire sharded "$WORK/sw" "$sw_port"
 sw_pid=$REPLY_PID
+if [ -n "${SHARDWIRE_BIN_BEFORE:-}" ]; then
+    [ -x "$SHARDWIRE_BIN_BEFORE" ] || die "SHARDWIRE_BIN_BEFORE=$SHARDWIRE_BIN_BEFORE is not executable"
+    before_port=$(free_port)
+    mkdir -p "$WORK/sw-before"
+    shardwire_global "$before_port" | sed 's/protocol: postgresql/protocol: mysql/' >"$WORK/sw-before/global.yaml"
+    cp "$WORK/sw/database-sbtest.yaml" "$WORK/sw-before/"
+    SHARDWIRE_BIN=$SHARDWIRE_BIN_BEFORE start_shardwire before "$WORK/sw-before" "$before_port"
+    before_pid=$REPLY_PID
+fi
 
 sw_sql() {
     mariadb --no-defaults --protocol=TCP -h 127.0.0.1 -P "$sw_port" -u "$BENCH_USER" -p"$BENCH_PASSWORD" \
@@ -102,6 +114,11 @@ done
 contenders=(direct shardwire-sharded)
 declare -A port=([direct]=$my_port [shardwire-sharded]=$sw_port)
 pids="$my_pid $sw_pid"
+if [ -n "${SHARDWIRE_BIN_BEFORE:-}" ]; then
+    contenders+=(shardwire-before)
+    port[shardwire-before]=$before_port
+    pids="$pids $before_pid"
+fi
 run_sysbench() { # test contender round [--warmup]
     local secs=$SECS
     [ "${4:-}" = --warmup ] && secs=$WARMUP
@@ -120,6 +137,12 @@ done
 
 note "sysbench $(sysbench --version | awk '{print $2}'), $TABLE_SIZE rows in sbtest.sbtest1 (direct); Shardwire's logical database sbtest spreads them over shard_0 (even id) and shard_1 (odd id) of the same MariaDB ($("$MARIADBD" --version | awk '{print $3}')), maxPoolSize $POOL per shard. TPS is sysbench's transactions per second (oltp_read_only: 14 queries per transaction, its ranges go to both shards)."
 note "$ROUNDS rounds of $SECS s per contender, alternated, $WARMUP s warm-up each. p50/p99 come from sysbench's latency histogram. CPU-s / 1k tx (system) is /proc/stat busy time of all cores; (own processes) is user+system time of MariaDB, Shardwire and sysbench."
-report --rows "$ROWS" --out "$RESULTS_DIR/$SUITE.md" --repo "$REPO_DIR" --secondary none \
+[ -n "${SHARDWIRE_BIN_BEFORE:-}" ] &&
+    note "shardwire-before is \`$SHARDWIRE_BIN_BEFORE\` (built $(date -u -r "$SHARDWIRE_BIN_BEFORE" '+%Y-%m-%d %H:%M UTC')), same configuration on its own port, alternated with the others in every round."
+out="$RESULTS_DIR/$SUITE.md" secondary=none
+if [ -n "${SHARDWIRE_BIN_BEFORE:-}" ]; then
+    out="$RESULTS_DIR/$SUITE-before-after.md" secondary=shardwire-before
+fi
+report --rows "$ROWS" --out "$out" --repo "$REPO_DIR" --secondary "$secondary" \
     --title "mysql-sharded: sysbench on one MariaDB database vs Shardwire over two shards"
-log "report written: $RESULTS_DIR/$SUITE.md"
+log "report written: $out"
