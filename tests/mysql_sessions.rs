@@ -301,3 +301,40 @@ fn a_write_over_several_tables_commits_or_fails_as_one() {
         "the copy on ds_0 was rolled back with ds_1's failure"
     );
 }
+
+/// Only a query reading information_schema is a catalog query: a write
+/// whose value merely holds the word is routed like any other, inside the
+/// session's transaction.
+#[test]
+fn a_value_naming_information_schema_is_routed_like_any_other() {
+    let d = deployment();
+    let mut c = login(&d);
+    let insert =
+        "INSERT INTO t_order (order_id, user_id, status) VALUES (7, 3, 'information_schema')";
+    let rows = "SELECT COUNT(*) FROM t_order_1 WHERE status = 'information_schema'";
+    assert!(matches!(query(&mut c, "BEGIN"), Answer::Ok { .. }));
+    assert!(
+        matches!(query(&mut c, insert), Answer::Ok { affected: 1, .. }),
+        "the INSERT was not routed"
+    );
+    assert!(matches!(query(&mut c, "ROLLBACK"), Answer::Ok { .. }));
+    assert_eq!(
+        d.on_shard(1, rows).trim(),
+        "0",
+        "the INSERT ran outside the transaction"
+    );
+    assert!(matches!(
+        query(&mut c, insert),
+        Answer::Ok { affected: 1, .. }
+    ));
+    // User 3 lives on ds_1, order 7 in t_order_1.
+    assert_eq!(d.on_shard(1, rows).trim(), "1");
+    // A real catalog query still answers in logical names.
+    let mut payload = vec![0x03];
+    payload.extend_from_slice(
+        b"SELECT table_name FROM information_schema.tables \
+          WHERE table_schema = 'sharding_db' AND table_name LIKE 't_order%'",
+    );
+    c.write_packet(0, &payload);
+    assert_eq!(c.read_result_set(), vec![vec![Some("t_order".to_owned())]]);
+}

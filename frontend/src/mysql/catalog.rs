@@ -11,16 +11,39 @@
 //! tables; prepared statements reading information_schema are not mapped.
 
 use std::collections::{HashMap, HashSet};
+use std::ops::ControlFlow;
 
 use shardwire_backend::mysql::MySqlRow;
+use sqlparser::ast::{visit_relations, Statement};
 
 use super::session::{wire_error, Session};
 use crate::error::StatementError;
 use crate::server::Database;
 
-/// True when `sql` reads information_schema.
-pub fn reads_information_schema(sql: &str) -> bool {
-    sql.to_ascii_lowercase().contains("information_schema")
+/// True when `sql` is a query reading information_schema. `ast` is its
+/// parse; a query sqlparser cannot read is taken for a catalog query only
+/// when it begins with SELECT and names the schema, as GUI tools' dialect
+/// queries do. A word in a value (`INSERT ... VALUES ('information_schema')`)
+/// is not a reason to run a statement unrouted.
+pub fn reads_information_schema(sql: &str, ast: Option<&Statement>) -> bool {
+    match ast {
+        Some(statement @ Statement::Query(_)) => {
+            let mut found = false;
+            let _ = visit_relations(statement, |name| {
+                found |= name.0.len() > 1
+                    && name.0[0]
+                        .as_ident()
+                        .is_some_and(|i| i.value.eq_ignore_ascii_case("information_schema"));
+                ControlFlow::<()>::Continue(())
+            });
+            found
+        }
+        Some(_) => false,
+        None => {
+            let text = sql.trim_start().to_ascii_lowercase();
+            text.starts_with("select") && text.contains("information_schema")
+        }
+    }
 }
 
 impl Session {

@@ -90,13 +90,14 @@ impl Session {
             crate::metadata::run_admin(&db, admin).await?;
             return self.ok(0, 0, more);
         }
-        if reads_information_schema(sql) {
+        let parsed = self.fe.parse_cache.parse(Dialect::MySql, sql);
+        if reads_information_schema(sql, parsed.as_deref().ok()) {
             return self.information_schema(&db, sql, more).await;
         }
         // Planned from the text: the parse cache keeps where it names
         // tables, so the units' SQL is the client's text with the actual
         // names spliced in rather than the AST printed again.
-        let ast = self.fe.parse_cache.parse(Dialect::MySql, sql)?;
+        let ast = parsed?;
         let cache = &self.fe.parse_cache;
         let mut plan = crate::metadata::plan_loading(&db, |options| {
             plan_with(cache, &db.rules, Dialect::MySql, sql, &[], options)
