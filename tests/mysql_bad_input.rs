@@ -344,3 +344,77 @@ fn tls_sessions_with_the_mariadb_cli() {
     );
     assert!(out.stdout.contains("sharding_db"));
 }
+
+/// COM_STMT_PREPARE; returns the statement id after reading its
+/// parameter (and column) definitions, each run ended by an EOF.
+fn prepare(c: &mut RawClient, sql: &str) -> u32 {
+    let mut payload = vec![0x16];
+    payload.extend_from_slice(sql.as_bytes());
+    c.write_packet(0, &payload);
+    let (_, ok) = c.read_packet().unwrap();
+    assert_ok(&ok);
+    let id = u32::from_le_bytes([ok[1], ok[2], ok[3], ok[4]]);
+    let columns = u16::from_le_bytes([ok[5], ok[6]]);
+    let params = u16::from_le_bytes([ok[7], ok[8]]);
+    for n in [params, columns] {
+        if n > 0 {
+            for _ in 0..=n {
+                c.read_packet().unwrap();
+            }
+        }
+    }
+    id
+}
+
+/// COM_STMT_SEND_LONG_DATA: no answer.
+fn send_long_data(c: &mut RawClient, id: u32, param: u16, data: &[u8]) {
+    let mut payload = vec![0x18];
+    payload.extend_from_slice(&id.to_le_bytes());
+    payload.extend_from_slice(&param.to_le_bytes());
+    payload.extend_from_slice(data);
+    c.write_packet(0, &payload);
+}
+
+/// COM_STMT_EXECUTE of a two-parameter statement whose values all came
+/// as long data (types bound: two VAR_STRINGs).
+fn execute_long(c: &mut RawClient, id: u32) -> Vec<u8> {
+    let mut payload = vec![0x17];
+    payload.extend_from_slice(&id.to_le_bytes());
+    payload.push(0); // no cursor
+    payload.extend_from_slice(&1u32.to_le_bytes());
+    payload.push(0); // NULL bitmap for two parameters
+    payload.push(1); // new params bound
+    payload.extend_from_slice(&[0xfd, 0, 0xfd, 0]);
+    c.write_packet(0, &payload);
+    c.read_packet().unwrap().1
+}
+
+/// Long data is held per statement up to the packet limit; past it the
+/// execution fails with the server's error (1153) and nothing held stays,
+/// and the statement works again after COM_STMT_RESET.
+#[test]
+fn long_data_past_the_packet_limit_fails_the_execution_and_is_dropped() {
+    let d = support_mysql::start();
+    d.mariadb_ok("CREATE TABLE t_region (id VARCHAR(10) NOT NULL PRIMARY KEY, name LONGTEXT)");
+    let (mut c, answer) = RawClient::login(d.port, USER, PASSWORD, Some("sharding_db"));
+    assert_ok(&answer);
+    let id = prepare(&mut c, "INSERT INTO t_region (id, name) VALUES (?, ?)");
+    send_long_data(&mut c, id, 0, b"7");
+    let chunk = vec![b'x'; MAX_PACKET / 4];
+    for _ in 0..5 {
+        send_long_data(&mut c, id, 1, &chunk);
+    }
+    let (code, message) = err_of(&execute_long(&mut c, id));
+    assert_eq!(code, 1153, "{message}");
+    assert!(message.contains("max_allowed_packet"), "{message}");
+    // COM_STMT_RESET (answered with OK), then values within the limit.
+    let mut reset = vec![0x1a];
+    reset.extend_from_slice(&id.to_le_bytes());
+    c.write_packet(0, &reset);
+    assert_ok(&c.read_packet().unwrap().1);
+    send_long_data(&mut c, id, 0, b"8");
+    send_long_data(&mut c, id, 1, &chunk);
+    assert_ok(&execute_long(&mut c, id));
+    let stored = d.mariadb_ok("SELECT id, LENGTH(name) FROM t_region");
+    assert_eq!(stored.trim(), format!("8\t{}", MAX_PACKET / 4));
+}

@@ -18,7 +18,8 @@ use std::ops::ControlFlow;
 use std::sync::Arc;
 
 use bytes::{Bytes, BytesMut};
-use shardwire_backend::mysql::MySqlRequest;
+use shardwire_backend::mysql::{MySqlRequest, MySqlServerError};
+use shardwire_backend::BackendError;
 use shardwire_kernel::rewrite::rewrite_unit;
 use shardwire_kernel::{plan_statement, plan_with, route, Dialect, PlanOptions, StatementContext};
 use shardwire_protocol::mysql::constants::column_type::MYSQL_TYPE_VAR_STRING;
@@ -60,6 +61,9 @@ pub struct Prepared {
     bound_types: Option<Vec<BinaryType>>,
     /// Values sent with COM_STMT_SEND_LONG_DATA, by parameter.
     long_data: HashMap<u16, BytesMut>,
+    /// The long data outgrew the packet limit: what was sent is dropped,
+    /// and the next execution fails, as on the server.
+    long_data_overflow: bool,
 }
 
 impl Session {
@@ -84,6 +88,7 @@ impl Session {
                     params: 0,
                     bound_types: None,
                     long_data: HashMap::new(),
+                    long_data_overflow: false,
                 };
                 (prepared, Vec::new(), columns)
             }
@@ -111,6 +116,7 @@ impl Session {
                     params,
                     bound_types: None,
                     long_data: HashMap::new(),
+                    long_data_overflow: false,
                 };
                 (prepared, param_defs, columns)
             }
@@ -221,6 +227,19 @@ impl Session {
             .statements
             .get_mut(&exec.statement_id)
             .ok_or_else(unknown)?;
+        if std::mem::take(&mut statement.long_data_overflow) {
+            statement.long_data.clear();
+            // The server's own error for it, number and all.
+            return Err(StatementError::Backend(BackendError::MySqlServer(
+                Box::new(MySqlServerError {
+                    code: 1153,
+                    sql_state: "08S01".into(),
+                    message: "Parameter of prepared statement which is set through \
+                              mysql_send_long_data() is longer than 'max_allowed_packet' bytes"
+                        .into(),
+                }),
+            )));
+        }
         let long: Vec<bool> = (0..statement.params)
             .map(|i| u16::try_from(i).is_ok_and(|i| statement.long_data.contains_key(&i)))
             .collect();
@@ -398,15 +417,26 @@ impl Session {
 
     /// COM_STMT_SEND_LONG_DATA: appended to the parameter's value; errors
     /// wait for the execution, as the server has no answer here.
+    /// All of a statement's long data together may not exceed the packet
+    /// limit (MySQL's max_allowed_packet per parameter; here per statement,
+    /// so one client cannot hold more than that per statement).
     pub(super) fn send_long_data(&mut self, statement_id: u32, param: u16, data: Bytes) {
+        let limit = self.fe.max_message_len;
         if let Some(statement) = self.statements.get_mut(&statement_id) {
-            if usize::from(param) < statement.params {
-                statement
-                    .long_data
-                    .entry(param)
-                    .or_default()
-                    .extend_from_slice(&data);
+            if usize::from(param) >= statement.params || statement.long_data_overflow {
+                return;
             }
+            let held: usize = statement.long_data.values().map(BytesMut::len).sum();
+            if held + data.len() > limit {
+                statement.long_data.clear();
+                statement.long_data_overflow = true;
+                return;
+            }
+            statement
+                .long_data
+                .entry(param)
+                .or_default()
+                .extend_from_slice(&data);
         }
     }
 
@@ -419,6 +449,7 @@ impl Session {
             )
         })?;
         statement.long_data.clear();
+        statement.long_data_overflow = false;
         Ok(())
     }
 }
