@@ -58,6 +58,7 @@ use std::sync::Arc;
 use shardwire_protocol::mysql::ErrPacket;
 use tokio::net::TcpStream;
 
+use crate::core::registry::{NewSession, Protocol, SessionState};
 use crate::error::SessionError;
 use crate::server::Frontend;
 use crate::tls::ClientStream;
@@ -95,9 +96,25 @@ async fn serve(
     let Some(mut login) = login::login(fe, stream, peer).await? else {
         return Ok(());
     };
-    if let Some(db) = login.database.clone().filter(|d| d.rules.is_passthrough()) {
-        return passthrough::relay(fe, login, &db).await;
+    let passthrough = login.database.clone().filter(|d| d.rules.is_passthrough());
+    let registered = fe.registry.register(NewSession {
+        id: login.connection_id,
+        protocol: Protocol::MySql,
+        user: &login.user,
+        database: login.database.as_ref().map(|d| d.rules.name.as_str()),
+        client: peer,
+        state: match passthrough {
+            Some(_) => SessionState::Passthrough,
+            None => SessionState::Idle,
+        },
+    });
+    if let Some(db) = passthrough {
+        let result = passthrough::relay(fe, login, &db).await;
+        drop(registered);
+        return result;
     }
     login.accept().await?;
-    session::Session::new(Arc::clone(fe), login).run().await
+    session::Session::new(Arc::clone(fe), login, registered)
+        .run()
+        .await
 }

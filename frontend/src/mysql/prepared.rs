@@ -62,6 +62,13 @@ pub struct Prepared {
     long_data: HashMap<u16, BytesMut>,
 }
 
+impl Prepared {
+    /// The client's text, as it prepared it.
+    pub fn sql(&self) -> &str {
+        &self.sql
+    }
+}
+
 impl Session {
     /// COM_STMT_PREPARE: answers the statement id and its parameter and
     /// column definitions.

@@ -35,6 +35,11 @@ pub struct Txn {
 }
 
 impl Txn {
+    /// The data sources whose connections the transaction holds.
+    pub fn held_sources(&self) -> impl ExactSizeIterator<Item = &str> + Clone {
+        self.held.iter().map(|(ds, _)| ds.as_str())
+    }
+
     /// Gives the transaction's connections the session's variables.
     pub async fn replay_on_held(&mut self, settings: &[Replayed]) -> Result<(), StatementError> {
         for (_, conn) in &mut self.held {

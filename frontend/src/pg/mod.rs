@@ -62,6 +62,7 @@ use shardwire_protocol::pg::{BackendMessage, ErrorFields, PgServerCodec, Transac
 use tokio::net::TcpStream;
 use tokio_util::codec::Framed;
 
+use crate::core::registry::{NewSession, Protocol, SessionHandle, SessionState};
 use crate::error::SessionError;
 use crate::server::{Database, Frontend};
 use crate::tls::ClientStream;
@@ -104,6 +105,8 @@ async fn start(
     stream: TcpStream,
     peer: SocketAddr,
 ) -> Result<Option<session::Session>, SessionError> {
+    let protocol =
+        crate::core::listener_protocol(fe, stream.local_addr().ok(), Protocol::PostgreSql);
     let Some(login) = startup::login(fe, stream, peer).await? else {
         return Ok(None);
     };
@@ -114,7 +117,8 @@ async fn start(
         params,
     } = login;
     if database.rules.is_passthrough() {
-        return passthrough::relay(fe, conn, &database, &user, params)
+        let origin = Origin { peer, protocol };
+        return passthrough::relay(fe, conn, &database, &user, params, origin)
             .await
             .map(|()| None);
     }
@@ -135,6 +139,14 @@ async fn start(
         }
     }
     let cancel = fe.cancels.register();
+    let registered = register(
+        fe,
+        cancel.pid,
+        &user,
+        &database,
+        Origin { peer, protocol },
+        SessionState::Idle,
+    );
     conn.feed(BackendMessage::BackendKeyData {
         pid: cancel.pid,
         secret: cancel.secret,
@@ -149,7 +161,34 @@ async fn start(
         user,
         settings,
         cancel,
+        registered,
     )))
+}
+
+/// Where a client came from: its address and the listener's protocol.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Origin {
+    pub peer: SocketAddr,
+    pub protocol: Protocol,
+}
+
+/// Lists a logged-in session in the registry under its cancel pid.
+fn register(
+    fe: &Frontend,
+    pid: i32,
+    user: &str,
+    database: &Database,
+    origin: Origin,
+    state: SessionState,
+) -> SessionHandle {
+    fe.registry.register(NewSession {
+        id: u32::try_from(pid).unwrap_or_default(),
+        protocol: origin.protocol,
+        user,
+        database: Some(&database.rules.name),
+        client: origin.peer,
+        state,
+    })
 }
 
 /// The first data source's server parameters (server_version, TimeZone,

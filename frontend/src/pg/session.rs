@@ -20,6 +20,7 @@ use super::settings::Settings;
 use super::startup::ClientConn;
 use super::txn::Txn;
 use crate::cancel::CancelHandle;
+use crate::core::registry::SessionHandle;
 use crate::error::{pg_error, SessionError, StatementError};
 use crate::server::{Database, Frontend};
 
@@ -65,6 +66,8 @@ pub struct Session {
     /// SET values, startup and server parameters, for SHOW.
     pub(super) settings: Settings,
     pub(super) cancel: CancelHandle,
+    /// This session's entry in the registry the admin plane lists.
+    pub(super) registered: SessionHandle,
     pub(super) txn: Txn,
     statements: HashMap<String, Arc<Prepared>>,
     /// SQL-level PREPARE: name -> statement with `$n` placeholders.
@@ -91,6 +94,7 @@ impl Session {
         user: String,
         settings: Settings,
         cancel: CancelHandle,
+        registered: SessionHandle,
     ) -> Session {
         Session {
             fe,
@@ -99,6 +103,7 @@ impl Session {
             user,
             settings,
             cancel,
+            registered,
             txn: Txn::default(),
             statements: HashMap::new(),
             sql_prepared: HashMap::new(),
@@ -160,6 +165,7 @@ impl Session {
         match msg {
             FrontendMessage::Query(sql) => {
                 self.flush_pending_describe().await?;
+                self.registered.statement_started(&sql);
                 self.simple_query(&sql).await?;
                 self.ready().await?;
             }
@@ -189,6 +195,9 @@ impl Session {
             FrontendMessage::Execute { portal, max_rows } => {
                 // PostgreSQL reads a limit of 0 or less as none.
                 let limit = usize::try_from(max_rows).unwrap_or(0);
+                if let Some(p) = self.portals.get(&portal) {
+                    self.registered.statement_started(&p.statement.sql);
+                }
                 if let Some(result) = self.resume_portal(&portal, limit).await {
                     if let Err(e) = result {
                         self.extended_error(e).await?;
@@ -294,6 +303,10 @@ impl Session {
                 .feed(BackendMessage::ParameterStatus { name, value })
                 .await?;
         }
+        self.registered.waiting(
+            self.txn.registry_state(),
+            self.txn.held.iter().map(|(ds, _)| ds.as_str()),
+        );
         self.conn
             .send(BackendMessage::ReadyForQuery(self.txn.status()))
             .await?;

@@ -15,6 +15,7 @@ use shardwire_protocol::pg::TransactionStatus;
 use super::savepoint::JoinScript;
 use super::session::Session;
 use super::settings::Snapshot;
+use crate::core::registry::SessionState;
 use crate::error::StatementError;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -63,6 +64,16 @@ impl Txn {
             TxnState::Idle => TransactionStatus::Idle,
             TxnState::Open => TransactionStatus::InTransaction,
             TxnState::Failed => TransactionStatus::Failed,
+        }
+    }
+
+    /// The session's state as the admin plane lists it between
+    /// statements.
+    pub fn registry_state(&self) -> SessionState {
+        match self.state {
+            TxnState::Idle => SessionState::Idle,
+            TxnState::Open => SessionState::IdleInTransaction,
+            TxnState::Failed => SessionState::FailedTransaction,
         }
     }
 
