@@ -11,7 +11,8 @@
 //!   COM_QUERY with multi-statements, prepared statements, transactions
 //!   across shards, the statements drivers send on connect.
 //! - [`core`]: the protocol-neutral session core the adapters share: the
-//!   registry of live sessions for the admin plane.
+//!   registry of live sessions for the admin plane, a transaction's held
+//!   connections, a statement's units laid over connections.
 //! - [`cancel`]: cancel keys and the backend queries they reach.
 //! - [`tls`]: certificate loading and the plain-or-TLS client stream.
 //! - [`error`]: statement and session errors, and their SQLSTATEs.
@@ -38,6 +39,5 @@ mod passthrough;
 pub mod pg;
 pub mod server;
 pub mod tls;
-mod units;
 
 pub use server::{Database, Frontend};

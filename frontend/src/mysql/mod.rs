@@ -27,6 +27,8 @@
 //!   SELECT @@..., SHOW DATABASES / TABLES / VARIABLES, USE).
 //! - `settings`: the session variables SET replays on the shards'
 //!   connections.
+//! - `state`: the transaction state enum, moved in one place, and the
+//!   running statement's scope.
 //! - `txn`: transactions across shards and the connections they hold.
 //! - `writes`: several units of one write added up; atomic over several
 //!   data sources.
@@ -48,6 +50,7 @@ mod settings;
 mod show_create;
 mod show_tables;
 pub mod split;
+mod state;
 mod txn;
 pub mod values;
 mod writes;

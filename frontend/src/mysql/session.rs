@@ -28,7 +28,7 @@ use super::login::{self, Login};
 use super::prepared::Prepared;
 use super::split::split_statements;
 use super::txn::Txn;
-use crate::core::registry::{SessionHandle, SessionState};
+use crate::core::registry::SessionHandle;
 use crate::error::{mysql_error, SessionError, StatementError};
 use crate::server::{Database, Frontend};
 
@@ -260,19 +260,10 @@ impl Session {
                 }
             }
             self.registered
-                .waiting(self.registry_state(), self.txn.held_sources());
+                .waiting(self.txn.state.listed(), self.txn.held_sources());
             if !self.conn.has_buffered_packet() {
                 self.conn.flush().await?;
             }
-        }
-    }
-
-    /// The session's state as the admin plane lists it between commands.
-    fn registry_state(&self) -> SessionState {
-        if self.client_in_transaction() {
-            SessionState::IdleInTransaction
-        } else {
-            SessionState::Idle
         }
     }
 

@@ -14,35 +14,28 @@ use shardwire_backend::executor::Job;
 use shardwire_backend::mysql::{MySqlRequest, PooledMySqlConnection, Replayed};
 
 use super::session::Session;
+use super::state::{Scope, TxnEvent, TxnState};
+use crate::core::txn::Held;
 use crate::error::StatementError;
 
 #[derive(Debug, Default)]
 pub struct Txn {
-    /// Inside a transaction, explicit or implicit (autocommit off).
-    pub open: bool,
-    /// The client's BEGIN / START TRANSACTION text; empty for an implicit
-    /// one.
-    begin_sql: String,
-    held: Vec<(String, PooledMySqlConnection)>,
-    /// The statement running opens no implicit transaction (autocommit
-    /// off): it commits implicitly (DDL, LOCK TABLES; what was open is
-    /// committed first) or only reads the dictionary (DESCRIBE, SHOW; it
-    /// joins a transaction already open), as on the server.
-    outside: bool,
-    /// The open transaction is the proxy's own, around one write over
-    /// several data sources in autocommit: the client sees none.
-    implicit: bool,
+    /// Moved only by `TxnState::transition` (`state.rs`).
+    pub state: TxnState,
+    held: Held<PooledMySqlConnection>,
+    /// Whether the statement running may open a transaction.
+    scope: Scope,
 }
 
 impl Txn {
     /// The data sources whose connections the transaction holds.
     pub fn held_sources(&self) -> impl ExactSizeIterator<Item = &str> + Clone {
-        self.held.iter().map(|(ds, _)| ds.as_str())
+        self.held.sources()
     }
 
     /// Gives the transaction's connections the session's variables.
     pub async fn replay_on_held(&mut self, settings: &[Replayed]) -> Result<(), StatementError> {
-        for (_, conn) in &mut self.held {
+        for (_, conn) in self.held.iter_mut() {
             conn.replay_settings(settings).await?;
         }
         Ok(())
@@ -56,24 +49,18 @@ impl Session {
         &mut self,
         ds: &str,
     ) -> Result<PooledMySqlConnection, StatementError> {
-        if !self.autocommit && !self.txn.open && !self.txn.outside {
-            self.txn.open = true;
-            self.txn.begin_sql.clear();
+        if !self.autocommit && self.txn.scope == Scope::Transactional {
+            self.txn.state.transition(TxnEvent::AutoBegin);
         }
-        if self.txn.open {
-            if let Some(pos) = self.txn.held.iter().position(|(name, _)| name == ds) {
-                return Ok(self.txn.held.swap_remove(pos).1);
+        if self.txn.state.is_open() {
+            if let Some((_, conn)) = self.txn.held.take(ds) {
+                return Ok(conn);
             }
         }
         let mut conn = self.cluster()?.pool(ds)?.get().await?;
         conn.replay_settings(&self.settings).await?;
-        if self.txn.open {
-            let begin = if self.txn.begin_sql.is_empty() {
-                "START TRANSACTION"
-            } else {
-                self.txn.begin_sql.as_str()
-            };
-            conn.simple_query(begin).await?;
+        if self.txn.state.is_open() {
+            conn.simple_query(self.txn.state.begin_sql()).await?;
         }
         Ok(conn)
     }
@@ -84,7 +71,7 @@ impl Session {
         &mut self,
         ds: &str,
     ) -> Result<Option<PooledMySqlConnection>, StatementError> {
-        if self.txn.open || !self.autocommit {
+        if self.txn.state.is_open() || !self.autocommit {
             return Ok(None);
         }
         let Some(mut conn) = self.cluster()?.pool(ds)?.try_get().await? else {
@@ -97,8 +84,8 @@ impl Session {
     /// Gives a connection back after a statement: to the transaction, or
     /// to its pool.
     pub(super) fn release(&mut self, ds: String, conn: PooledMySqlConnection) {
-        if self.txn.open {
-            self.txn.held.push((ds, conn));
+        if self.txn.state.is_open() {
+            self.txn.held.put(ds, conn);
         }
     }
 
@@ -111,89 +98,76 @@ impl Session {
         units: Vec<(String, MySqlRequest)>,
     ) -> Result<(Vec<Job<PooledMySqlConnection>>, Vec<String>), StatementError> {
         let limit = self.fe.snapshot.global.max_connections_size_per_query as usize;
-        let shared = self.txn.open || !self.autocommit;
-        crate::units::jobs(self, units, limit, shared).await
+        let shared = self.txn.state.is_open() || !self.autocommit;
+        crate::core::units::jobs(self, units, limit, shared).await
     }
 
     /// Before a statement that commits implicitly: what the transaction
     /// holds is committed, and the statement runs outside any transaction
     /// until [`Session::statement_done`].
     pub(super) async fn commit_implicitly(&mut self) -> Result<(), StatementError> {
-        if self.txn.open || !self.txn.held.is_empty() {
+        if self.txn.state.is_open() || !self.txn.held.is_empty() {
             self.end_transaction(true).await?;
         }
-        self.txn.outside = true;
+        self.txn.scope = Scope::Outside;
         Ok(())
     }
 
     /// Before a statement that reads only the dictionary: it joins an open
     /// transaction but starts none.
     pub(super) fn start_no_transaction(&mut self) {
-        self.txn.outside = true;
+        self.txn.scope = Scope::Outside;
     }
 
     /// Whether no transaction is open or wanted: autocommit on, nothing
     /// open, and the statement is not one that commits implicitly.
     pub(super) fn txn_is_idle(&self) -> bool {
-        self.autocommit && !self.txn.open && !self.txn.outside
+        self.autocommit && !self.txn.state.is_open() && self.txn.scope == Scope::Transactional
     }
 
     /// Opens the proxy's own transaction around one write; it ends with
     /// [`Session::end_transaction`].
     pub(super) fn open_implicit_transaction(&mut self) {
-        self.txn.open = true;
-        self.txn.implicit = true;
-        self.txn.begin_sql.clear();
+        self.txn.state.transition(TxnEvent::ProxyBegin);
     }
 
     /// Whether the client sees a transaction open (SERVER_STATUS_IN_TRANS).
     pub(super) fn client_in_transaction(&self) -> bool {
-        self.txn.open && !self.txn.implicit
+        self.txn.state.client_sees()
     }
 
     /// After every statement, whatever its outcome.
     pub(super) fn statement_done(&mut self) {
-        self.txn.outside = false;
+        self.txn.scope = Scope::Transactional;
     }
 
     /// BEGIN / START TRANSACTION: MySQL commits an open transaction first.
     pub(super) async fn begin(&mut self, sql: &str) -> Result<(), StatementError> {
-        if self.txn.open {
+        if self.txn.state.is_open() {
             self.end_transaction(true).await?;
         }
-        self.txn.open = true;
-        self.txn.begin_sql = sql.to_owned();
+        self.txn.state.transition(TxnEvent::Begin(sql.to_owned()));
         Ok(())
     }
 
     /// COMMIT or ROLLBACK on every shard the transaction reached; every
     /// shard is told even after one fails, and the first error is returned.
     pub(super) async fn end_transaction(&mut self, commit: bool) -> Result<(), StatementError> {
-        let sql = if commit { "COMMIT" } else { "ROLLBACK" };
-        let held = std::mem::take(&mut self.txn.held);
-        self.txn.open = false;
-        self.txn.implicit = false;
-        self.txn.begin_sql.clear();
-        let mut first_error = None;
-        for (ds, mut conn) in held {
-            if let Err(e) = conn.simple_query(sql).await {
-                tracing::warn!(data_source = %ds, "{sql} failed: {e}");
-                first_error.get_or_insert(StatementError::Backend(e));
-            }
-        }
-        first_error.map_or(Ok(()), Err)
+        let mut held = std::mem::take(&mut self.txn.held);
+        self.txn.state.transition(TxnEvent::End);
+        held.end(commit, |_| {}).await
     }
 
     /// The client left or the session was reset: roll back what is open,
     /// so no shard keeps its locks.
     pub(super) async fn abandon_transaction(&mut self) {
-        if self.txn.open || !self.txn.held.is_empty() {
+        if self.txn.state.is_open() || !self.txn.held.is_empty() {
             let _ = self.end_transaction(false).await;
         }
     }
 }
 
-impl crate::units::ConnectionSource for Session {
+impl crate::core::units::ConnectionSource for Session {
     type Conn = PooledMySqlConnection;
 
     fn acquire(

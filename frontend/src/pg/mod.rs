@@ -28,6 +28,8 @@
 //! - `catalog_rows`: which cells of a catalog answer are relation names,
 //!   and the rows of other actual tables of a logical table left out;
 //!   `catalog_order`: such an answer sorted again by its logical names.
+//! - `state`: the session's state enums (message phase, transaction),
+//!   moved in one place each.
 //! - [`split`]: splitting multi-statement query strings.
 
 mod answers;
@@ -50,6 +52,7 @@ mod set_config;
 mod settings;
 mod split;
 pub mod startup;
+mod state;
 mod txn;
 pub mod values;
 

@@ -15,29 +15,17 @@ use shardwire_protocol::pg::TransactionStatus;
 use super::savepoint::JoinScript;
 use super::session::Session;
 use super::settings::Snapshot;
-use crate::core::registry::SessionState;
+use super::state::{TxnEvent, TxnState};
+use crate::core::txn::Held;
 use crate::error::StatementError;
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum TxnState {
-    Idle,
-    Open,
-    /// A statement failed inside the transaction: everything but COMMIT
-    /// and ROLLBACK is refused until it ends, as PostgreSQL does.
-    Failed,
-}
 
 #[derive(Debug)]
 pub struct Txn {
+    /// Moved only by `TxnState::transition` (`state.rs`).
     pub state: TxnState,
-    /// Opened by the proxy, not the client: the statements of one
-    /// multi-statement Query, or of a pipeline before one Sync, are one
-    /// transaction in PostgreSQL, so their shards must commit or roll back
-    /// together at its end.
-    pub implicit: bool,
     /// BEGIN, SET LOCALs and live savepoints, for shards that join later.
     pub(super) script: JoinScript,
-    pub(super) held: Vec<(String, PooledConnection)>,
+    pub(super) held: Held<PooledConnection>,
     /// A setting reached a connection inside this transaction, so a
     /// rollback takes it away again (see `end_transaction`).
     pub(super) settings_in_block: bool,
@@ -49,9 +37,8 @@ impl Default for Txn {
     fn default() -> Self {
         Txn {
             state: TxnState::Idle,
-            implicit: false,
             script: JoinScript::default(),
-            held: Vec::new(),
+            held: Held::default(),
             settings_in_block: false,
             settings_before: Snapshot::default(),
         }
@@ -60,31 +47,17 @@ impl Default for Txn {
 
 impl Txn {
     pub fn status(&self) -> TransactionStatus {
-        match self.state {
-            TxnState::Idle => TransactionStatus::Idle,
-            TxnState::Open => TransactionStatus::InTransaction,
-            TxnState::Failed => TransactionStatus::Failed,
-        }
-    }
-
-    /// The session's state as the admin plane lists it between
-    /// statements.
-    pub fn registry_state(&self) -> SessionState {
-        match self.state {
-            TxnState::Idle => SessionState::Idle,
-            TxnState::Open => SessionState::IdleInTransaction,
-            TxnState::Failed => SessionState::FailedTransaction,
-        }
+        self.state.status()
     }
 
     pub fn in_block(&self) -> bool {
-        self.state != TxnState::Idle
+        self.state.in_block()
     }
 
     /// PostgreSQL's refusal of every statement but COMMIT and ROLLBACK in
     /// a failed transaction.
     pub fn refuse_if_failed(&self) -> Result<(), StatementError> {
-        if self.state == TxnState::Failed {
+        if self.state.is_failed() {
             return Err(StatementError::refused(
                 "25P02",
                 "current transaction is aborted, commands ignored until end of transaction block",
@@ -100,9 +73,8 @@ impl Session {
     /// either way with the session's settings.
     pub(super) async fn acquire(&mut self, ds: &str) -> Result<PooledConnection, StatementError> {
         self.park_runs_on(ds).await?;
-        if self.txn.state == TxnState::Open {
-            if let Some(pos) = self.txn.held.iter().position(|(name, _)| name == ds) {
-                let (name, mut conn) = self.txn.held.swap_remove(pos);
+        if self.txn.state.is_open() {
+            if let Some((name, mut conn)) = self.txn.held.take(ds) {
                 match conn.replay_settings(self.settings.replay(), None).await {
                     Ok(sent) => {
                         self.txn.settings_in_block |= sent;
@@ -110,7 +82,7 @@ impl Session {
                     }
                     Err(e) => {
                         // Still the transaction's, for its rollback.
-                        self.txn.held.push((name, conn));
+                        self.txn.held.put(name, conn);
                         return Err(e.into());
                     }
                 }
@@ -118,7 +90,7 @@ impl Session {
         }
         let cluster = self.cluster()?;
         let mut conn = cluster.pool(ds)?.get().await?;
-        let begin = (self.txn.state == TxnState::Open).then(|| self.txn.script.sql());
+        let begin = self.txn.state.is_open().then(|| self.txn.script.sql());
         let sent = conn
             .replay_settings(self.settings.replay(), begin.as_deref())
             .await?;
@@ -151,7 +123,7 @@ impl Session {
                 .notice("SET LOCAL can only be used in transaction blocks")
                 .await;
         }
-        for (_, conn) in &mut self.txn.held {
+        for (_, conn) in self.txn.held.iter_mut() {
             conn.simple_query(&statement).await?;
         }
         self.txn.script.push_local(statement);
@@ -162,7 +134,7 @@ impl Session {
     /// to its pool.
     pub(super) fn release(&mut self, ds: String, conn: PooledConnection) {
         if self.txn.in_block() {
-            self.txn.held.push((ds, conn));
+            self.txn.held.put(ds, conn);
         }
     }
 
@@ -177,21 +149,21 @@ impl Session {
     ) -> Result<(Vec<Job>, Vec<String>), StatementError> {
         let limit = self.fe.snapshot.global.max_connections_size_per_query as usize;
         let shared = self.txn.in_block();
-        crate::units::jobs(self, units, limit, shared).await
+        crate::core::units::jobs(self, units, limit, shared).await
     }
 
     /// `BEGIN` / `START TRANSACTION`, kept to be replayed on each shard.
     pub(super) fn begin(&mut self, sql: &str) -> Option<&'static str> {
-        if self.txn.implicit {
+        if self.txn.state.implicit() {
             // BEGIN inside an implicit block makes it the client's own.
-            self.txn.implicit = false;
+            self.txn.state.transition(TxnEvent::Adopt);
             return None;
         }
         if self.txn.in_block() {
             // PostgreSQL warns and carries on.
             return Some("there is already a transaction in progress");
         }
-        self.txn.state = TxnState::Open;
+        self.txn.state.transition(TxnEvent::Begin);
         self.txn.script = JoinScript::new(sql);
         self.txn.settings_before = self.settings.snapshot();
         None
@@ -199,9 +171,8 @@ impl Session {
 
     /// Opens an implicit transaction if none is open.
     pub(super) fn begin_implicit(&mut self) {
-        if self.txn.state == TxnState::Idle {
-            self.txn.state = TxnState::Open;
-            self.txn.implicit = true;
+        if !self.txn.state.in_block() {
+            self.txn.state.transition(TxnEvent::BeginImplicit);
             self.txn.script = JoinScript::new("BEGIN");
             self.txn.settings_before = self.settings.snapshot();
         }
@@ -210,7 +181,7 @@ impl Session {
     /// Ends an implicit transaction: commit if nothing failed, else roll
     /// back. A client's own transaction is left alone.
     pub(super) async fn end_implicit(&mut self) -> Option<StatementError> {
-        if !self.txn.implicit {
+        if !self.txn.state.implicit() {
             return None;
         }
         let (_, error) = self.end_transaction(true).await;
@@ -227,11 +198,9 @@ impl Session {
         // Portals end with their transaction; their connections first
         // come back to it.
         self.close_runs().await;
-        let commit = commit && self.txn.state == TxnState::Open;
-        let sql = if commit { "COMMIT" } else { "ROLLBACK" };
-        let held = std::mem::take(&mut self.txn.held);
-        self.txn.state = TxnState::Idle;
-        self.txn.implicit = false;
+        let commit = commit && self.txn.state.is_open();
+        let mut held = std::mem::take(&mut self.txn.held);
+        self.txn.state.transition(TxnEvent::End);
         self.txn.script = JoinScript::default();
         let forget = std::mem::take(&mut self.txn.settings_in_block) && !commit;
         let before = std::mem::take(&mut self.txn.settings_before);
@@ -239,17 +208,15 @@ impl Session {
             // PostgreSQL undoes a rolled-back transaction's SETs.
             self.rewind_settings(before);
         }
-        let mut first_error = None;
-        for (ds, mut conn) in held {
-            if forget {
-                // The rollback undid settings sent inside the block.
-                conn.forget_settings();
-            }
-            if let Err(e) = conn.simple_query(sql).await {
-                tracing::warn!(data_source = %ds, "{sql} failed: {e}");
-                first_error.get_or_insert(StatementError::Backend(e));
-            }
-        }
+        let first_error = held
+            .end(commit, |conn| {
+                if forget {
+                    // The rollback undid settings sent inside the block.
+                    conn.forget_settings();
+                }
+            })
+            .await
+            .err();
         (if commit { "COMMIT" } else { "ROLLBACK" }, first_error)
     }
 
@@ -275,9 +242,7 @@ impl Session {
 
     /// A statement failed: inside a transaction block, the block fails.
     pub(super) fn statement_failed(&mut self) {
-        if self.txn.state == TxnState::Open {
-            self.txn.state = TxnState::Failed;
-        }
+        self.txn.state.transition(TxnEvent::Fail);
     }
 
     /// The client left: roll back what it left open, so no shard keeps
@@ -289,7 +254,7 @@ impl Session {
     }
 }
 
-impl crate::units::ConnectionSource for Session {
+impl crate::core::units::ConnectionSource for Session {
     type Conn = PooledConnection;
 
     fn acquire(
@@ -309,5 +274,9 @@ impl crate::units::ConnectionSource for Session {
 
     fn release(&mut self, ds: String, conn: PooledConnection) {
         Session::release(self, ds, conn)
+    }
+
+    fn running(&mut self, tokens: Vec<shardwire_backend::pg::CancelToken>) {
+        self.cancel.set_running(tokens);
     }
 }

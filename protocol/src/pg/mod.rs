@@ -7,6 +7,7 @@ mod copy;
 mod extended;
 mod frontend;
 mod notice;
+mod pipeline;
 mod rows;
 mod startup;
 mod wire;
