@@ -6,6 +6,7 @@
 //!
 //! The proxy runs in the test's own process here (not as a child), since
 //! the admin plane that will list sessions over HTTP is not built yet.
+#![allow(clippy::unwrap_used)] // test code: a failed unwrap is a failed test
 
 mod support;
 mod support_mysql;

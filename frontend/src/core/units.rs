@@ -66,6 +66,8 @@ pub trait ConnectionSource {
 
 type CancelTokenOf<S> = <<S as ConnectionSource>::Conn as UnitConnection>::CancelToken;
 type EventOf<S> = <<S as ConnectionSource>::Conn as UnitConnection>::Event;
+/// The answer streams of a statement's units, indexed like its units.
+type Streams<S> = Vec<UnitEvents<EventOf<S>>>;
 
 /// A statement's units running on their connections, and the data source
 /// of each connection: from [`start`] to [`give_back`].
@@ -92,7 +94,7 @@ pub fn start<S: ConnectionSource>(
     jobs: Vec<Job<S::Conn>>,
     sources: Vec<String>,
     count: usize,
-) -> Result<(Running<S::Conn>, Vec<UnitEvents<EventOf<S>>>), StatementError>
+) -> Result<(Running<S::Conn>, Streams<S>), StatementError>
 where
     CancelTokenOf<S>: Clone,
 {
