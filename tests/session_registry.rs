@@ -77,6 +77,16 @@ async fn postgresql_sessions_are_listed_while_they_live() {
     let conf = tempfile::tempdir().unwrap();
     let port = free_port().unwrap();
     support::write_conf(conf.path(), &ports, port);
+    // An openGauss listener too: its clients run PostgreSQL's session
+    // code, and only the listener tells the registry which they are.
+    let og_port = free_port().unwrap();
+    let global = conf.path().join("global.yaml");
+    let text = std::fs::read_to_string(&global).unwrap();
+    std::fs::write(
+        &global,
+        format!("{text}  - protocol: opengauss\n    address: 127.0.0.1:{og_port}\n"),
+    )
+    .unwrap();
     let fe = serve(conf.path()).await;
     assert!(fe.sessions().is_empty());
 
@@ -97,6 +107,17 @@ async fn postgresql_sessions_are_listed_while_they_live() {
     assert_eq!(list[0].state, SessionState::Idle);
     assert!(list[0].client.ip().is_loopback());
     assert!(list[0].id > 0);
+
+    let (og, og_task) = pg_client(og_port, "sharding_db").await;
+    og.batch_execute("SELECT 1").await.unwrap();
+    let list = wait_for(&fe, "the openGauss session", |l| l.len() == 2).await;
+    assert_eq!(
+        list.iter().map(|s| s.protocol).collect::<Vec<_>>(),
+        [Protocol::PostgreSql, Protocol::OpenGauss]
+    );
+    drop(og);
+    og_task.await.unwrap();
+    wait_for(&fe, "the openGauss quit", |l| l.len() == 1).await;
 
     // A transaction holding one shard's connection.
     let (txn, txn_task) = pg_client(port, "sharding_db").await;
@@ -158,6 +179,7 @@ async fn postgresql_sessions_are_listed_while_they_live() {
         .collect();
     assert_eq!(spliced.len(), 1);
     assert_eq!(spliced[0].database.as_deref(), Some("direct"));
+    assert_eq!(spliced[0].backends, vec!["ds".to_owned()]);
 
     // A clean quit (Terminate) removes the entry; so does the transaction
     // session's.
@@ -305,6 +327,12 @@ async fn mysql_sessions_are_listed_while_they_live() {
     })
     .await;
     assert_eq!(list.len(), 4, "{list:#?}");
+    let spliced = list
+        .iter()
+        .find(|s| s.state == SessionState::Passthrough)
+        .unwrap();
+    assert_eq!(spliced.database.as_deref(), Some("direct"));
+    assert_eq!(spliced.backends, vec!["ds".to_owned()]);
 
     // Clean quits (COM_QUIT) remove the entries.
     txn.disconnect().await.unwrap();

@@ -112,6 +112,11 @@ async fn serve(
         },
     });
     if let Some(db) = passthrough {
+        // The one backend session it is joined to.
+        registered.waiting(
+            SessionState::Passthrough,
+            db.rules.data_sources.keys().map(String::as_str).take(1),
+        );
         let result = passthrough::relay(fe, login, &db).await;
         drop(registered);
         return result;

@@ -81,6 +81,11 @@ pub async fn relay(
         origin,
         crate::core::registry::SessionState::Passthrough,
     );
+    // The one backend session it is joined to.
+    registered.waiting(
+        crate::core::registry::SessionState::Passthrough,
+        db.rules.data_sources.keys().map(String::as_str).take(1),
+    );
     cancel.set_running(backend.cancel_token().into_iter().collect());
     conn.feed(BackendMessage::BackendKeyData {
         pid: cancel.pid,
