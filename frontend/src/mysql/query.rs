@@ -25,7 +25,7 @@ use super::classify::{classify, commits_implicitly, starts_no_transaction};
 use super::session::{wire_error, Session};
 use super::values;
 use crate::core::merge::first_header;
-use crate::core::units;
+use crate::core::units::{self, ConnectionSource};
 use crate::error::StatementError;
 
 /// The row format the client expects.

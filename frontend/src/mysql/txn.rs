@@ -16,6 +16,7 @@ use shardwire_backend::mysql::{MySqlRequest, PooledMySqlConnection, Replayed};
 use super::session::Session;
 use super::state::{Scope, TxnEvent, TxnState};
 use crate::core::txn::Held;
+use crate::core::units::ConnectionSource;
 use crate::error::StatementError;
 
 #[derive(Debug, Default)]
@@ -43,52 +44,6 @@ impl Txn {
 }
 
 impl Session {
-    /// A connection to `ds` for the next statement: the transaction's own,
-    /// joining it first if needed, or a pooled one.
-    pub(super) async fn acquire(
-        &mut self,
-        ds: &str,
-    ) -> Result<PooledMySqlConnection, StatementError> {
-        if !self.autocommit && self.txn.scope == Scope::Transactional {
-            self.txn.state.transition(TxnEvent::AutoBegin);
-        }
-        if self.txn.state.is_open() {
-            if let Some((_, conn)) = self.txn.held.take(ds) {
-                return Ok(conn);
-            }
-        }
-        let mut conn = self.cluster()?.pool(ds)?.get().await?;
-        conn.replay_settings(&self.settings).await?;
-        if self.txn.state.is_open() {
-            conn.simple_query(self.txn.state.begin_sql()).await?;
-        }
-        Ok(conn)
-    }
-
-    /// A second pooled connection to `ds` for one statement, if free now.
-    /// Inside a transaction a statement has one connection per data source.
-    pub(super) async fn try_acquire(
-        &mut self,
-        ds: &str,
-    ) -> Result<Option<PooledMySqlConnection>, StatementError> {
-        if self.txn.state.is_open() || !self.autocommit {
-            return Ok(None);
-        }
-        let Some(mut conn) = self.cluster()?.pool(ds)?.try_get().await? else {
-            return Ok(None);
-        };
-        conn.replay_settings(&self.settings).await?;
-        Ok(Some(conn))
-    }
-
-    /// Gives a connection back after a statement: to the transaction, or
-    /// to its pool.
-    pub(super) fn release(&mut self, ds: String, conn: PooledMySqlConnection) {
-        if self.txn.state.is_open() {
-            self.txn.held.put(ds, conn);
-        }
-    }
-
     /// One job per connection for `units`, at most
     /// `max-connections-size-per-query` connections per data source, and
     /// exactly one inside a transaction; data sources in name order so two
@@ -167,26 +122,49 @@ impl Session {
     }
 }
 
-impl crate::core::units::ConnectionSource for Session {
+impl ConnectionSource for Session {
     type Conn = PooledMySqlConnection;
 
-    fn acquire(
-        &mut self,
-        ds: &str,
-    ) -> impl std::future::Future<Output = Result<PooledMySqlConnection, StatementError>> + Send
-    {
-        Session::acquire(self, ds)
+    /// A connection to `ds` for the next statement: the transaction's own,
+    /// joining it first if needed, or a pooled one.
+    async fn acquire(&mut self, ds: &str) -> Result<PooledMySqlConnection, StatementError> {
+        if !self.autocommit && self.txn.scope == Scope::Transactional {
+            self.txn.state.transition(TxnEvent::AutoBegin);
+        }
+        if self.txn.state.is_open() {
+            if let Some((_, conn)) = self.txn.held.take(ds) {
+                return Ok(conn);
+            }
+        }
+        let mut conn = self.cluster()?.pool(ds)?.get().await?;
+        conn.replay_settings(&self.settings).await?;
+        if self.txn.state.is_open() {
+            conn.simple_query(self.txn.state.begin_sql()).await?;
+        }
+        Ok(conn)
     }
 
-    fn try_acquire(
+    /// A second pooled connection to `ds` for one statement, if free now.
+    /// Inside a transaction a statement has one connection per data source.
+    async fn try_acquire(
         &mut self,
         ds: &str,
-    ) -> impl std::future::Future<Output = Result<Option<PooledMySqlConnection>, StatementError>> + Send
-    {
-        Session::try_acquire(self, ds)
+    ) -> Result<Option<PooledMySqlConnection>, StatementError> {
+        if self.txn.state.is_open() || !self.autocommit {
+            return Ok(None);
+        }
+        let Some(mut conn) = self.cluster()?.pool(ds)?.try_get().await? else {
+            return Ok(None);
+        };
+        conn.replay_settings(&self.settings).await?;
+        Ok(Some(conn))
     }
 
+    /// Gives a connection back after a statement: to the transaction, or
+    /// to its pool.
     fn release(&mut self, ds: String, conn: PooledMySqlConnection) {
-        Session::release(self, ds, conn)
+        if self.txn.state.is_open() {
+            self.txn.held.put(ds, conn);
+        }
     }
 }

@@ -23,7 +23,7 @@ use super::answers::{Forwarder, TagSum};
 use super::portal_run::{returns_written_rows, RETURNING_BUFFER_BYTES};
 use super::session::{session_to_statement, Described, Portal, Prepared, Session};
 use super::values::{result_format, sharding_value};
-use crate::core::units::{self, batches};
+use crate::core::units::{self, batches, ConnectionSource};
 use crate::error::StatementError;
 
 /// What the client expects to hear about the rows' shape.

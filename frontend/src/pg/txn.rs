@@ -17,6 +17,7 @@ use super::session::Session;
 use super::settings::Snapshot;
 use super::state::{TxnEvent, TxnState};
 use crate::core::txn::Held;
+use crate::core::units::ConnectionSource;
 use crate::error::StatementError;
 
 #[derive(Debug)]
@@ -68,53 +69,6 @@ impl Txn {
 }
 
 impl Session {
-    /// A connection to `ds` for the next statement: the transaction's own,
-    /// joining it to the transaction first if needed, or a pooled one;
-    /// either way with the session's settings.
-    pub(super) async fn acquire(&mut self, ds: &str) -> Result<PooledConnection, StatementError> {
-        self.park_runs_on(ds).await?;
-        if self.txn.state.is_open() {
-            if let Some((name, mut conn)) = self.txn.held.take(ds) {
-                match conn.replay_settings(self.settings.replay(), None).await {
-                    Ok(sent) => {
-                        self.txn.settings_in_block |= sent;
-                        return Ok(conn);
-                    }
-                    Err(e) => {
-                        // Still the transaction's, for its rollback.
-                        self.txn.held.put(name, conn);
-                        return Err(e.into());
-                    }
-                }
-            }
-        }
-        let cluster = self.cluster()?;
-        let mut conn = cluster.pool(ds)?.get().await?;
-        let begin = self.txn.state.is_open().then(|| self.txn.script.sql());
-        let sent = conn
-            .replay_settings(self.settings.replay(), begin.as_deref())
-            .await?;
-        // Settings sent with the BEGIN are inside the block that opens.
-        self.txn.settings_in_block |= sent && begin.is_some();
-        Ok(conn)
-    }
-
-    /// A second pooled connection to `ds` for one statement, if free now.
-    /// Inside a transaction a statement has one connection per data source.
-    pub(super) async fn try_acquire(
-        &mut self,
-        ds: &str,
-    ) -> Result<Option<PooledConnection>, StatementError> {
-        if self.txn.in_block() {
-            return Ok(None);
-        }
-        let Some(mut conn) = self.cluster()?.pool(ds)?.try_get().await? else {
-            return Ok(None);
-        };
-        conn.replay_settings(self.settings.replay(), None).await?;
-        Ok(Some(conn))
-    }
-
     /// `SET LOCAL`: inside a transaction, on every shard it has reached and
     /// on those it reaches later; outside one, PostgreSQL's warning.
     pub(super) async fn set_local(&mut self, statement: String) -> Result<(), StatementError> {
@@ -128,14 +82,6 @@ impl Session {
         }
         self.txn.script.push_local(statement);
         Ok(())
-    }
-
-    /// Gives a connection back after a statement: to the transaction, or
-    /// to its pool.
-    pub(super) fn release(&mut self, ds: String, conn: PooledConnection) {
-        if self.txn.in_block() {
-            self.txn.held.put(ds, conn);
-        }
     }
 
     /// One job per connection for `units` (data source, request), at most
@@ -254,26 +200,59 @@ impl Session {
     }
 }
 
-impl crate::core::units::ConnectionSource for Session {
+impl ConnectionSource for Session {
     type Conn = PooledConnection;
 
-    fn acquire(
-        &mut self,
-        ds: &str,
-    ) -> impl std::future::Future<Output = Result<PooledConnection, StatementError>> + Send {
-        Session::acquire(self, ds)
+    /// A connection to `ds` for the next statement: the transaction's own,
+    /// joining it to the transaction first if needed, or a pooled one;
+    /// either way with the session's settings.
+    async fn acquire(&mut self, ds: &str) -> Result<PooledConnection, StatementError> {
+        self.park_runs_on(ds).await?;
+        if self.txn.state.is_open() {
+            if let Some((name, mut conn)) = self.txn.held.take(ds) {
+                match conn.replay_settings(self.settings.replay(), None).await {
+                    Ok(sent) => {
+                        self.txn.settings_in_block |= sent;
+                        return Ok(conn);
+                    }
+                    Err(e) => {
+                        // Still the transaction's, for its rollback.
+                        self.txn.held.put(name, conn);
+                        return Err(e.into());
+                    }
+                }
+            }
+        }
+        let cluster = self.cluster()?;
+        let mut conn = cluster.pool(ds)?.get().await?;
+        let begin = self.txn.state.is_open().then(|| self.txn.script.sql());
+        let sent = conn
+            .replay_settings(self.settings.replay(), begin.as_deref())
+            .await?;
+        // Settings sent with the BEGIN are inside the block that opens.
+        self.txn.settings_in_block |= sent && begin.is_some();
+        Ok(conn)
     }
 
-    fn try_acquire(
-        &mut self,
-        ds: &str,
-    ) -> impl std::future::Future<Output = Result<Option<PooledConnection>, StatementError>> + Send
-    {
-        Session::try_acquire(self, ds)
+    /// A second pooled connection to `ds` for one statement, if free now.
+    /// Inside a transaction a statement has one connection per data source.
+    async fn try_acquire(&mut self, ds: &str) -> Result<Option<PooledConnection>, StatementError> {
+        if self.txn.in_block() {
+            return Ok(None);
+        }
+        let Some(mut conn) = self.cluster()?.pool(ds)?.try_get().await? else {
+            return Ok(None);
+        };
+        conn.replay_settings(self.settings.replay(), None).await?;
+        Ok(Some(conn))
     }
 
+    /// Gives a connection back after a statement: to the transaction, or
+    /// to its pool.
     fn release(&mut self, ds: String, conn: PooledConnection) {
-        Session::release(self, ds, conn)
+        if self.txn.in_block() {
+            self.txn.held.put(ds, conn);
+        }
     }
 
     fn running(&mut self, tokens: Vec<shardwire_backend::pg::CancelToken>) {
