@@ -12,6 +12,9 @@
 //! - [`mysql`]: MySQL sessions: login (native and caching_sha2 auth, TLS),
 //!   COM_QUERY with multi-statements, prepared statements, transactions
 //!   across shards, the statements drivers send on connect.
+//! - [`core`]: the protocol-neutral session core the adapters share: the
+//!   registry of live sessions for the admin plane, a transaction's held
+//!   connections, a statement's units laid over connections.
 //! - [`cancel`]: cancel keys and the backend queries they reach.
 //! - [`tls`]: certificate loading and the plain-or-TLS client stream.
 //! - [`error`]: statement and session errors, and their SQLSTATEs.
@@ -27,6 +30,7 @@
 
 pub mod cancel;
 mod copy_spill;
+pub mod core;
 pub mod error;
 mod index_owners;
 mod logical_names;
@@ -38,6 +42,5 @@ mod passthrough;
 pub mod pg;
 pub mod server;
 pub mod tls;
-mod units;
 
 pub use server::{Database, Frontend};

@@ -18,6 +18,7 @@ use tokio::sync::Semaphore;
 use tokio_rustls::TlsAcceptor;
 
 use crate::cancel::CancelRegistry;
+use crate::core::registry::{SessionInfo, SessionRegistry};
 
 /// Statements kept parsed, per proxy.
 const PARSE_CACHE_SIZE: usize = 4096;
@@ -51,6 +52,8 @@ pub struct Frontend {
     pub databases: HashMap<String, Arc<Database>>,
     pub tls: Option<TlsAcceptor>,
     pub cancels: Arc<CancelRegistry>,
+    /// Every live session, for the admin plane ([`Frontend::sessions`]).
+    pub registry: Arc<SessionRegistry>,
     pub parse_cache: ParseCache,
     /// SCRAM verifiers of the authority's users, by name, computed once:
     /// PBKDF2 per login would cost milliseconds of CPU each.
@@ -173,6 +176,7 @@ impl Frontend {
             databases,
             tls,
             cancels: Arc::default(),
+            registry: Arc::default(),
             parse_cache: ParseCache::new(PARSE_CACHE_SIZE),
             scram,
             opengauss_keys,
@@ -182,6 +186,12 @@ impl Frontend {
             )),
             connections: Arc::new(Semaphore::new(max_connections)),
         }))
+    }
+
+    /// The sessions served now, oldest first: routed and passthrough, of
+    /// every protocol.
+    pub fn sessions(&self) -> Vec<SessionInfo> {
+        self.registry.list()
     }
 
     /// Binds every listener of the rules. Binding first and serving after

@@ -139,7 +139,7 @@ impl Session {
                             }
                         };
                         // Turning autocommit on commits what is open.
-                        if on && !self.autocommit && self.txn.open {
+                        if on && !self.autocommit && self.txn.state.is_open() {
                             self.end_transaction(true).await?;
                         }
                         self.autocommit = on;

@@ -11,7 +11,6 @@
 
 use std::net::SocketAddr;
 use std::sync::{Arc, OnceLock};
-use std::time::Duration;
 
 use bytes::{Bytes, BytesMut};
 use shardwire_protocol::auth::caching_sha2::{self, RsaPrivateKey};
@@ -30,8 +29,6 @@ use super::conn::ClientConn;
 use crate::error::SessionError;
 use crate::server::{Database, Frontend};
 use crate::tls::ClientStream;
-
-const LOGIN_TIMEOUT: Duration = Duration::from_secs(60);
 
 /// utf8mb4_general_ci, the character set the handshake announces.
 pub const SERVER_CHARSET: u8 = 45;
@@ -94,12 +91,7 @@ pub async fn login(
     stream: TcpStream,
     peer: SocketAddr,
 ) -> Result<Option<Login>, SessionError> {
-    match tokio::time::timeout(LOGIN_TIMEOUT, login_unbounded(fe, stream, peer)).await {
-        Ok(result) => result,
-        Err(_) => Err(SessionError::Refused(format!(
-            "{peer} did not log in within {LOGIN_TIMEOUT:?}"
-        ))),
-    }
+    crate::core::bounded_login(peer, login_unbounded(fe, stream, peer)).await
 }
 
 /// 20 random scramble bytes, printable and never NUL (clients read the

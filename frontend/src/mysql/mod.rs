@@ -27,6 +27,8 @@
 //!   SELECT @@..., SHOW DATABASES / TABLES / VARIABLES, USE).
 //! - `settings`: the session variables SET replays on the shards'
 //!   connections.
+//! - `state`: the transaction state enum, moved in one place, and the
+//!   running statement's scope.
 //! - `txn`: transactions across shards and the connections they hold.
 //! - `writes`: several units of one write added up; atomic over several
 //!   data sources.
@@ -48,6 +50,7 @@ mod settings;
 mod show_create;
 mod show_tables;
 pub mod split;
+mod state;
 mod txn;
 pub mod values;
 mod writes;
@@ -58,6 +61,7 @@ use std::sync::Arc;
 use shardwire_protocol::mysql::ErrPacket;
 use tokio::net::TcpStream;
 
+use crate::core::registry::{NewSession, Protocol, SessionState};
 use crate::error::SessionError;
 use crate::server::Frontend;
 use crate::tls::ClientStream;
@@ -95,9 +99,30 @@ async fn serve(
     let Some(mut login) = login::login(fe, stream, peer).await? else {
         return Ok(());
     };
-    if let Some(db) = login.database.clone().filter(|d| d.rules.is_passthrough()) {
-        return passthrough::relay(fe, login, &db).await;
+    let passthrough = login.database.clone().filter(|d| d.rules.is_passthrough());
+    let registered = fe.registry.register(NewSession {
+        id: login.connection_id,
+        protocol: Protocol::MySql,
+        user: &login.user,
+        database: login.database.as_ref().map(|d| d.rules.name.as_str()),
+        client: peer,
+        state: match passthrough {
+            Some(_) => SessionState::Passthrough,
+            None => SessionState::Idle,
+        },
+    });
+    if let Some(db) = passthrough {
+        // The one backend session it is joined to.
+        registered.waiting(
+            SessionState::Passthrough,
+            db.rules.data_sources.keys().map(String::as_str).take(1),
+        );
+        let result = passthrough::relay(fe, login, &db).await;
+        drop(registered);
+        return result;
     }
     login.accept().await?;
-    session::Session::new(Arc::clone(fe), login).run().await
+    session::Session::new(Arc::clone(fe), login, registered)
+        .run()
+        .await
 }

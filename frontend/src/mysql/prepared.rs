@@ -66,6 +66,13 @@ pub struct Prepared {
     long_data_overflow: bool,
 }
 
+impl Prepared {
+    /// The client's text, as it prepared it.
+    pub fn sql(&self) -> &str {
+        &self.sql
+    }
+}
+
 impl Session {
     /// COM_STMT_PREPARE: answers the statement id and its parameter and
     /// column definitions.

@@ -8,7 +8,7 @@ use std::sync::Arc;
 
 use futures::future::join_all;
 use futures::StreamExt;
-use shardwire_backend::executor::{dispatch_within, UnitEvents};
+use shardwire_backend::executor::UnitEvents;
 use shardwire_backend::mysql::{MySqlEvent, MySqlQuery, MySqlRequest, MySqlRow};
 use shardwire_backend::BackendError;
 use shardwire_kernel::merge::{
@@ -24,6 +24,8 @@ use super::catalog::reads_information_schema;
 use super::classify::{classify, commits_implicitly, starts_no_transaction};
 use super::session::{wire_error, Session};
 use super::values;
+use crate::core::merge::first_header;
+use crate::core::units::{self, ConnectionSource};
 use crate::error::StatementError;
 
 /// The row format the client expects.
@@ -174,13 +176,10 @@ impl Session {
             return self.run_write(units, generated_key, one_copy, more).await;
         };
         let (jobs, sources) = self.jobs(units).await?;
-        let mut running = dispatch_within(jobs, count, self.fe.unit_budget())?;
-        let streams = std::mem::take(&mut running.units);
+        let budget = self.fe.unit_budget();
+        let (running, streams) = units::start(self, jobs, sources, count, budget)?;
         let result = self.merge_and_send(streams, &plan, format, more).await;
-        let conns = running.finish().await?;
-        for (conn, ds) in conns.into_iter().zip(sources) {
-            self.release(ds, conn);
-        }
+        units::give_back(self, running).await?;
         result
     }
 
@@ -279,21 +278,9 @@ impl Session {
         format: Format,
         more: bool,
     ) -> Result<(), StatementError> {
-        let firsts = join_all(units.iter_mut().map(first_columns)).await;
-        let mut columns = None;
-        for first in firsts {
-            match first {
-                Err(e) => return Err(StatementError::Backend(e)),
-                Ok(Some(c)) if columns.is_none() => columns = Some(c),
-                Ok(_) => {}
-            }
-        }
-        let Some(columns) = columns else {
-            return Err(StatementError::refused(
-                "HY000",
-                "the shards answered a query without a result set",
-            ));
-        };
+        let columns = first_header(join_all(units.iter_mut().map(first_columns)).await, || {
+            StatementError::refused("HY000", "the shards answered a query without a result set")
+        })?;
         let width = columns.len();
         let kinds: Arc<[ColumnKind]> = columns.iter().map(values::column_kind).collect();
         let types: Arc<[BinaryType]> = columns.iter().map(BinaryType::from).collect();

@@ -28,6 +28,7 @@ use super::login::{self, Login};
 use super::prepared::Prepared;
 use super::split::split_statements;
 use super::txn::Txn;
+use crate::core::registry::SessionHandle;
 use crate::error::{mysql_error, SessionError, StatementError};
 use crate::server::{Database, Frontend};
 
@@ -55,10 +56,12 @@ pub struct Session {
     /// The backends' server, which judges executable comments; asked of
     /// the first data source the first time one is seen.
     pub(super) backend_server: Option<MySqlServer>,
+    /// This session's entry in the registry the admin plane lists.
+    pub(super) registered: SessionHandle,
 }
 
 impl Session {
-    pub fn new(fe: Arc<Frontend>, login: Login) -> Session {
+    pub fn new(fe: Arc<Frontend>, login: Login, registered: SessionHandle) -> Session {
         let multi_statements = login.conn.caps
             & shardwire_protocol::mysql::constants::capability::CLIENT_MULTI_STATEMENTS
             != 0;
@@ -78,6 +81,7 @@ impl Session {
             multi_statements,
             last_insert_id: 0,
             backend_server: None,
+            registered,
         }
     }
 
@@ -174,6 +178,9 @@ impl Session {
                     self.answer(result, |_| Ok(()))?;
                 }
                 Command::StmtExecute(exec) => {
+                    if let Some(p) = self.statements.get(&exec.statement_id) {
+                        self.registered.statement_started(p.sql());
+                    }
                     let result = self.execute(&exec).await;
                     self.answer(result, |_| Ok(()))?;
                 }
@@ -252,6 +259,8 @@ impl Session {
                     ))?;
                 }
             }
+            self.registered
+                .waiting(self.txn.state.listed(), self.txn.held_sources());
             if !self.conn.has_buffered_packet() {
                 self.conn.flush().await?;
             }
@@ -294,6 +303,7 @@ impl Session {
             let e = StatementError::refused("HY000", "the query is not valid UTF-8");
             return self.write_error(&e);
         };
+        self.registered.statement_started(text);
         let opened = match self.open_comments(text).await {
             Ok(t) => t,
             Err(e) => return self.write_error(&e),
@@ -359,6 +369,7 @@ impl Session {
         let name = name.trim().trim_matches('`');
         match login::choose_database(&self.fe, &self.user, &self.host, name) {
             Ok(db) => {
+                self.registered.set_login(&self.user, Some(&db.rules.name));
                 self.db = Some(db);
                 self.backend_server = None;
                 Ok(())
@@ -414,6 +425,8 @@ impl Session {
                 }
             }
         }
+        self.registered
+            .set_login(&self.user, self.db.as_ref().map(|d| d.rules.name.as_str()));
         self.ok(0, 0, false)
             .map_err(|e| SessionError::Refused(e.to_string()))?;
         Ok(true)

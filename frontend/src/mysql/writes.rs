@@ -12,11 +12,12 @@
 //! one data source first and wait for the other's lock, a deadlock no
 //! shard can see.
 
-use shardwire_backend::executor::{dispatch_within, Job, UnitConnection, UnitEvents};
-use shardwire_backend::mysql::{MySqlEvent, MySqlRequest, PooledMySqlConnection};
+use shardwire_backend::executor::UnitEvents;
+use shardwire_backend::mysql::{MySqlEvent, MySqlRequest};
 use shardwire_protocol::mysql::OkPacket;
 
 use super::session::{wire_error, Session};
+use crate::core::units::{self, batches};
 use crate::error::StatementError;
 
 /// What the units answered so far.
@@ -29,30 +30,6 @@ struct Sum {
     /// Units read so far; with `one_copy` only the first is counted.
     seen: usize,
     first_error: Option<StatementError>,
-}
-
-/// The jobs in the batches they run in: all at once, or one data source
-/// at a time in the name order the jobs were taken in.
-fn batches<C: UnitConnection>(
-    jobs: Vec<Job<C>>,
-    sources: Vec<String>,
-    count: usize,
-    one_at_a_time: bool,
-) -> Vec<(Vec<Job<C>>, usize, Vec<String>)> {
-    if !one_at_a_time || jobs.len() < 2 {
-        return vec![(jobs, count, sources)];
-    }
-    jobs.into_iter()
-        .zip(sources)
-        .map(|(mut job, ds)| {
-            // Units are numbered per dispatch.
-            for (k, unit) in job.units.iter_mut().enumerate() {
-                unit.0 = k;
-            }
-            let n = job.units.len();
-            (vec![job], n, vec![ds])
-        })
-        .collect()
 }
 
 fn distinct_sources(units: &[(String, MySqlRequest)]) -> usize {
@@ -79,7 +56,7 @@ impl Session {
         if implicit {
             self.open_implicit_transaction();
         }
-        let one_at_a_time = distinct_sources(&units) > 1 && self.txn.open;
+        let one_at_a_time = distinct_sources(&units) > 1 && self.txn.state.is_open();
         let result = self
             .write_batches(units, count, one_copy, one_at_a_time, more)
             .await;
@@ -119,18 +96,13 @@ impl Session {
             if sum.first_error.is_some() {
                 // An earlier data source failed the statement: the rest
                 // are not asked.
-                for (job, ds) in jobs.into_iter().zip(sources) {
-                    self.release(ds, job.conn);
-                }
+                units::give_back_unstarted(self, jobs, sources);
                 continue;
             }
-            let mut running = dispatch_within(jobs, count, self.fe.unit_budget())?;
-            let streams = std::mem::take(&mut running.units);
+            let budget = self.fe.unit_budget();
+            let (running, streams) = units::start(self, jobs, sources, count, budget)?;
             let result = self.add_up(streams, &mut sum, one_copy, more).await;
-            let conns: Vec<PooledMySqlConnection> = running.finish().await?;
-            for (conn, ds) in conns.into_iter().zip(sources) {
-                self.release(ds, conn);
-            }
+            units::give_back(self, running).await?;
             result?;
         }
         Ok(sum)

@@ -27,6 +27,7 @@ use shardwire_protocol::pg::{BackendMessage, BatchBind, TargetKind};
 use shardwire_rules::ShardingValue;
 use sqlparser::ast::Statement;
 
+use crate::core::units::ConnectionSource;
 use crate::error::StatementError;
 use crate::pg::session::{session_to_statement, Session};
 use crate::pg::values::{result_format, sharding_value};
@@ -164,6 +165,7 @@ impl Session {
                 format!("prepared statement \"{}\" does not exist", batch.statement),
             ));
         };
+        self.registered.statement_started(&statement.sql);
         let (verb, returning) = match statement.ast.as_deref().and_then(Verb::of) {
             Some(v) => v,
             None => {

@@ -1,46 +1,15 @@
 //! How a statement's answers go back: the client-facing [`Forwarder`]
 //! (one unit's events in the shape the client asked for), [`TagSum`]
-//! (several units' CommandComplete tags as one), and [`batches`], the
-//! order in which the units of a write run.
+//! (several units' CommandComplete tags as one). The order in which the
+//! units of a write run is `core::units::batches`.
 
 use futures::SinkExt;
-use shardwire_backend::executor::Job;
 use shardwire_backend::pg::QueryEvent;
 use shardwire_protocol::pg::BackendMessage;
 
 use super::execute::Shape;
 use super::session::session_to_statement;
 use crate::error::StatementError;
-
-/// The jobs of a statement whose answers are added up, in the batches they
-/// run in: all at once, or, inside a transaction and over several data
-/// sources, one data source at a time in the name order [`Session::jobs`]
-/// took them in. Two transactions writing the same rows of a broadcast
-/// table (pgbench's branches) would otherwise each lock one data source's
-/// copy first and wait for the other's forever: a deadlock that no shard
-/// can see, since each holds only half of it. Outside a transaction each
-/// shard's statement commits at once and holds no lock past it.
-pub(super) fn batches(
-    jobs: Vec<Job>,
-    sources: Vec<String>,
-    count: usize,
-    in_transaction: bool,
-) -> Vec<(Vec<Job>, usize, Vec<String>)> {
-    if !in_transaction || jobs.len() < 2 {
-        return vec![(jobs, count, sources)];
-    }
-    jobs.into_iter()
-        .zip(sources)
-        .map(|(mut job, ds)| {
-            // Units are numbered per dispatch.
-            for (k, unit) in job.units.iter_mut().enumerate() {
-                unit.0 = k;
-            }
-            let n = job.units.len();
-            (vec![job], n, vec![ds])
-        })
-        .collect()
-}
 
 /// Sends a unit's answers to the client the way `shape` asks.
 pub(super) struct Forwarder {

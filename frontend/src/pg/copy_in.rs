@@ -24,6 +24,7 @@ use shardwire_protocol::pg::{BackendMessage, CopyResponse, FrontendMessage};
 
 use super::session::{session_to_statement, Session};
 use crate::copy_spill::Held;
+use crate::core::units::ConnectionSource;
 use crate::error::StatementError;
 
 /// The longest row accepted: PostgreSQL's own limit is 1 GB per field,

@@ -10,7 +10,7 @@ use std::sync::Arc;
 
 use bytes::Bytes;
 use futures::SinkExt;
-use shardwire_backend::executor::{dispatch_within, Request, UnitEvents};
+use shardwire_backend::executor::{Request, UnitEvents};
 use shardwire_backend::pg::QueryEvent;
 use shardwire_kernel::merge::MergePlan;
 use shardwire_kernel::{plan_statement, Dialect};
@@ -19,6 +19,7 @@ use sqlparser::ast::{CopyOption, CopySource, CopyTarget, Statement};
 
 use super::execute::Shape;
 use super::session::{session_to_statement, Session};
+use crate::core::units;
 use crate::error::StatementError;
 
 /// The query of a `COPY (query) TO STDOUT` in the default text format.
@@ -71,15 +72,10 @@ impl Session {
     ) -> Result<(), StatementError> {
         let count = units.len();
         let (jobs, sources) = self.jobs(units).await?;
-        let mut running = dispatch_within(jobs, count, self.fe.unit_budget())?;
-        self.cancel.set_running(running.cancel_tokens.clone());
-        let streams = std::mem::take(&mut running.units);
+        let budget = self.fe.unit_budget();
+        let (running, streams) = units::start(self, jobs, sources, count, budget)?;
         let result = self.send_copy_lines(streams, plan).await;
-        self.cancel.set_running(Vec::new());
-        let conns = running.finish().await?;
-        for (conn, ds) in conns.into_iter().zip(sources) {
-            self.release(ds, conn);
-        }
+        units::give_back(self, running).await?;
         result
     }
 

@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use bytes::Bytes;
 use futures::SinkExt;
-use shardwire_backend::executor::{dispatch_within, Request, UnitEvents};
+use shardwire_backend::executor::{Request, UnitEvents};
 use shardwire_backend::pg::QueryEvent;
 use shardwire_kernel::merge::MergePlan;
 use shardwire_kernel::KernelError;
@@ -19,11 +19,11 @@ use shardwire_protocol::pg::{BackendMessage, DataRow};
 use shardwire_rules::ShardingValue;
 use sqlparser::ast::Statement;
 
-use super::answers::{batches, Forwarder, TagSum};
+use super::answers::{Forwarder, TagSum};
 use super::portal_run::{returns_written_rows, RETURNING_BUFFER_BYTES};
 use super::session::{session_to_statement, Described, Portal, Prepared, Session};
-use super::txn::TxnState;
 use super::values::{result_format, sharding_value};
+use crate::core::units::{self, batches, ConnectionSource};
 use crate::error::StatementError;
 
 /// What the client expects to hear about the rows' shape.
@@ -270,7 +270,7 @@ impl Session {
     ) -> Option<Result<(), StatementError>> {
         // set_config is a SET for the session (`set_config.rs`), not a
         // query for one shard.
-        if self.txn.state == TxnState::Failed || super::set_config::mentions_set_config(sql) {
+        if self.txn.state.is_failed() || super::set_config::mentions_set_config(sql) {
             return None;
         }
         let plan = plan_literal_statement(
@@ -444,14 +444,11 @@ impl Session {
             if first_error.is_some() {
                 // An earlier data source failed the statement: the rest
                 // are not asked.
-                for (job, ds) in jobs.into_iter().zip(sources) {
-                    self.release(ds, job.conn);
-                }
+                units::give_back_unstarted(self, jobs, sources);
                 continue;
             }
-            let mut running = dispatch_within(jobs, count, self.fe.unit_budget())?;
-            self.cancel.set_running(running.cancel_tokens.clone());
-            let streams = std::mem::take(&mut running.units);
+            let budget = self.fe.unit_budget();
+            let (running, streams) = units::start(self, jobs, sources, count, budget)?;
             for mut unit in streams {
                 let counted = seen == 0 || !one_copy;
                 seen += 1;
@@ -491,11 +488,7 @@ impl Session {
                     }
                 }
             }
-            self.cancel.set_running(Vec::new());
-            let conns = running.finish().await?;
-            for (conn, ds) in conns.into_iter().zip(sources) {
-                self.release(ds, conn);
-            }
+            units::give_back(self, running).await?;
         }
         if let Some(e) = first_error {
             return Err(e);
@@ -518,17 +511,12 @@ impl Session {
     ) -> Result<(), StatementError> {
         let count = units.len();
         let (jobs, sources) = self.jobs(units).await?;
-        let mut running = dispatch_within(jobs, count, self.fe.unit_budget())?;
-        self.cancel.set_running(running.cancel_tokens.clone());
-        let streams = std::mem::take(&mut running.units);
+        let budget = self.fe.unit_budget();
+        let (running, streams) = units::start(self, jobs, sources, count, budget)?;
         let result = self
             .merge_and_send(streams, plan, shape, result_formats.into())
             .await;
-        self.cancel.set_running(Vec::new());
-        let conns = running.finish().await?;
-        for (conn, ds) in conns.into_iter().zip(sources) {
-            self.release(ds, conn);
-        }
+        units::give_back(self, running).await?;
         result
     }
 

@@ -21,6 +21,7 @@ use sqlparser::ast::{
 use super::execute::Shape;
 use super::session::{session_to_statement, Session};
 use super::values::oid;
+use crate::core::units::ConnectionSource;
 use crate::error::StatementError;
 
 /// Settings a server reports with ParameterStatus when they change.

@@ -17,6 +17,7 @@ use shardwire_protocol::pg::{BackendMessage, DataRow, RowDescription};
 use super::execute::Shape;
 use super::session::{session_to_statement, Session};
 use super::values::{column_kind, oid, result_format, to_binary, to_text};
+use crate::core::merge::first_header;
 use crate::error::StatementError;
 
 /// Merged rows of several units, encoded for the client as they are read.
@@ -63,21 +64,15 @@ impl Session {
         shape: Shape,
         result_formats: Arc<[i16]>,
     ) -> Result<MergedRows, StatementError> {
-        let firsts = join_all(units.iter_mut().map(first_description)).await;
-        let mut description = None;
-        for first in firsts {
-            match first {
-                Err(e) => return Err(StatementError::Backend(e)),
-                Ok(Some(rd)) if description.is_none() => description = Some(rd),
-                Ok(_) => {}
-            }
-        }
-        let Some(description) = description else {
-            return Err(StatementError::refused(
-                "XX000",
-                "the shards answered a query without describing its rows",
-            ));
-        };
+        let description = first_header(
+            join_all(units.iter_mut().map(first_description)).await,
+            || {
+                StatementError::refused(
+                    "XX000",
+                    "the shards answered a query without describing its rows",
+                )
+            },
+        )?;
         let kinds: Arc<[ColumnKind]> = description
             .fields
             .iter()

@@ -28,6 +28,8 @@
 //! - `catalog_rows`: which cells of a catalog answer are relation names,
 //!   and the rows of other actual tables of a logical table left out;
 //!   `catalog_order`: such an answer sorted again by its logical names.
+//! - `state`: the session's state enums (message phase, transaction),
+//!   moved in one place each.
 //! - [`split`]: splitting multi-statement query strings.
 
 mod answers;
@@ -50,6 +52,7 @@ mod set_config;
 mod settings;
 mod split;
 pub mod startup;
+mod state;
 mod txn;
 pub mod values;
 
@@ -63,6 +66,7 @@ use shardwire_rules::snapshot::ListenerProtocol;
 use tokio::net::TcpStream;
 use tokio_util::codec::Framed;
 
+use crate::core::registry::{NewSession, Protocol, SessionHandle, SessionState};
 use crate::error::SessionError;
 use crate::server::{Database, Frontend};
 use crate::tls::ClientStream;
@@ -112,6 +116,8 @@ async fn start(
     peer: SocketAddr,
     listener: ListenerProtocol,
 ) -> Result<Option<session::Session>, SessionError> {
+    let protocol =
+        crate::core::listener_protocol(fe, stream.local_addr().ok(), Protocol::PostgreSql);
     let Some(login) = startup::login(fe, stream, peer, listener).await? else {
         return Ok(None);
     };
@@ -123,7 +129,8 @@ async fn start(
         opengauss,
     } = login;
     if database.rules.is_passthrough() {
-        return passthrough::relay(fe, conn, &database, &user, params)
+        let origin = Origin { peer, protocol };
+        return passthrough::relay(fe, conn, &database, &user, params, origin)
             .await
             .map(|()| None);
     }
@@ -144,6 +151,14 @@ async fn start(
         }
     }
     let cancel = fe.cancels.register();
+    let registered = register(
+        fe,
+        cancel.pid,
+        &user,
+        &database,
+        Origin { peer, protocol },
+        SessionState::Idle,
+    );
     conn.feed(BackendMessage::BackendKeyData {
         pid: cancel.pid,
         secret: cancel.secret,
@@ -151,11 +166,45 @@ async fn start(
     .await?;
     conn.send(BackendMessage::ReadyForQuery(TransactionStatus::Idle))
         .await?;
-    let mut session = session::Session::new(Arc::clone(fe), database, conn, user, settings, cancel);
+    let mut session = session::Session::new(
+        Arc::clone(fe),
+        database,
+        conn,
+        user,
+        settings,
+        cancel,
+        registered,
+    );
     if let Some(og) = opengauss {
         session.become_opengauss(og);
     }
     Ok(Some(session))
+}
+
+/// Where a client came from: its address and the listener's protocol.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Origin {
+    pub peer: SocketAddr,
+    pub protocol: Protocol,
+}
+
+/// Lists a logged-in session in the registry under its cancel pid.
+fn register(
+    fe: &Frontend,
+    pid: i32,
+    user: &str,
+    database: &Database,
+    origin: Origin,
+    state: SessionState,
+) -> SessionHandle {
+    fe.registry.register(NewSession {
+        id: u32::try_from(pid).unwrap_or_default(),
+        protocol: origin.protocol,
+        user,
+        database: Some(&database.rules.name),
+        client: origin.peer,
+        state,
+    })
 }
 
 /// The first data source's server parameters (server_version, TimeZone,

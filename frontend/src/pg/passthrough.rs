@@ -50,6 +50,7 @@ pub async fn relay(
     db: &Database,
     user: &str,
     params: Vec<(String, String)>,
+    origin: super::Origin,
 ) -> Result<(), SessionError> {
     let mut backend = match backend_session(db, &params).await {
         Ok(b) => b,
@@ -72,6 +73,19 @@ pub async fn relay(
     }
     // Cancel requests go to the backend session the client is joined to.
     let cancel = fe.cancels.register();
+    let registered = super::register(
+        fe,
+        cancel.pid,
+        user,
+        db,
+        origin,
+        crate::core::registry::SessionState::Passthrough,
+    );
+    // The one backend session it is joined to.
+    registered.waiting(
+        crate::core::registry::SessionState::Passthrough,
+        db.rules.data_sources.keys().map(String::as_str).take(1),
+    );
     cancel.set_running(backend.cancel_token().into_iter().collect());
     conn.feed(BackendMessage::BackendKeyData {
         pid: cancel.pid,
@@ -104,6 +118,7 @@ pub async fn relay(
         }
     };
     drop(cancel);
+    drop(registered);
     let socket = outcome.backend.take();
     let returned = hand_back(backend, socket, outcome.farewell_held, outcome.ended_by).await;
     crate::passthrough::log_ended("postgresql", &outcome, &returned);

@@ -32,6 +32,7 @@ use super::catalog_rows::ColumnRole;
 use super::execute::Shape;
 use super::merged::MergedRows;
 use super::session::{session_to_statement, Session};
+use crate::core::units::ConnectionSource;
 use crate::error::StatementError;
 use crate::logical_names::StatementNotices;
 

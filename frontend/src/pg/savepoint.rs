@@ -14,7 +14,7 @@ use sqlparser::ast::Ident;
 
 use super::session::Session;
 use super::settings::Snapshot;
-use super::txn::TxnState;
+use super::state::TxnEvent;
 use crate::error::StatementError;
 
 /// What a shard joining the transaction runs after the session's settings.
@@ -122,7 +122,7 @@ impl Session {
     pub(super) async fn savepoint(&mut self, ident: &Ident) -> Result<(), StatementError> {
         // An implicit block (several statements in one Query) is not a
         // transaction block for PostgreSQL either.
-        if !self.txn.in_block() || self.txn.implicit {
+        if !self.txn.in_block() || self.txn.state.implicit() {
             return Err(not_in_block("SAVEPOINT"));
         }
         self.txn.refuse_if_failed()?;
@@ -136,7 +136,7 @@ impl Session {
 
     /// `RELEASE [SAVEPOINT] name`.
     pub(super) async fn release_savepoint(&mut self, ident: &Ident) -> Result<(), StatementError> {
-        if !self.txn.in_block() || self.txn.implicit {
+        if !self.txn.in_block() || self.txn.state.implicit() {
             return Err(not_in_block("RELEASE SAVEPOINT"));
         }
         self.txn.refuse_if_failed()?;
@@ -155,7 +155,7 @@ impl Session {
     /// `ROLLBACK TO [SAVEPOINT] name`: allowed in a failed transaction,
     /// which it makes usable again.
     pub(super) async fn rollback_to(&mut self, ident: &Ident) -> Result<(), StatementError> {
-        if !self.txn.in_block() || self.txn.implicit {
+        if !self.txn.in_block() || self.txn.state.implicit() {
             return Err(not_in_block("ROLLBACK TO SAVEPOINT"));
         }
         let name = savepoint_name(ident);
@@ -179,27 +179,19 @@ impl Session {
             // session's settings from scratch, and again the SET LOCALs
             // a from-scratch replay (RESET ALL) would lose.
             let locals = self.txn.script.locals();
-            for (_, conn) in &mut self.txn.held {
+            for (_, conn) in self.txn.held.iter_mut() {
                 conn.forget_settings();
                 conn.replay_settings(self.settings.replay(), locals.as_deref())
                     .await?;
             }
         }
-        self.txn.state = TxnState::Open;
+        self.txn.state.transition(TxnEvent::Recover);
         Ok(())
     }
 
-    /// Runs `sql` on every connection the transaction holds; every one is
-    /// told even after one fails, and the first error is returned.
+    /// Runs `sql` on every connection the transaction holds.
     async fn on_held(&mut self, sql: &str) -> Result<(), StatementError> {
-        let mut first_error = None;
-        for (ds, conn) in &mut self.txn.held {
-            if let Err(e) = conn.simple_query(sql).await {
-                tracing::warn!(data_source = %ds, "{sql} failed: {e}");
-                first_error.get_or_insert(StatementError::Backend(e));
-            }
-        }
-        first_error.map_or(Ok(()), Err)
+        self.txn.held.on_each(sql).await
     }
 }
 

@@ -18,8 +18,10 @@ use sqlparser::ast::Statement;
 
 use super::settings::Settings;
 use super::startup::ClientConn;
+use super::state::{Phase, PhaseEvent};
 use super::txn::Txn;
 use crate::cancel::CancelHandle;
+use crate::core::registry::SessionHandle;
 use crate::error::{pg_error, SessionError, StatementError};
 use crate::server::{Database, Frontend};
 
@@ -65,6 +67,8 @@ pub struct Session {
     /// SET values, startup and server parameters, for SHOW.
     pub(crate) settings: Settings,
     pub(crate) cancel: CancelHandle,
+    /// This session's entry in the registry the admin plane lists.
+    pub(crate) registered: SessionHandle,
     pub(crate) txn: Txn,
     statements: HashMap<String, Arc<Prepared>>,
     /// SQL-level PREPARE: name -> statement with `$n` placeholders.
@@ -72,12 +76,8 @@ pub struct Session {
     portals: HashMap<String, Portal>,
     /// Portals stopped at an Execute's row limit, by name (`portal_run`).
     pub(super) runs: HashMap<String, super::portal_run::Suspended>,
-    /// After an error in the extended protocol, everything up to Sync is
-    /// skipped.
-    skip_to_sync: bool,
-    /// A Describe of this portal waits for the Execute that follows it, so
-    /// the description comes from the same backend answer as the rows.
-    pending_describe: Option<String>,
+    /// Where the session is in the message flow (`state.rs`).
+    phase: Phase,
     /// Settings changed since the last ReadyForQuery, reported with
     /// ParameterStatus just before the next one (at most one per setting).
     pub(super) reports: Vec<(String, String)>,
@@ -93,6 +93,7 @@ impl Session {
         user: String,
         settings: Settings,
         cancel: CancelHandle,
+        registered: SessionHandle,
     ) -> Session {
         Session {
             fe,
@@ -101,13 +102,13 @@ impl Session {
             user,
             settings,
             cancel,
+            registered,
             txn: Txn::default(),
             statements: HashMap::new(),
             sql_prepared: HashMap::new(),
             portals: HashMap::new(),
             runs: HashMap::new(),
-            skip_to_sync: false,
-            pending_describe: None,
+            phase: Phase::Ready,
             reports: Vec::new(),
             opengauss: None,
         }
@@ -149,7 +150,7 @@ impl Session {
                 Some(Ok(msg)) => msg,
                 Some(Err(e)) => return Box::pin(self.protocol_failure(e)).await,
             };
-            if self.skip_to_sync {
+            if self.phase.skipping() {
                 match msg {
                     FrontendMessage::Sync | FrontendMessage::Terminate => {}
                     // The error that started the skip is still in the
@@ -176,16 +177,19 @@ impl Session {
             FrontendMessage::Execute { portal, .. } if batch_execute && portal.is_empty() => {}
             FrontendMessage::Query(sql) => {
                 self.flush_pending_describe().await?;
+                self.registered.statement_started(&sql);
                 self.simple_query(&sql).await?;
                 self.ready().await?;
             }
             FrontendMessage::Parse(parse) => {
+                self.phase.transition(PhaseEvent::Extended);
                 self.flush_pending_describe().await?;
                 let result = self.parse(parse);
                 self.extended_step(result, BackendMessage::ParseComplete)
                     .await?;
             }
             FrontendMessage::Bind(bind) => {
+                self.phase.transition(PhaseEvent::Extended);
                 self.flush_pending_describe().await?;
                 if bind.portal.is_empty() {
                     // A new unnamed portal replaces the old one.
@@ -196,6 +200,7 @@ impl Session {
                     .await?;
             }
             FrontendMessage::Describe { kind, name } => {
+                self.phase.transition(PhaseEvent::Extended);
                 self.flush_pending_describe().await?;
                 let result = self.describe(kind, name).await;
                 if let Err(e) = result {
@@ -205,16 +210,26 @@ impl Session {
             FrontendMessage::Execute { portal, max_rows } => {
                 // PostgreSQL reads a limit of 0 or less as none.
                 let limit = usize::try_from(max_rows).unwrap_or(0);
+                self.phase.transition(PhaseEvent::Extended);
+                if let Some(p) = self.portals.get(&portal) {
+                    self.registered.statement_started(&p.statement.sql);
+                }
                 if let Some(result) = self.resume_portal(&portal, limit).await {
                     if let Err(e) = result {
                         self.extended_error(e).await?;
                     }
                     return Ok(ControlFlow::Continue(()));
                 }
-                if self.batch_follows() {
+                if self
+                    .conn
+                    .codec()
+                    .execute_before_sync(self.conn.read_buffer())
+                {
+                    // A pipelined batch, which PostgreSQL runs as one
+                    // transaction.
                     self.begin_implicit();
                 }
-                let describe = self.pending_describe.take();
+                let describe = self.phase.transition(PhaseEvent::TakeDescribe);
                 if describe.as_ref().is_some_and(|d| *d != portal) {
                     // Not the portal described: answer that Describe
                     // on its own first.
@@ -227,6 +242,7 @@ impl Session {
                 }
             }
             FrontendMessage::Close { kind, name } => {
+                self.phase.transition(PhaseEvent::Extended);
                 self.flush_pending_describe().await?;
                 match kind {
                     TargetKind::Statement => {
@@ -241,11 +257,11 @@ impl Session {
             }
             FrontendMessage::Sync => {
                 self.flush_pending_describe().await?;
-                self.skip_to_sync = false;
+                self.phase.transition(PhaseEvent::Sync);
                 // Outside a transaction block the Sync ends the implicit
                 // transaction, and with it every portal; inside one they
                 // live until the block ends.
-                let explicit = self.txn.in_block() && !self.txn.implicit;
+                let explicit = self.txn.state.in_block() && !self.txn.state.implicit();
                 if !explicit {
                     self.close_runs().await;
                     self.portals.clear();
@@ -256,11 +272,13 @@ impl Session {
                 self.ready().await?;
             }
             FrontendMessage::Flush => {
+                self.phase.transition(PhaseEvent::Extended);
                 self.flush_pending_describe().await?;
                 self.conn.flush().await?;
             }
             FrontendMessage::Terminate => return Ok(ControlFlow::Break(())),
             FrontendMessage::Extension { tag: b'U', body } if self.opengauss.is_some() => {
+                self.phase.transition(PhaseEvent::Extended);
                 self.flush_pending_describe().await?;
                 if let Err(e) = self.batch_bind(body).await {
                     self.extended_error(e).await?;
@@ -316,6 +334,10 @@ impl Session {
                 .feed(BackendMessage::ParameterStatus { name, value })
                 .await?;
         }
+        self.registered.waiting(
+            super::state::listed(&self.phase, self.txn.state),
+            self.txn.held.sources(),
+        );
         self.conn
             .send(BackendMessage::ReadyForQuery(self.txn.status()))
             .await?;
@@ -336,7 +358,7 @@ impl Session {
 
     pub(crate) async fn extended_error(&mut self, e: StatementError) -> Result<(), SessionError> {
         self.send_error(&e).await?;
-        self.skip_to_sync = true;
+        self.phase.transition(PhaseEvent::Failed);
         Ok(())
     }
 
@@ -413,28 +435,6 @@ impl Session {
             self.send_error(&e).await?;
         }
         Ok(())
-    }
-
-    /// Whether another Execute is already waiting before the next Sync: a
-    /// pipelined batch, which PostgreSQL runs as one transaction. Only
-    /// bytes already received are looked at, so a batch that arrives in
-    /// pieces may be missed; a batch cut short in the buffer counts as one.
-    fn batch_follows(&self) -> bool {
-        let buf = self.conn.read_buffer();
-        let mut i = 0;
-        while i < buf.len() {
-            match buf[i] {
-                b'E' => return true,
-                b'S' => return false,
-                _ => {}
-            }
-            let Some(len) = buf.get(i + 1..i + 5) else {
-                return true;
-            };
-            let len = u32::from_be_bytes([len[0], len[1], len[2], len[3]]) as usize;
-            i += 1 + len.max(4);
-        }
-        false
     }
 
     fn parse(&mut self, parse: Parse) -> Result<(), StatementError> {
@@ -563,7 +563,7 @@ impl Session {
                     ));
                 }
                 // Answered together with the Execute that normally follows.
-                self.pending_describe = Some(name);
+                self.phase.transition(PhaseEvent::DescribePortal(name));
                 Ok(())
             }
         }
@@ -571,7 +571,7 @@ impl Session {
 
     /// A Describe of a portal that no Execute followed: ask a backend.
     async fn flush_pending_describe(&mut self) -> Result<(), SessionError> {
-        if let Some(name) = self.pending_describe.take() {
+        if let Some(name) = self.phase.transition(PhaseEvent::TakeDescribe) {
             self.describe_portal_now(name).await?;
         }
         Ok(())

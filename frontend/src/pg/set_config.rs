@@ -20,6 +20,7 @@ use sqlparser::ast::{
 use super::execute::Shape;
 use super::local::setting_key;
 use super::session::Session;
+use crate::core::units::ConnectionSource;
 use crate::error::StatementError;
 
 /// `set_config(name, value, is_local)` with literal arguments.

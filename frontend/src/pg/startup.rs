@@ -4,7 +4,6 @@
 
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::time::Duration;
 
 use futures::{SinkExt, StreamExt};
 use shardwire_protocol::auth::md5::{md5_stored, verify_md5};
@@ -19,10 +18,6 @@ use tokio_util::codec::Framed;
 use crate::error::SessionError;
 use crate::server::{Database, Frontend};
 use crate::tls::ClientStream;
-
-/// A client must be logged in within this time, or it is dropped: a
-/// bounded handshake keeps half-open connections from piling up.
-const LOGIN_TIMEOUT: Duration = Duration::from_secs(60);
 
 pub type ClientConn = Framed<ClientStream, PgServerCodec>;
 
@@ -47,12 +42,7 @@ pub async fn login(
     peer: SocketAddr,
     listener: ListenerProtocol,
 ) -> Result<Option<Login>, SessionError> {
-    match tokio::time::timeout(LOGIN_TIMEOUT, login_unbounded(fe, stream, peer, listener)).await {
-        Ok(result) => result,
-        Err(_) => Err(SessionError::Refused(format!(
-            "{peer} did not log in within {LOGIN_TIMEOUT:?}"
-        ))),
-    }
+    crate::core::bounded_login(peer, login_unbounded(fe, stream, peer, listener)).await
 }
 
 fn codec(fe: &Frontend) -> PgServerCodec {

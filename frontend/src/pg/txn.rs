@@ -15,28 +15,18 @@ use shardwire_protocol::pg::TransactionStatus;
 use super::savepoint::JoinScript;
 use super::session::Session;
 use super::settings::Snapshot;
+use super::state::{TxnEvent, TxnState};
+use crate::core::txn::Held;
+use crate::core::units::ConnectionSource;
 use crate::error::StatementError;
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum TxnState {
-    Idle,
-    Open,
-    /// A statement failed inside the transaction: everything but COMMIT
-    /// and ROLLBACK is refused until it ends, as PostgreSQL does.
-    Failed,
-}
 
 #[derive(Debug)]
 pub struct Txn {
+    /// Moved only by `TxnState::transition` (`state.rs`).
     pub state: TxnState,
-    /// Opened by the proxy, not the client: the statements of one
-    /// multi-statement Query, or of a pipeline before one Sync, are one
-    /// transaction in PostgreSQL, so their shards must commit or roll back
-    /// together at its end.
-    pub implicit: bool,
     /// BEGIN, SET LOCALs and live savepoints, for shards that join later.
     pub(super) script: JoinScript,
-    pub(super) held: Vec<(String, PooledConnection)>,
+    pub(super) held: Held<PooledConnection>,
     /// A setting reached a connection inside this transaction, so a
     /// rollback takes it away again (see `end_transaction`).
     pub(super) settings_in_block: bool,
@@ -48,9 +38,8 @@ impl Default for Txn {
     fn default() -> Self {
         Txn {
             state: TxnState::Idle,
-            implicit: false,
             script: JoinScript::default(),
-            held: Vec::new(),
+            held: Held::default(),
             settings_in_block: false,
             settings_before: Snapshot::default(),
         }
@@ -59,21 +48,17 @@ impl Default for Txn {
 
 impl Txn {
     pub fn status(&self) -> TransactionStatus {
-        match self.state {
-            TxnState::Idle => TransactionStatus::Idle,
-            TxnState::Open => TransactionStatus::InTransaction,
-            TxnState::Failed => TransactionStatus::Failed,
-        }
+        self.state.status()
     }
 
     pub fn in_block(&self) -> bool {
-        self.state != TxnState::Idle
+        self.state.in_block()
     }
 
     /// PostgreSQL's refusal of every statement but COMMIT and ROLLBACK in
     /// a failed transaction.
     pub fn refuse_if_failed(&self) -> Result<(), StatementError> {
-        if self.state == TxnState::Failed {
+        if self.state.is_failed() {
             return Err(StatementError::refused(
                 "25P02",
                 "current transaction is aborted, commands ignored until end of transaction block",
@@ -84,54 +69,6 @@ impl Txn {
 }
 
 impl Session {
-    /// A connection to `ds` for the next statement: the transaction's own,
-    /// joining it to the transaction first if needed, or a pooled one;
-    /// either way with the session's settings.
-    pub(crate) async fn acquire(&mut self, ds: &str) -> Result<PooledConnection, StatementError> {
-        self.park_runs_on(ds).await?;
-        if self.txn.state == TxnState::Open {
-            if let Some(pos) = self.txn.held.iter().position(|(name, _)| name == ds) {
-                let (name, mut conn) = self.txn.held.swap_remove(pos);
-                match conn.replay_settings(self.settings.replay(), None).await {
-                    Ok(sent) => {
-                        self.txn.settings_in_block |= sent;
-                        return Ok(conn);
-                    }
-                    Err(e) => {
-                        // Still the transaction's, for its rollback.
-                        self.txn.held.push((name, conn));
-                        return Err(e.into());
-                    }
-                }
-            }
-        }
-        let cluster = self.cluster()?;
-        let mut conn = cluster.pool(ds)?.get().await?;
-        let begin = (self.txn.state == TxnState::Open).then(|| self.txn.script.sql());
-        let sent = conn
-            .replay_settings(self.settings.replay(), begin.as_deref())
-            .await?;
-        // Settings sent with the BEGIN are inside the block that opens.
-        self.txn.settings_in_block |= sent && begin.is_some();
-        Ok(conn)
-    }
-
-    /// A second pooled connection to `ds` for one statement, if free now.
-    /// Inside a transaction a statement has one connection per data source.
-    pub(super) async fn try_acquire(
-        &mut self,
-        ds: &str,
-    ) -> Result<Option<PooledConnection>, StatementError> {
-        if self.txn.in_block() {
-            return Ok(None);
-        }
-        let Some(mut conn) = self.cluster()?.pool(ds)?.try_get().await? else {
-            return Ok(None);
-        };
-        conn.replay_settings(self.settings.replay(), None).await?;
-        Ok(Some(conn))
-    }
-
     /// `SET LOCAL`: inside a transaction, on every shard it has reached and
     /// on those it reaches later; outside one, PostgreSQL's warning.
     pub(super) async fn set_local(&mut self, statement: String) -> Result<(), StatementError> {
@@ -140,19 +77,11 @@ impl Session {
                 .notice("SET LOCAL can only be used in transaction blocks")
                 .await;
         }
-        for (_, conn) in &mut self.txn.held {
+        for (_, conn) in self.txn.held.iter_mut() {
             conn.simple_query(&statement).await?;
         }
         self.txn.script.push_local(statement);
         Ok(())
-    }
-
-    /// Gives a connection back after a statement: to the transaction, or
-    /// to its pool.
-    pub(crate) fn release(&mut self, ds: String, conn: PooledConnection) {
-        if self.txn.in_block() {
-            self.txn.held.push((ds, conn));
-        }
     }
 
     /// One job per connection for `units` (data source, request), at most
@@ -166,21 +95,21 @@ impl Session {
     ) -> Result<(Vec<Job>, Vec<String>), StatementError> {
         let limit = self.fe.snapshot.global.max_connections_size_per_query as usize;
         let shared = self.txn.in_block();
-        crate::units::jobs(self, units, limit, shared).await
+        crate::core::units::jobs(self, units, limit, shared).await
     }
 
     /// `BEGIN` / `START TRANSACTION`, kept to be replayed on each shard.
     pub(super) fn begin(&mut self, sql: &str) -> Option<&'static str> {
-        if self.txn.implicit {
+        if self.txn.state.implicit() {
             // BEGIN inside an implicit block makes it the client's own.
-            self.txn.implicit = false;
+            self.txn.state.transition(TxnEvent::Adopt);
             return None;
         }
         if self.txn.in_block() {
             // PostgreSQL warns and carries on.
             return Some("there is already a transaction in progress");
         }
-        self.txn.state = TxnState::Open;
+        self.txn.state.transition(TxnEvent::Begin);
         self.txn.script = JoinScript::new(sql);
         self.txn.settings_before = self.settings.snapshot();
         None
@@ -188,9 +117,8 @@ impl Session {
 
     /// Opens an implicit transaction if none is open.
     pub(crate) fn begin_implicit(&mut self) {
-        if self.txn.state == TxnState::Idle {
-            self.txn.state = TxnState::Open;
-            self.txn.implicit = true;
+        if !self.txn.state.in_block() {
+            self.txn.state.transition(TxnEvent::BeginImplicit);
             self.txn.script = JoinScript::new("BEGIN");
             self.txn.settings_before = self.settings.snapshot();
         }
@@ -199,7 +127,7 @@ impl Session {
     /// Ends an implicit transaction: commit if nothing failed, else roll
     /// back. A client's own transaction is left alone.
     pub(super) async fn end_implicit(&mut self) -> Option<StatementError> {
-        if !self.txn.implicit {
+        if !self.txn.state.implicit() {
             return None;
         }
         let (_, error) = self.end_transaction(true).await;
@@ -216,11 +144,9 @@ impl Session {
         // Portals end with their transaction; their connections first
         // come back to it.
         self.close_runs().await;
-        let commit = commit && self.txn.state == TxnState::Open;
-        let sql = if commit { "COMMIT" } else { "ROLLBACK" };
-        let held = std::mem::take(&mut self.txn.held);
-        self.txn.state = TxnState::Idle;
-        self.txn.implicit = false;
+        let commit = commit && self.txn.state.is_open();
+        let mut held = std::mem::take(&mut self.txn.held);
+        self.txn.state.transition(TxnEvent::End);
         self.txn.script = JoinScript::default();
         let forget = std::mem::take(&mut self.txn.settings_in_block) && !commit;
         let before = std::mem::take(&mut self.txn.settings_before);
@@ -228,17 +154,15 @@ impl Session {
             // PostgreSQL undoes a rolled-back transaction's SETs.
             self.rewind_settings(before);
         }
-        let mut first_error = None;
-        for (ds, mut conn) in held {
-            if forget {
-                // The rollback undid settings sent inside the block.
-                conn.forget_settings();
-            }
-            if let Err(e) = conn.simple_query(sql).await {
-                tracing::warn!(data_source = %ds, "{sql} failed: {e}");
-                first_error.get_or_insert(StatementError::Backend(e));
-            }
-        }
+        let first_error = held
+            .end(commit, |conn| {
+                if forget {
+                    // The rollback undid settings sent inside the block.
+                    conn.forget_settings();
+                }
+            })
+            .await
+            .err();
         (if commit { "COMMIT" } else { "ROLLBACK" }, first_error)
     }
 
@@ -264,9 +188,7 @@ impl Session {
 
     /// A statement failed: inside a transaction block, the block fails.
     pub(super) fn statement_failed(&mut self) {
-        if self.txn.state == TxnState::Open {
-            self.txn.state = TxnState::Failed;
-        }
+        self.txn.state.transition(TxnEvent::Fail);
     }
 
     /// The client left: roll back what it left open, so no shard keeps
@@ -278,25 +200,62 @@ impl Session {
     }
 }
 
-impl crate::units::ConnectionSource for Session {
+impl ConnectionSource for Session {
     type Conn = PooledConnection;
 
-    fn acquire(
-        &mut self,
-        ds: &str,
-    ) -> impl std::future::Future<Output = Result<PooledConnection, StatementError>> + Send {
-        Session::acquire(self, ds)
+    /// A connection to `ds` for the next statement: the transaction's own,
+    /// joining it to the transaction first if needed, or a pooled one;
+    /// either way with the session's settings.
+    async fn acquire(&mut self, ds: &str) -> Result<PooledConnection, StatementError> {
+        self.park_runs_on(ds).await?;
+        if self.txn.state.is_open() {
+            if let Some((name, mut conn)) = self.txn.held.take(ds) {
+                match conn.replay_settings(self.settings.replay(), None).await {
+                    Ok(sent) => {
+                        self.txn.settings_in_block |= sent;
+                        return Ok(conn);
+                    }
+                    Err(e) => {
+                        // Still the transaction's, for its rollback.
+                        self.txn.held.put(name, conn);
+                        return Err(e.into());
+                    }
+                }
+            }
+        }
+        let cluster = self.cluster()?;
+        let mut conn = cluster.pool(ds)?.get().await?;
+        let begin = self.txn.state.is_open().then(|| self.txn.script.sql());
+        let sent = conn
+            .replay_settings(self.settings.replay(), begin.as_deref())
+            .await?;
+        // Settings sent with the BEGIN are inside the block that opens.
+        self.txn.settings_in_block |= sent && begin.is_some();
+        Ok(conn)
     }
 
-    fn try_acquire(
-        &mut self,
-        ds: &str,
-    ) -> impl std::future::Future<Output = Result<Option<PooledConnection>, StatementError>> + Send
-    {
-        Session::try_acquire(self, ds)
+    /// A second pooled connection to `ds` for one statement, if free now.
+    /// Inside a transaction a statement has one connection per data source.
+    async fn try_acquire(&mut self, ds: &str) -> Result<Option<PooledConnection>, StatementError> {
+        if self.txn.in_block() {
+            return Ok(None);
+        }
+        let Some(mut conn) = self.cluster()?.pool(ds)?.try_get().await? else {
+            return Ok(None);
+        };
+        conn.replay_settings(self.settings.replay(), None).await?;
+        Ok(Some(conn))
     }
 
+    /// Gives a connection back after a statement: to the transaction, or
+    /// to its pool.
     fn release(&mut self, ds: String, conn: PooledConnection) {
-        Session::release(self, ds, conn)
+        if self.txn.in_block() {
+            self.txn.held.put(ds, conn);
+        }
+    }
+
+    fn running(&mut self, tokens: Vec<shardwire_backend::pg::CancelToken>) {
+        self.cancel.set_running(tokens);
     }
 }

@@ -8,6 +8,7 @@ mod copy;
 mod extended;
 mod frontend;
 mod notice;
+mod pipeline;
 mod rows;
 mod startup;
 mod wire;

@@ -15,7 +15,10 @@
 use std::collections::BTreeMap;
 use std::future::Future;
 
-use shardwire_backend::executor::{Job, UnitConnection};
+use std::sync::Arc;
+
+use shardwire_backend::executor::{dispatch_within, Dispatch, Job, UnitConnection, UnitEvents};
+use shardwire_backend::spill_queue::Budget;
 
 use crate::error::StatementError;
 
@@ -58,6 +61,76 @@ pub trait ConnectionSource {
     /// Gives a connection back after a statement: to the transaction, or
     /// to its pool.
     fn release(&mut self, ds: String, conn: Self::Conn);
+    /// The backend statements running for the session now (none once
+    /// they are done), for a client's cancel request. A protocol without
+    /// one keeps the default.
+    fn running(&mut self, _tokens: Vec<CancelTokenOf<Self>>) {}
+}
+
+type CancelTokenOf<S> = <<S as ConnectionSource>::Conn as UnitConnection>::CancelToken;
+type EventOf<S> = <<S as ConnectionSource>::Conn as UnitConnection>::Event;
+/// The answer streams of a statement's units, indexed like its units.
+type Streams<S> = Vec<UnitEvents<EventOf<S>>>;
+
+/// A statement's units running on their connections, and the data source
+/// of each connection: from [`start`] to [`give_back`].
+pub struct Running<C: UnitConnection> {
+    dispatch: Dispatch<C>,
+    sources: Vec<String>,
+}
+
+impl<C: UnitConnection> std::fmt::Debug for Running<C> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Running")
+            .field("units", &self.dispatch.units.len())
+            .field("sources", &self.sources)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Runs `jobs` (from [`jobs`], `count` units in all) each on its own task,
+/// reachable by the session's cancel request until [`give_back`]; returns
+/// the units' answer streams, indexed like the statement's units. The
+/// adapter reads them (merge and encode) in its own task.
+pub fn start<S: ConnectionSource>(
+    source: &mut S,
+    jobs: Vec<Job<S::Conn>>,
+    sources: Vec<String>,
+    count: usize,
+    budget: Arc<Budget>,
+) -> Result<(Running<S::Conn>, Streams<S>), StatementError>
+where
+    CancelTokenOf<S>: Clone,
+{
+    let mut dispatch = dispatch_within(jobs, count, budget)?;
+    source.running(dispatch.cancel_tokens.clone());
+    let streams = std::mem::take(&mut dispatch.units);
+    Ok((Running { dispatch, sources }, streams))
+}
+
+/// Waits for the units of [`start`] to finish and gives their connections
+/// back: to the transaction, or to their pools.
+pub async fn give_back<S: ConnectionSource>(
+    source: &mut S,
+    running: Running<S::Conn>,
+) -> Result<(), StatementError> {
+    source.running(Vec::new());
+    let conns = running.dispatch.finish().await?;
+    for (conn, ds) in conns.into_iter().zip(running.sources) {
+        source.release(ds, conn);
+    }
+    Ok(())
+}
+
+/// Gives back connections whose jobs never ran (an earlier batch failed).
+pub fn give_back_unstarted<S: ConnectionSource>(
+    source: &mut S,
+    jobs: Vec<Job<S::Conn>>,
+    sources: Vec<String>,
+) {
+    for (job, ds) in jobs.into_iter().zip(sources) {
+        source.release(ds, job.conn);
+    }
 }
 
 /// The unit kind a [`ConnectionSource`]'s connections run.
@@ -102,6 +175,37 @@ pub async fn jobs<S: ConnectionSource + Send>(
         }
     }
     Ok((jobs, sources))
+}
+
+/// The jobs of a statement whose answers are added up, in the batches they
+/// run in: all at once, or, when `one_at_a_time` (inside a transaction and
+/// over several data sources), one data source at a time in the name
+/// order [`jobs`] took them in. Two transactions writing the same rows of
+/// a broadcast table (pgbench's branches) would otherwise each lock one
+/// data source's copy first and wait for the other's forever: a deadlock
+/// that no shard can see, since each holds only half of it. Outside a
+/// transaction each shard's statement commits at once and holds no lock
+/// past it.
+pub fn batches<C: UnitConnection>(
+    jobs: Vec<Job<C>>,
+    sources: Vec<String>,
+    count: usize,
+    one_at_a_time: bool,
+) -> Vec<(Vec<Job<C>>, usize, Vec<String>)> {
+    if !one_at_a_time || jobs.len() < 2 {
+        return vec![(jobs, count, sources)];
+    }
+    jobs.into_iter()
+        .zip(sources)
+        .map(|(mut job, ds)| {
+            // Units are numbered per dispatch.
+            for (k, unit) in job.units.iter_mut().enumerate() {
+                unit.0 = k;
+            }
+            let n = job.units.len();
+            (vec![job], n, vec![ds])
+        })
+        .collect()
 }
 
 #[cfg(test)]
