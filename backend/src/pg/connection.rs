@@ -122,11 +122,13 @@ impl PgConnection {
         let tls = super::tls::TlsSettings::of(source)?;
         let first = super::login::first_version(source);
         match Self::connect_at(source, first, &tls).await {
-            Err(LoginError::VersionRefused(_)) => Self::connect_at(source, PROTOCOL_VERSION_3_0, &tls)
-                .await
-                .map_err(|e| match e {
-                    LoginError::VersionRefused(e) | LoginError::Failed(e) => e,
-                }),
+            Err(LoginError::VersionRefused(_)) => {
+                Self::connect_at(source, PROTOCOL_VERSION_3_0, &tls)
+                    .await
+                    .map_err(|e| match e {
+                        LoginError::VersionRefused(e) | LoginError::Failed(e) => e,
+                    })
+            }
             Err(LoginError::Failed(e)) => Err(e),
             Ok(conn) => Ok(conn),
         }
