@@ -107,10 +107,15 @@ impl PgConnection {
     pub async fn connect(source: &DataSource) -> Result<PgConnection> {
         check_source(source)?;
         let limit = source.connection_timeout;
+        // Boxed: the login's future (TLS, the openGauss version fallback)
+        // is large, and inline it would be part of every pool acquire's
+        // future, which the statement path moves on every message; a new
+        // connection is rare enough to pay for one allocation.
+        let login = Box::pin(Self::connect_unbounded(source));
         if limit.is_zero() {
-            return Self::connect_unbounded(source).await;
+            return login.await;
         }
-        tokio::time::timeout(limit, Self::connect_unbounded(source))
+        tokio::time::timeout(limit, login)
             .await
             .map_err(|_| BackendError::Timeout {
                 what: "connecting and logging in",

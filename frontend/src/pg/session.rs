@@ -280,7 +280,10 @@ impl Session {
             FrontendMessage::Extension { tag: b'U', body } if self.opengauss.is_some() => {
                 self.phase.transition(PhaseEvent::Extended);
                 self.flush_pending_describe().await?;
-                if let Err(e) = self.batch_bind(body).await {
+                // Boxed: its future is large, and inline it would grow
+                // the future of every message, which is moved into a box
+                // per message (issue 20's memcpy).
+                if let Err(e) = Box::pin(self.batch_bind(body)).await {
                     self.extended_error(e).await?;
                 }
             }
