@@ -61,6 +61,9 @@ pub struct Frontend {
     /// openGauss SHA256 keys of the same users, likewise computed once.
     pub opengauss_keys: crate::opengauss::auth::KeyStore,
     pub max_message_len: usize,
+    /// How long a client may take to log in
+    /// (`proxy-frontend-login-timeout-milliseconds`).
+    pub login_timeout: std::time::Duration,
     /// Splices passthrough sessions: in the kernel where it can, else in
     /// user space. Detected once per process.
     pub fastpath: Arc<shardwire_fastpath::FastPath>,
@@ -171,6 +174,7 @@ impl Frontend {
             .unwrap_or(usize::MAX)
             .max(1024);
         let snapshot_fastpath_enabled = snapshot.global.fastpath_enabled;
+        let login_timeout = std::time::Duration::from_millis(snapshot.global.login_timeout_ms);
         Ok(Arc::new(Frontend {
             snapshot,
             databases,
@@ -181,6 +185,7 @@ impl Frontend {
             scram,
             opengauss_keys,
             max_message_len,
+            login_timeout,
             fastpath: Arc::new(shardwire_fastpath::FastPath::detect(
                 !snapshot_fastpath_enabled,
             )),

@@ -21,7 +21,6 @@ pub mod units;
 
 use std::future::Future;
 use std::net::SocketAddr;
-use std::time::Duration;
 
 use shardwire_rules::snapshot::ListenerProtocol;
 
@@ -29,21 +28,21 @@ use crate::error::SessionError;
 use crate::server::Frontend;
 use registry::Protocol;
 
-/// A client must be logged in within this time, or it is dropped: a
-/// bounded handshake keeps half-open connections from piling up.
-const LOGIN_TIMEOUT: Duration = Duration::from_secs(60);
-
 /// `login` (an adapter's whole login: negotiation, authentication, the
-/// choice of database), dropped when it takes longer than
-/// [`LOGIN_TIMEOUT`].
+/// choice of database), dropped when it takes longer than the
+/// `proxy-frontend-login-timeout-milliseconds` prop (10 s): a bounded
+/// handshake keeps half-open connections from piling up and holding
+/// connection slots.
 pub async fn bounded_login<T>(
+    fe: &Frontend,
     peer: SocketAddr,
     login: impl Future<Output = Result<Option<T>, SessionError>>,
 ) -> Result<Option<T>, SessionError> {
-    match tokio::time::timeout(LOGIN_TIMEOUT, login).await {
+    let limit = fe.login_timeout;
+    match tokio::time::timeout(limit, login).await {
         Ok(result) => result,
         Err(_) => Err(SessionError::Refused(format!(
-            "{peer} did not log in within {LOGIN_TIMEOUT:?}"
+            "{peer} did not log in within {limit:?}"
         ))),
     }
 }

@@ -91,7 +91,7 @@ pub async fn login(
     stream: TcpStream,
     peer: SocketAddr,
 ) -> Result<Option<Login>, SessionError> {
-    crate::core::bounded_login(peer, login_unbounded(fe, stream, peer)).await
+    crate::core::bounded_login(fe, peer, login_unbounded(fe, stream, peer)).await
 }
 
 /// 20 random scramble bytes, printable and never NUL (clients read the

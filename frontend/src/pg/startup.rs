@@ -42,7 +42,7 @@ pub async fn login(
     peer: SocketAddr,
     listener: ListenerProtocol,
 ) -> Result<Option<Login>, SessionError> {
-    crate::core::bounded_login(peer, login_unbounded(fe, stream, peer, listener)).await
+    crate::core::bounded_login(fe, peer, login_unbounded(fe, stream, peer, listener)).await
 }
 
 fn codec(fe: &Frontend) -> PgServerCodec {

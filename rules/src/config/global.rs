@@ -236,6 +236,11 @@ pub struct GlobalProps {
     /// to a temporary file. Default: 64 MiB.
     #[serde(default)]
     pub proxy_unit_buffer_bytes: Option<u64>,
+    /// Shardwire: how long a client may take to log in (TLS, startup,
+    /// authentication), milliseconds; slower clients are dropped. Default:
+    /// 10000.
+    #[serde(default)]
+    pub proxy_frontend_login_timeout_milliseconds: Option<u64>,
     /// Shardwire: largest frame a client may send, bytes. Default: 16 MiB.
     #[serde(default)]
     pub proxy_frontend_max_packet_size: Option<u64>,

@@ -66,6 +66,10 @@ pub(super) fn build(
             .unwrap_or(DEFAULT_MAX_PACKET),
         fastpath_enabled: p.proxy_fastpath_enabled.unwrap_or(true),
         unit_buffer_bytes: p.proxy_unit_buffer_bytes.unwrap_or(DEFAULT_UNIT_BUFFER),
+        login_timeout_ms: p
+            .proxy_frontend_login_timeout_milliseconds
+            .unwrap_or(10_000)
+            .max(1),
         mysql_server_version: p
             .proxy_mysql_default_version
             .as_ref()

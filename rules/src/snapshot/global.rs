@@ -62,6 +62,8 @@ pub struct GlobalSettings {
     /// Bytes of unread shard answers one statement may hold in memory
     /// before they spill (`proxy-unit-buffer-bytes`).
     pub unit_buffer_bytes: u64,
+    /// How long a client may take to log in, ms.
+    pub login_timeout_ms: u64,
     pub fastpath_enabled: bool,
     pub mysql_server_version: String,
     pub mysql_local_infile_enabled: bool,

@@ -1,0 +1,122 @@
+// Tests unwrap: a panic is a failed test, which is what we want here.
+#![allow(clippy::unwrap_used)]
+//! Limits at the front door. `proxy-frontend-max-connections`: a client
+//! past the limit gets the server's own refusal (53300, "sorry, too many
+//! clients already") and the sessions already in go on; a slot freed by a
+//! leaving client is taken by the next one.
+//! `proxy-frontend-login-timeout-milliseconds`: a client that does not log
+//! in within it is dropped, and its slot with it.
+
+mod support;
+
+use std::io::{Read, Write};
+use std::net::TcpStream;
+use std::time::{Duration, Instant};
+
+use sqlx::{ConnectOptions, Connection, Row};
+
+const LIMIT: usize = 3;
+
+#[tokio::test]
+async fn a_client_past_the_limit_is_refused_and_a_freed_slot_is_reused() {
+    let d = support::start_edited(|global| {
+        global.replace(
+            "props:\n",
+            &format!("props:\n  proxy-frontend-max-connections: {LIMIT}\n"),
+        )
+    });
+    let options = d.sqlx_options("sharding_db");
+    let mut sessions = Vec::new();
+    for _ in 0..LIMIT {
+        sessions.push(options.connect().await.unwrap());
+    }
+    let Err(e) = options.connect().await else {
+        panic!("a fourth session was let in");
+    };
+    let db = e
+        .as_database_error()
+        .map(|e| e.code().map(|c| c.into_owned()));
+    assert_eq!(db, Some(Some("53300".to_owned())), "{e}");
+    assert!(e.to_string().contains("too many clients"), "{e}");
+
+    // Those in are not disturbed.
+    for conn in &mut sessions {
+        let one: i32 = sqlx::query("SELECT 1")
+            .fetch_one(&mut *conn)
+            .await
+            .unwrap()
+            .get(0);
+        assert_eq!(one, 1);
+    }
+    // A client that leaves frees its slot (the proxy notices the close
+    // asynchronously, so the next login may take a moment).
+    sessions.pop().unwrap().close().await.unwrap();
+    let mut admitted = None;
+    for _ in 0..50 {
+        match options.connect().await {
+            Ok(conn) => {
+                admitted = Some(conn);
+                break;
+            }
+            Err(_) => tokio::time::sleep(std::time::Duration::from_millis(100)).await,
+        }
+    }
+    let mut conn = admitted.expect("the freed slot was never given to a new client");
+    let one: i32 = sqlx::query("SELECT 1")
+        .fetch_one(&mut conn)
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(one, 1);
+}
+
+#[tokio::test]
+async fn clients_that_never_log_in_are_dropped_at_the_login_timeout() {
+    let d = support::start_edited(|global| {
+        global.replace(
+            "props:\n",
+            &format!(
+                "props:\n  proxy-frontend-max-connections: {LIMIT}\n  \
+                 proxy-frontend-login-timeout-milliseconds: 500\n"
+            ),
+        )
+    });
+    // Every slot taken by a client that says nothing, or half a startup
+    // packet.
+    let started = Instant::now();
+    let mut silent: Vec<TcpStream> = (0..LIMIT)
+        .map(|i| {
+            let mut s = TcpStream::connect(("127.0.0.1", d.port)).unwrap();
+            if i == 0 {
+                s.write_all(&[0, 0, 0, 40, 0, 3]).unwrap();
+            }
+            s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+            s
+        })
+        .collect();
+    let options = d.sqlx_options("sharding_db");
+    let Err(e) = options.connect().await else {
+        panic!("a client was let in past the silent ones");
+    };
+    assert!(e.to_string().contains("too many clients"), "{e}");
+    // Each silent client is dropped: end of stream, well before the
+    // read timeout.
+    for s in &mut silent {
+        let mut buf = [0u8; 64];
+        let n = s.read(&mut buf).unwrap_or(0);
+        assert_eq!(n, 0, "the proxy answered a client that never logged in");
+    }
+    let waited = started.elapsed();
+    assert!(
+        waited >= Duration::from_millis(400) && waited < Duration::from_secs(5),
+        "dropped after {waited:?}, not at the 500 ms login timeout"
+    );
+    // Their slots are free again.
+    let mut conn = options.connect().await.unwrap();
+    let one: i32 = sqlx::query("SELECT 1")
+        .fetch_one(&mut conn)
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(one, 1);
+}
