@@ -2,8 +2,11 @@
 //!
 //! A managed database that requires TLS must be able to be a shard, so
 //! the URL's `sslmode` (and `sslrootcert`) are honoured the way libpq
-//! reads them: `disable` never asks; `allow` and `prefer` ask and go on in
-//! the clear when the server says no; `require` insists on encryption and
+//! reads them: `disable` never asks; `prefer` asks and goes on in the
+//! clear when the server says no; `allow` is served as `prefer` (libpq
+//! tries the clear first), so a server whose pg_hba.conf admits only
+//! unencrypted sessions (`hostnossl`) refuses an `allow` data source here;
+//! `require` insists on encryption and
 //! checks the certificate only when a root certificate is named (as libpq
 //! does when it finds one); `verify-ca` checks the chain; `verify-full`
 //! checks the chain and that the certificate names the host. Without
