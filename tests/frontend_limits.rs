@@ -17,6 +17,16 @@ use sqlx::{ConnectOptions, Connection, Row};
 
 const LIMIT: usize = 3;
 
+/// The session is in and answers.
+async fn assert_answers(conn: &mut sqlx::PgConnection) {
+    let one: i32 = sqlx::query("SELECT 1")
+        .fetch_one(conn)
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(one, 1);
+}
+
 #[tokio::test]
 async fn a_client_past_the_limit_is_refused_and_a_freed_slot_is_reused() {
     let d = support::start_edited(|global| {
@@ -41,12 +51,7 @@ async fn a_client_past_the_limit_is_refused_and_a_freed_slot_is_reused() {
 
     // Those in are not disturbed.
     for conn in &mut sessions {
-        let one: i32 = sqlx::query("SELECT 1")
-            .fetch_one(&mut *conn)
-            .await
-            .unwrap()
-            .get(0);
-        assert_eq!(one, 1);
+        assert_answers(conn).await;
     }
     // A client that leaves frees its slot (the proxy notices the close
     // asynchronously, so the next login may take a moment).
@@ -62,12 +67,7 @@ async fn a_client_past_the_limit_is_refused_and_a_freed_slot_is_reused() {
         }
     }
     let mut conn = admitted.expect("the freed slot was never given to a new client");
-    let one: i32 = sqlx::query("SELECT 1")
-        .fetch_one(&mut conn)
-        .await
-        .unwrap()
-        .get(0);
-    assert_eq!(one, 1);
+    assert_answers(&mut conn).await;
 }
 
 #[tokio::test]
@@ -113,10 +113,5 @@ async fn clients_that_never_log_in_are_dropped_at_the_login_timeout() {
     );
     // Their slots are free again.
     let mut conn = options.connect().await.unwrap();
-    let one: i32 = sqlx::query("SELECT 1")
-        .fetch_one(&mut conn)
-        .await
-        .unwrap()
-        .get(0);
-    assert_eq!(one, 1);
+    assert_answers(&mut conn).await;
 }
