@@ -9,14 +9,11 @@ use bytes::Bytes;
 use futures::{FutureExt, SinkExt, StreamExt};
 use shardwire_protocol::pg::{
     BackendMessage, Bind, FrontendMessage, Parse, PgClientCodec, RowDescription, TargetKind,
-    TransactionStatus, PROTOCOL_VERSION_3_0,
+    TransactionStatus,
 };
-use shardwire_rules::snapshot::{DataSource, DatabaseProtocol};
-use tokio::net::TcpStream;
 use tokio_util::codec::Framed;
 
 use super::cancel::CancelToken;
-use super::login::{LoggedIn, LoginError};
 use super::query::{Formats, Query, ResultSet};
 use crate::error::{BackendError, Result, ServerError};
 use crate::socket::Socket;
@@ -84,10 +81,10 @@ pub struct PgConnection {
     idle_since: Instant,
     /// Statements this session has prepared for [`PgConnection::query_cached`]:
     /// SQL -> (parameter types, statement name).
-    statement_cache: HashMap<String, (Vec<u32>, String)>,
+    pub(super) statement_cache: HashMap<String, (Vec<u32>, String)>,
     /// The cached statement the request in flight uses; an error drops it
     /// from the cache (its Parse may have failed, or its plan went stale).
-    cached_in_flight: Option<String>,
+    pub(super) cached_in_flight: Option<String>,
     next_statement: u64,
     /// Client settings replayed on this session (see `replay.rs`), sorted
     /// by name; None when unknown.
@@ -97,73 +94,14 @@ pub struct PgConnection {
 }
 
 impl PgConnection {
-    /// Opens a session to `source`: TCP, startup, authentication (whatever
-    /// of SCRAM-SHA-256, MD5 or cleartext the server asks for; for openGauss
-    /// data sources also SHA256 and MD5_SHA256), then waits
-    /// for the first ReadyForQuery. The data source's connection timeout
-    /// bounds the whole handshake, not only the TCP connect, so a server
-    /// that accepts and then stalls cannot hold a pool slot forever; zero
-    /// means no limit.
-    pub async fn connect(source: &DataSource) -> Result<PgConnection> {
-        check_source(source)?;
-        let limit = source.connection_timeout;
-        // Boxed: the login's future (TLS, the openGauss version fallback)
-        // is large, and inline it would be part of every pool acquire's
-        // future, which the statement path moves on every message; a new
-        // connection is rare enough to pay for one allocation.
-        let login = Box::pin(Self::connect_unbounded(source));
-        if limit.is_zero() {
-            return login.await;
-        }
-        tokio::time::timeout(limit, login)
-            .await
-            .map_err(|_| BackendError::Timeout {
-                what: "connecting and logging in",
-                after: limit,
-            })?
-    }
-
-    async fn connect_unbounded(source: &DataSource) -> Result<PgConnection> {
-        let tls = super::tls::TlsSettings::of(source)?;
-        let first = super::login::first_version(source);
-        match Self::connect_at(source, first, &tls).await {
-            Err(LoginError::VersionRefused(_)) => {
-                Self::connect_at(source, PROTOCOL_VERSION_3_0, &tls)
-                    .await
-                    .map_err(|e| match e {
-                        LoginError::VersionRefused(e) | LoginError::Failed(e) => e,
-                    })
-            }
-            Err(LoginError::Failed(e)) => Err(e),
-            Ok(conn) => Ok(conn),
-        }
-        .map_err(|e| name_source(e, &source.name))
-    }
-
-    async fn connect_at(
-        source: &DataSource,
-        version: u32,
-        tls: &super::tls::TlsSettings,
-    ) -> Result<PgConnection, LoginError> {
-        let stream = TcpStream::connect((source.host.as_str(), source.port))
-            .await
-            .map_err(|e| BackendError::Connect {
-                host: source.host.clone(),
-                port: source.port,
-                source: e,
-            })?;
-        // Requests are written whole, once each: Nagle would only delay them.
-        stream.set_nodelay(true)?;
-        let socket = super::tls::negotiate(stream, source, tls).await?;
+    /// A session on `socket` about to log in: the startup exchange ends
+    /// with one ReadyForQuery (`connect.rs` opens the socket and logs in).
+    pub(super) fn starting(socket: Socket, codec: PgClientCodec) -> PgConnection {
         let now = Instant::now();
-        let mut conn = PgConnection {
-            framed: Framed::new(
-                socket,
-                PgClientCodec::new().with_raw_auth_codes(super::login::raw_auth_codes(source)),
-            ),
+        PgConnection {
+            framed: Framed::new(socket, codec),
             status: TransactionStatus::Idle,
             broken: false,
-            // The startup exchange ends with one ReadyForQuery.
             pending: 0,
             parameters: HashMap::new(),
             notifications: Vec::new(),
@@ -175,17 +113,12 @@ impl PgConnection {
             next_statement: 0,
             replayed: Some(Vec::new()),
             opengauss: false,
-        };
-        let LoggedIn { key, session } = super::login::login(&mut conn, source, version).await?;
-        conn.opengauss = session.opengauss;
-        conn.cancel = key.map(|(pid, secret)| CancelToken {
-            host: source.host.clone(),
-            port: source.port,
-            pid,
-            secret,
-            timeout: source.connection_timeout,
-        });
-        Ok(conn)
+        }
+    }
+
+    /// The key its cancel requests carry, learned at login.
+    pub(super) fn set_cancel(&mut self, cancel: Option<CancelToken>) {
+        self.cancel = cancel;
     }
 
     /// Transaction status from the last ReadyForQuery.
@@ -447,49 +380,6 @@ impl PgConnection {
         Query::new(self).collect().await.map(drop)
     }
 
-    /// Gives up the session's socket, and any bytes already read from it,
-    /// so the caller can relay the session raw (passthrough sessions, the
-    /// eBPF splice). Only an idle session with nothing in flight can be
-    /// handed over: anything else would leave the two ends out of step.
-    pub fn into_socket(self) -> Result<(Socket, Bytes)> {
-        if self.broken || self.pending > 0 || self.framed.get_ref().is_lent() {
-            return Err(BackendError::Broken);
-        }
-        let parts = self.framed.into_parts();
-        Ok((parts.io, parts.read_buf.freeze()))
-    }
-
-    /// Lends the socket, and any bytes already read from it, to a
-    /// passthrough session while this object stays in its pool slot; give
-    /// it back with [`PgConnection::restore_socket`]. Until then the
-    /// session is unusable and the pool discards it. Same preconditions as
-    /// [`PgConnection::into_socket`].
-    pub fn lend_socket(&mut self) -> Result<(Socket, Bytes)> {
-        if self.broken || self.pending > 0 || self.framed.get_ref().is_lent() {
-            return Err(BackendError::Broken);
-        }
-        let lent = Framed::new(Socket::Lent, PgClientCodec::new());
-        let parts = std::mem::replace(&mut self.framed, lent).into_parts();
-        Ok((parts.io, parts.read_buf.freeze()))
-    }
-
-    /// Takes back a lent socket. The session's state is unknown: the
-    /// passthrough client may have done anything with it, so it stays
-    /// broken until [`PgConnection::reset_session`] proves it clean.
-    pub fn restore_socket(&mut self, socket: Socket) {
-        self.framed = Framed::new(socket, PgClientCodec::new());
-        self.broken = true;
-        self.pending = 0;
-        // The client may have deallocated them, and DISCARD ALL will.
-        self.statement_cache.clear();
-        self.cached_in_flight = None;
-    }
-
-    /// Whether the socket is out on loan.
-    pub fn is_lent(&self) -> bool {
-        self.framed.get_ref().is_lent()
-    }
-
     /// A statement name this session has never used: `{prefix}{n}`.
     pub(crate) fn fresh_statement_name(&mut self, prefix: &str) -> String {
         let name = format!("{prefix}{}", self.next_statement);
@@ -706,47 +596,6 @@ fn portal_messages(
             max_rows: 0,
         },
     ]
-}
-
-/// Names the data source in a login failure: a proxy has many, and the
-/// client sees only the message. The server's own error, which the frontend
-/// passes on, gets the name too.
-fn name_source(e: BackendError, name: &str) -> BackendError {
-    let BackendError::Auth { reason, source } = e else {
-        return e;
-    };
-    let named = |m: &str| format!("data source {name:?}: {m}");
-    let source = source.map(|mut s| {
-        s.message = named(&s.message);
-        for (field, value) in &mut s.fields.fields {
-            if *field == shardwire_protocol::pg::field::MESSAGE {
-                *value = named(value);
-            }
-        }
-        s
-    });
-    BackendError::Auth {
-        reason: named(&reason),
-        source,
-    }
-}
-
-/// Refuses data sources this client cannot serve before opening a socket.
-fn check_source(source: &DataSource) -> Result<()> {
-    let refuse = |reason: String| BackendError::Config {
-        name: source.name.clone(),
-        reason,
-    };
-    if !matches!(
-        source.protocol,
-        DatabaseProtocol::PostgreSql | DatabaseProtocol::OpenGauss
-    ) {
-        return Err(refuse(format!(
-            "protocol {:?} is not served by the PostgreSQL client",
-            source.protocol
-        )));
-    }
-    Ok(())
 }
 
 /// A short name for a message, for errors: the whole message could hold

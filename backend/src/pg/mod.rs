@@ -3,8 +3,10 @@
 
 mod batch;
 mod cancel;
+mod connect;
 mod connection;
 mod copy_in;
+mod lend;
 mod login;
 mod query;
 mod replay;
