@@ -69,9 +69,13 @@ pub const T_ORDER_RULES: &str = "\
 /// the shards as ds_0 and ds_1, with `rules` (YAML, the list under
 /// `rules:`).
 pub fn write_conf(dir: &Path, shards: &[MariaDbInstance], proxy_port: u16, rules: &str) {
+    // The login limit is long here: the proxy makes its RSA key for
+    // caching_sha2_password's full auth inside the first login that asks,
+    // and an unoptimized build on a loaded machine took over 20 s for it
+    // (tests/frontend_limits.rs tests the limit itself).
     let global = format!(
         "authority:\n  users:\n    - user: {USER}@%\n      password: {PASSWORD}\n  privilege:\n    type: ALL_PERMITTED\n\
-         props:\n  max-connections-size-per-query: 2\n  proxy-frontend-max-packet-size: {MAX_PACKET}\n  proxy-mysql-default-version: 5.7.22-shardwire\n\
+         props:\n  max-connections-size-per-query: 2\n  proxy-frontend-max-packet-size: {MAX_PACKET}\n  proxy-mysql-default-version: 5.7.22-shardwire\n  proxy-frontend-login-timeout-milliseconds: 180000\n\
          listeners:\n  - protocol: mysql\n    address: 127.0.0.1:{proxy_port}\n"
     );
     let source = |s: &MariaDbInstance| {
